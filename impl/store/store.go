@@ -1,0 +1,89 @@
+// Package store defines how customer data is kept: the Store interface, the records it holds and
+// the errors it returns. Implementations live in sub-packages (sqlite, postgres); storetest holds
+// the one conformance suite they all pass.
+package store
+
+import (
+	"context"
+	"errors"
+	"iter"
+)
+
+// ErrNotFound is returned when the tenant has no organization with the requested id.
+var ErrNotFound = errors.New("not found")
+
+// ErrUnavailable wraps failures to reach the database, so the API can answer 503 instead of 500.
+var ErrUnavailable = errors.New("store unavailable")
+
+// Customer is one customer as the store keeps it.
+//
+// Document is the customer's public JSON document (the API's Customer object) with every
+// writeOnly field already removed. Secrets hold only hashes and travel on the import path only:
+// the read path never loads them.
+type Customer struct {
+	ID       string
+	Document []byte
+	Secrets  Secrets
+}
+
+// Secrets are the hashed credentials of a customer, as PHC strings (argon2id) or bcrypt hashes.
+// An empty string means the customer has no such secret.
+type Secrets struct {
+	PasswordHash string
+	PINHash      string
+	// SecretAnswerHashes holds one hash per entry of the customer's SecretQuestion list, in order;
+	// "" where that question has no answer.
+	SecretAnswerHashes []string
+}
+
+// IsZero reports whether the customer has no secret at all.
+func (s Secrets) IsZero() bool {
+	if s.PasswordHash != "" || s.PINHash != "" {
+		return false
+	}
+	for _, h := range s.SecretAnswerHashes {
+		if h != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// ImportSummary counts what an import did.
+type ImportSummary struct {
+	Created   int
+	Updated   int
+	Unchanged int
+}
+
+// Store keeps tenants, their organizations and their customers. Every method is scoped by a
+// tenant: there is no way to read customers without naming one.
+type Store interface {
+	// OrganizationCustomers returns the customers of the tenant's organization ordered by id,
+	// without secrets. It returns ErrNotFound when the tenant has no such organization (even if
+	// another tenant has), and an empty slice for an organization without customers.
+	OrganizationCustomers(ctx context.Context, tenantID, organizationID string) ([]Customer, error)
+
+	// CustomerSecrets returns the stored secret hashes of one customer of the tenant, or
+	// ErrNotFound. The import path uses it to keep a hash whose plaintext did not change.
+	CustomerSecrets(ctx context.Context, tenantID, customerID string) (Secrets, error)
+
+	// ImportCustomers creates the tenant and the organization when they do not exist, then
+	// upserts every customer the sequence yields (by id within the tenant) and adds it to the
+	// organization, all in one transaction. If the sequence yields an error, nothing is written
+	// and that error is returned. A customer whose document and secrets equal the stored ones
+	// counts as unchanged.
+	ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[Customer, error]) (ImportSummary, error)
+
+	// Empty reports whether the store holds no tenant at all.
+	Empty(ctx context.Context) (bool, error)
+
+	// Migrate brings the schema to the newest version. It is safe to call on every start.
+	Migrate(ctx context.Context) error
+
+	// Ping checks that the database answers; failures wrap ErrUnavailable.
+	Ping(ctx context.Context) error
+
+	// Close releases the database.
+	Close() error
+}
