@@ -571,9 +571,11 @@ type Problem struct {
 	// Example: The request does not match the API contract.
 	Detail *string `json:"detail,omitempty"`
 
-	// Instance The path of the request that failed.
+	// Instance Identifies this occurrence of the problem: a URN that holds the request id. The request's
+	// path is not repeated, since it may hold the very value that was refused.
 	//
-	// Example: /customer/1.0.0/organization/getCustomers/org-retail
+	//
+	// Example: urn:customer-api:request:01JD3Q9Y7M2C4T8V6X0B5N1KHZ
 	Instance *string `json:"instance,omitempty"`
 
 	// InvalidParams For 400, each parameter or header that was wrong and why.

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/cyrexa/customer-api/impl/contract"
+	"github.com/cyrexa/customer-api/impl/importer"
+)
+
+func migrate(ctx context.Context, env environment, args []string) error {
+	fs := newFlagSet("migrate", env)
+	var data dataFlags
+	data.register(fs)
+	if err := parse(fs, args, env); err != nil {
+		return err
+	}
+	st, err := data.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	fmt.Fprintln(env.stdout, "database schema is up to date")
+	return nil
+}
+
+func importFile(ctx context.Context, env environment, args []string) error {
+	fs := newFlagSet("import", env)
+	var data dataFlags
+	data.register(fs)
+	tenant := fs.String("tenant", "", "tenant that owns the customers (required)")
+	organization := fs.String("organization", "", "organization the customers join (required; created if missing)")
+	if err := parse(fs, args, env); err != nil {
+		return err
+	}
+	if *tenant == "" || *organization == "" || fs.NArg() != 1 {
+		return usageError{"usage: customer-api import --tenant ID --organization ID FILE (FILE - reads stdin)"}
+	}
+	c, err := contract.Load()
+	if err != nil {
+		return err
+	}
+	for _, id := range []struct{ flag, value string }{{"--tenant", *tenant}, {"--organization", *organization}} {
+		if !c.ValidIdentifier(id.value) {
+			return usageError{fmt.Sprintf("%s: must be 1 to 128 letters, digits, '.', '_', ':' or '-'", id.flag)}
+		}
+	}
+	var in io.Reader = env.stdin
+	if name := fs.Arg(0); name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", name, err)
+		}
+		defer f.Close()
+		in = f
+	}
+	st, err := data.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	sum, err := importer.Import(ctx, st, c, *tenant, *organization, in)
+	if err != nil {
+		return fmt.Errorf("import %s: nothing was written: %w", fs.Arg(0), err)
+	}
+	fmt.Fprintf(env.stdout, "imported into %s/%s: %d created, %d updated, %d unchanged\n",
+		*tenant, *organization, sum.Created, sum.Updated, sum.Unchanged)
+	return nil
+}

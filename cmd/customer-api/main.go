@@ -1,0 +1,77 @@
+// Command customer-api serves the customer API and administers its data.
+//
+//	customer-api serve   [--addr 127.0.0.1:8080] [--data-dir ./var] [--database DSN] [--demo]
+//	customer-api migrate [--data-dir ./var] [--database DSN]
+//	customer-api import  --tenant ID --organization ID [--data-dir ./var] [--database DSN] FILE|-
+//
+// Every flag can also be set as CUSTOMER_API_<FLAG> (upper case, dashes as underscores).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "customer-api:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// usageError marks a command line the program cannot act on; it exits with status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	if _, ok := err.(usageError); ok {
+		return 2
+	}
+	return 1
+}
+
+const usage = `usage: customer-api <command> [flags]
+
+commands:
+  serve    serve the API (with --demo: load demo data into an empty database)
+  migrate  bring the database schema to the newest version
+  import   load customers from a JSON array in the API's response format
+
+Run 'customer-api <command> -h' for its flags.`
+
+// run is the whole program, with its environment passed in, so tests can run it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return usageError{"no command given"}
+	}
+	env := environment{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, env, args[1:])
+	case "migrate":
+		return migrate(ctx, env, args[1:])
+	case "import":
+		return importFile(ctx, env, args[1:])
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	fmt.Fprintln(stderr, usage)
+	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+}
+
+// environment is what a command may touch of the outside world.
+type environment struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runCmd runs the program in-process with args and a clean environment.
+func runCmd(t *testing.T, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), args, func(string) string { return "" }, strings.NewReader(stdin), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestImportReportsWhatItDidAndIsIdempotent(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "customers.json")
+	data := `[{"customer":{"id":"cus-1","customerName":"Anna","person":{"password":"hunter2"}}},{"customer":{"id":"cus-2"}}]`
+	if err := os.WriteFile(file, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"import", "--data-dir", dir, "--tenant", "t1", "--organization", "o1", file}
+
+	out, _, err := runCmd(t, "", args...)
+	if err != nil || !strings.Contains(out, "2 created, 0 updated, 0 unchanged") {
+		t.Fatalf("first import: %q, %v", out, err)
+	}
+	out, _, err = runCmd(t, "", args...)
+	if err != nil || !strings.Contains(out, "0 created, 0 updated, 2 unchanged") {
+		t.Fatalf("second import: %q, %v", out, err)
+	}
+}
+
+func TestImportOfABadRecordNamesItAndWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	data := `[{"customer":{"id":"cus-1"}},{"customer":{"id":"cus-2","customerStatus":"gone"}}]`
+	_, _, err := runCmd(t, data, "import", "--data-dir", dir, "--tenant", "t1", "--organization", "o1", "-")
+	if err == nil || !strings.Contains(err.Error(), "record 1") || !strings.Contains(err.Error(), "/customer/customerStatus") {
+		t.Fatalf("err = %v; want it to name record 1 and /customer/customerStatus", err)
+	}
+	if strings.Contains(err.Error(), "gone") {
+		t.Errorf("error quotes the rejected value: %v", err)
+	}
+	// Nothing written: the organization does not exist, so a later empty import creates it.
+	out, _, err := runCmd(t, "[]", "import", "--data-dir", dir, "--tenant", "t1", "--organization", "o1", "-")
+	if err != nil || !strings.Contains(out, "0 created") {
+		t.Fatalf("import after failure: %q, %v", out, err)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"import", "--tenant", "t1"},
+		{"import", "--tenant", "bad tenant", "--organization", "o1", "-"},
+		{"serve", "--log-level", "loud"},
+	} {
+		_, _, err := runCmd(t, "", args...)
+		if _, ok := err.(usageError); !ok {
+			t.Errorf("%v: err = %v, want a usage error", args, err)
+		}
+	}
+}
+
+func TestEnvironmentVariablesSetFlags(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"CUSTOMER_API_DATA_DIR": dir}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, nil, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "customers.db")); err != nil {
+		t.Errorf("CUSTOMER_API_DATA_DIR was not used: %v", err)
+	}
+}
+
+// TestServeDemoPrintsACurlThatWorks starts the real program, runs the printed curl's request and
+// shuts the server down gracefully.
+func TestServeDemoPrintsACurlThatWorks(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--demo", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()},
+			func(string) string { return "" }, nil, outW, io.Discard)
+		outW.Close()
+	}()
+
+	curl := regexp.MustCompile(`curl -s -H 'Authorization: (.+?)' -H 'token: (.+?)' -H 'tenantId: (.+?)' (\S+)`)
+	var m []string
+	scanner := bufio.NewScanner(outR)
+	deadline := time.After(60 * time.Second)
+	lines := make(chan string)
+	go func() {
+		for scanner.Scan() {
+			lines <- scanner.Text()
+		}
+		close(lines)
+	}()
+	for m == nil {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("serve exited before printing a curl: %v", <-done)
+			}
+			m = curl.FindStringSubmatch(line)
+		case <-deadline:
+			t.Fatal("no curl printed within 60s")
+		}
+	}
+	go func() {
+		for range lines { // keep draining stdout
+		}
+	}()
+
+	req, _ := http.NewRequest(http.MethodGet, m[4], nil)
+	req.Header.Set("Authorization", m[1])
+	req.Header.Set("token", m[2])
+	req.Header.Set("tenantId", m[3])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body []map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || err != nil || len(body) == 0 {
+		t.Fatalf("printed curl: status %d, %d customers, %v", resp.StatusCode, len(body), err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve after shutdown: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+}

@@ -1,0 +1,209 @@
+// Package apitest starts the real service for black-box tests: a SQLite store in a temporary
+// directory, the full HTTP stack on a real listener, and the generated client behind a transport
+// that validates every response against the contract, so drift fails the test that saw it.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/contract"
+	"github.com/cyrexa/customer-api/impl/importer"
+	"github.com/cyrexa/customer-api/impl/server"
+	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/sqlite"
+)
+
+// Env is one running service under test.
+type Env struct {
+	URL      string // base URL of the API, ending in the base path
+	Client   *gen.ClientWithResponses
+	HTTP     *http.Client // plain client whose responses are validated too
+	Store    store.Store
+	Contract *contract.Contract
+	Logs     *SyncBuffer // everything the service logged
+}
+
+// MustStart starts a service on a fresh SQLite database and stops it when the test ends.
+func MustStart(t testing.TB) *Env {
+	t.Helper()
+	c := MustContract(t)
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "customers.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return MustStartWith(t, c, st)
+}
+
+// MustStartWith starts a service on the given contract and store.
+func MustStartWith(t testing.TB, c *contract.Contract, st store.Store) *Env {
+	t.Helper()
+	logs := &SyncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ts := httptest.NewServer(server.New(server.Deps{Contract: c, Store: st, Logger: logger}))
+	t.Cleanup(ts.Close)
+
+	hc := &http.Client{Transport: &ValidatingTransport{T: t, Router: MustRouter(t, c)}}
+	client, err := gen.NewClientWithResponses(ts.URL+contract.BasePath, gen.WithHTTPClient(hc))
+	if err != nil {
+		t.Fatalf("new client: %v", err)
+	}
+	return &Env{URL: ts.URL + contract.BasePath, Client: client, HTTP: hc, Store: st, Contract: c, Logs: logs}
+}
+
+// MustContract loads the embedded contract.
+func MustContract(t testing.TB) *contract.Contract {
+	t.Helper()
+	c, err := contract.Load()
+	if err != nil {
+		t.Fatalf("load contract: %v", err)
+	}
+	return c
+}
+
+// MustRouter builds a kin-openapi router over a fresh copy of the contract (routers keep state
+// in the document they are built from).
+func MustRouter(t testing.TB, c *contract.Contract) routers.Router {
+	t.Helper()
+	r, err := gorillamux.NewRouter(c.Doc)
+	if err != nil {
+		t.Fatalf("router: %v", err)
+	}
+	return r
+}
+
+// MustImport imports customers into the tenant's organization through the real import path.
+func (e *Env) MustImport(t testing.TB, tenantID, organizationID string, customers ...gen.Customer) store.ImportSummary {
+	t.Helper()
+	list := make(gen.CustomerList, len(customers))
+	for i := range customers {
+		list[i] = gen.CustomerEntry{Customer: &customers[i]}
+	}
+	raw, err := json.Marshal(list)
+	if err != nil {
+		t.Fatalf("encode customers: %v", err)
+	}
+	sum, err := importer.Import(context.Background(), e.Store, e.Contract, tenantID, organizationID, bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	return sum
+}
+
+// Bearer is a request editor that sets the Authorization header (the generated client leaves
+// security to its caller).
+func Bearer(_ context.Context, req *http.Request) error {
+	req.Header.Set("Authorization", "Bearer test-access-token")
+	return nil
+}
+
+// Params returns the header parameters of a request for tenantID.
+func Params(tenantID string) *gen.GetOrganizationCustomersParams {
+	return &gen.GetOrganizationCustomersParams{Token: "test-api-token", TenantId: tenantID}
+}
+
+// ValidatingTransport checks every response of the API against the contract with kin-openapi
+// (status included) and fails the test on any mismatch. Responses outside the contract's paths
+// must still be problem details.
+type ValidatingTransport struct {
+	T      testing.TB
+	Router routers.Router
+	Base   http.RoundTripper
+}
+
+// RoundTrip sends req and validates the response.
+func (v *ValidatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := v.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if err := ValidateResponse(v.Router, req, resp.StatusCode, resp.Header, body); err != nil {
+		v.T.Errorf("response to %s %s breaks the contract: %v", req.Method, req.URL.Path, err)
+	}
+	return resp, nil
+}
+
+// ValidateResponse checks one response against the contract. A request that matches no
+// operation must have been answered with problem details.
+func ValidateResponse(r routers.Router, req *http.Request, status int, header http.Header, body []byte) error {
+	route, params, err := r.FindRoute(req)
+	if err != nil {
+		return validateProblem(status, header, body)
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+		Status:                 status,
+		Header:                 header,
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true},
+	}
+	in.SetBodyBytes(body)
+	return openapi3filter.ValidateResponse(context.Background(), in)
+}
+
+func validateProblem(status int, header http.Header, body []byte) error {
+	if status < 400 {
+		return nil // health endpoints and the like
+	}
+	if ct := header.Get("Content-Type"); ct != "application/problem+json" {
+		return &problemError{"Content-Type " + ct + ", want application/problem+json"}
+	}
+	var p gen.Problem
+	if err := json.Unmarshal(body, &p); err != nil {
+		return &problemError{"body is not problem details: " + err.Error()}
+	}
+	if p.Status != status || p.Type == "" || p.Title == "" {
+		return &problemError{"problem details lack type, title or the response's status"}
+	}
+	return nil
+}
+
+type problemError struct{ msg string }
+
+func (e *problemError) Error() string { return e.msg }
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers, for captured logs.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,180 @@
+// Package contract holds the service's runtime view of openapi.yaml: the embedded spec, loaded
+// once, and the checks kin-openapi makes against it (requests, and imported customer records).
+package contract
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/labstack/echo/v4"
+	echomw "github.com/oapi-codegen/echo-middleware"
+
+	"github.com/cyrexa/customer-api/gen"
+)
+
+// BasePath is where the API is mounted, as the spec's relative server says.
+const BasePath = "/customer/1.0.0"
+
+// Contract is the loaded spec and what is derived from it.
+type Contract struct {
+	Doc *openapi3.T
+	// entry is the schema of one element of the customer list, used to check imported records.
+	entry *openapi3.Schema
+	// identifier is the schema of tenant, organization and customer ids.
+	identifier *openapi3.Schema
+	// router finds the operation of a request.
+	router routers.Router
+}
+
+// Load parses the embedded spec (once: gen.GetSpec parses on every call) and validates it.
+func Load() (*Contract, error) {
+	doc, err := gen.GetSpec()
+	if err != nil {
+		return nil, fmt.Errorf("load embedded spec: %w", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("validate embedded spec: %w", err)
+	}
+	// The published server is absolute (https://gateway...); matched against a local request's
+	// Host it would fail every request, so routing uses the relative base path alone.
+	doc.Servers = openapi3.Servers{{URL: BasePath}}
+	entry := doc.Components.Schemas["CustomerEntry"]
+	if entry == nil || entry.Value == nil {
+		return nil, errors.New("embedded spec has no CustomerEntry schema")
+	}
+	identifier := doc.Components.Schemas["Identifier"]
+	if identifier == nil || identifier.Value == nil {
+		return nil, errors.New("embedded spec has no Identifier schema")
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("route embedded spec: %w", err)
+	}
+	return &Contract{Doc: doc, entry: entry.Value, identifier: identifier.Value, router: router}, nil
+}
+
+// RequestValidator returns the Echo middleware that checks every API request against the spec
+// before a handler runs. Its errors are classified by package problem.
+func (c *Contract) RequestValidator() echo.MiddlewareFunc {
+	return echomw.OapiRequestValidatorWithOptions(c.Doc, &echomw.Options{
+		Options: openapi3filter.Options{
+			// Without it, of two keys differing only in case the handler may get the unchecked one.
+			KeepValidatedValue: true,
+			MultiError:         true,
+			AuthenticationFunc: requireBearer,
+		},
+		// Report every invalid parameter at once; the error handler names each.
+		MultiErrorHandler: func(me openapi3.MultiError) *echo.HTTPError {
+			return &echo.HTTPError{Code: http.StatusBadRequest, Message: "invalid request", Internal: me}
+		},
+		SilenceServersWarning: true,
+	})
+}
+
+// errNoBearer is the cause of a 401 for a missing or malformed Authorization header.
+var errNoBearer = errors.New("no bearer access token")
+
+// requireBearer checks that the request carries a bearer token in the form RFC 6750 allows.
+// Verifying the token is the identity layer's job.
+func requireBearer(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	values := in.RequestValidationInput.Request.Header.Values("Authorization")
+	if len(values) != 1 {
+		return errNoBearer
+	}
+	scheme, token, ok := strings.Cut(values[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || !isToken68(token) {
+		return errNoBearer
+	}
+	return nil
+}
+
+// isToken68 reports whether s has the syntax of RFC 7235's token68.
+func isToken68(s string) bool {
+	s = strings.TrimRight(s, "=")
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+		case strings.ContainsRune("-._~+/", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// RecordError says which part of an imported record breaks the contract.
+type RecordError struct {
+	// Pointer is the JSON pointer of the offending value within the record, "" for the record.
+	Pointer string
+	Reason  string
+}
+
+func (e *RecordError) Error() string {
+	if e.Pointer == "" {
+		return e.Reason
+	}
+	return e.Pointer + ": " + e.Reason
+}
+
+// ValidateRecord checks one element of a customer list, as JSON, against the spec's CustomerEntry
+// schema in the request direction: writeOnly fields are allowed, as on import. Reasons never
+// quote the value.
+func (c *Contract) ValidateRecord(raw []byte) error {
+	var value any
+	if err := json.Unmarshal(raw, &value); err != nil {
+		return &RecordError{Reason: "is not valid JSON"}
+	}
+	err := c.entry.VisitJSON(value, openapi3.VisitAsRequest())
+	if err == nil {
+		return nil
+	}
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		pointer := ""
+		if parts := se.JSONPointer(); len(parts) > 0 {
+			pointer = "/" + strings.Join(escapePointer(parts), "/")
+		}
+		return &RecordError{Pointer: pointer, Reason: se.Reason}
+	}
+	return &RecordError{Reason: "does not match the Customer schema"}
+}
+
+func escapePointer(parts []string) []string {
+	out := make([]string, len(parts))
+	r := strings.NewReplacer("~", "~0", "/", "~1")
+	for i, p := range parts {
+		out[i] = r.Replace(p)
+	}
+	return out
+}
+
+// ValidIdentifier reports whether id is a valid tenant, organization or customer id.
+func (c *Contract) ValidIdentifier(id string) bool {
+	return c.identifier.VisitJSON(id) == nil
+}
+
+// AllowedMethods returns the methods the contract defines for the request's path, or nil when
+// the path is not the contract's.
+func (c *Contract) AllowedMethods(req *http.Request) []string {
+	var allowed []string
+	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		probe := req.Clone(req.Context())
+		probe.Method = method
+		if _, _, err := c.router.FindRoute(probe); err == nil {
+			allowed = append(allowed, method)
+		}
+	}
+	return allowed
+}

@@ -1,0 +1,124 @@
+// Package customer is the one seam between the contract's Customer (package gen) and the store's
+// record (package store). It is where write-only credentials are split off a customer on the way
+// in and can never ride along on the way out.
+package customer
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/secrets"
+	"github.com/cyrexa/customer-api/impl/store"
+)
+
+// Credentials are the plaintext write-only values of one imported customer. Two-factor codes are
+// one-time values and are not kept at all, so they have no place here.
+type Credentials struct {
+	Password      *string
+	PIN           *string
+	SecretAnswers []*string // one per SecretQuestion entry, nil where there is no answer
+}
+
+// Split separates a customer into its public document (every writeOnly field removed) and its
+// plaintext credentials. c is not modified.
+func Split(c gen.Customer) (document []byte, creds Credentials, err error) {
+	public := StripWriteOnly(c)
+	if p := c.Person; p != nil {
+		creds.Password, creds.PIN = p.Password, p.PinCode
+		if p.SecretQuestion != nil {
+			for _, q := range *p.SecretQuestion {
+				creds.SecretAnswers = append(creds.SecretAnswers, q.Answer)
+			}
+		}
+	}
+	document, err = json.Marshal(public)
+	if err != nil {
+		return nil, Credentials{}, fmt.Errorf("encode customer document: %w", err)
+	}
+	return document, creds, nil
+}
+
+// StripWriteOnly returns a copy of c without any writeOnly field of the contract. The nested
+// values it changes are copied, so c itself is left as it was.
+func StripWriteOnly(c gen.Customer) gen.Customer {
+	if c.Person != nil {
+		p := *c.Person
+		p.Password, p.PinCode = nil, nil
+		if p.SecretQuestion != nil {
+			qs := make([]gen.SecretQuestion, len(*p.SecretQuestion))
+			for i, q := range *p.SecretQuestion {
+				q.Answer = nil
+				qs[i] = q
+			}
+			p.SecretQuestion = &qs
+		}
+		c.Person = &p
+	}
+	if c.Twofa != nil {
+		t := *c.Twofa
+		t.TargetCode, t.InputCode = nil, nil
+		c.Twofa = &t
+	}
+	return c
+}
+
+// Decode turns a stored document back into the contract's Customer. Write-only fields are
+// stripped even here: a document written around the import path must not leak them.
+func Decode(document []byte) (gen.Customer, error) {
+	var c gen.Customer
+	if err := json.Unmarshal(document, &c); err != nil {
+		return gen.Customer{}, fmt.Errorf("decode customer document: %w", err)
+	}
+	return StripWriteOnly(c), nil
+}
+
+// HashCredentials returns the secrets to store for creds. Where the stored hash already matches
+// the plaintext it is kept, so importing the same file twice changes nothing; values that already
+// are password hashes are kept as given.
+func HashCredentials(creds Credentials, stored store.Secrets) (store.Secrets, error) {
+	var out store.Secrets
+	var err error
+	if out.PasswordHash, err = prepare(creds.Password, stored.PasswordHash); err != nil {
+		return store.Secrets{}, fmt.Errorf("hash password: %w", err)
+	}
+	if out.PINHash, err = prepare(creds.PIN, stored.PINHash); err != nil {
+		return store.Secrets{}, fmt.Errorf("hash PIN: %w", err)
+	}
+	if len(creds.SecretAnswers) > 0 {
+		out.SecretAnswerHashes = make([]string, len(creds.SecretAnswers))
+		for i, answer := range creds.SecretAnswers {
+			old := ""
+			if i < len(stored.SecretAnswerHashes) {
+				old = stored.SecretAnswerHashes[i]
+			}
+			if out.SecretAnswerHashes[i], err = prepare(answer, old); err != nil {
+				return store.Secrets{}, fmt.Errorf("hash secret answer %d: %w", i, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// HasAny reports whether creds hold at least one value.
+func (c Credentials) HasAny() bool {
+	if c.Password != nil || c.PIN != nil {
+		return true
+	}
+	for _, a := range c.SecretAnswers {
+		if a != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func prepare(plain *string, stored string) (string, error) {
+	switch {
+	case plain == nil:
+		return "", nil
+	case *plain == stored, stored != "" && secrets.Matches(stored, *plain):
+		return stored, nil
+	}
+	return secrets.Prepare(*plain)
+}

@@ -1,0 +1,425 @@
+package demo
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/cyrexa/customer-api/gen"
+)
+
+var update = flag.Bool("update", false, "rewrite "+goldenPath+" from the current Dataset")
+
+const goldenPath = "testdata/dataset.sha256"
+
+// idPattern is the contract's Identifier pattern with its length limits.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+func TestDatasetIsDeterministic(t *testing.T) {
+	t.Parallel()
+
+	t.Run("two calls return equal data", func(t *testing.T) {
+		t.Parallel()
+		if a, b := Dataset(), Dataset(); !reflect.DeepEqual(a, b) {
+			t.Fatal("two calls of Dataset returned different data")
+		}
+	})
+
+	t.Run("the JSON hashes to the golden sha256", func(t *testing.T) {
+		t.Parallel()
+		data, err := json.Marshal(Dataset())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		got := hex.EncodeToString(sum[:])
+		if *update {
+			if err := os.WriteFile(goldenPath, []byte(got+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(goldenPath)
+		if err != nil {
+			t.Fatalf("read golden hash (run go test -update to create it): %v", err)
+		}
+		if got != strings.TrimSpace(string(want)) {
+			t.Errorf("Dataset changed: sha256 %s, golden %s; if intended, run go test ./impl/demo/ -run TestDatasetIsDeterministic -update",
+				got, strings.TrimSpace(string(want)))
+		}
+	})
+}
+
+func TestDatasetOrganizations(t *testing.T) {
+	t.Parallel()
+	orgs := Dataset()
+
+	t.Run("there are the retail and the wholesale organization", func(t *testing.T) {
+		var ids []string
+		for _, o := range orgs {
+			ids = append(ids, o.ID)
+		}
+		if want := []string{RetailOrganizationID, WholesaleOrganizationID}; !slices.Equal(ids, want) {
+			t.Fatalf("organization ids = %v, want %v", ids, want)
+		}
+		for _, id := range append(ids, TenantID) {
+			if !idPattern.MatchString(id) {
+				t.Errorf("id %q does not match the contract's Identifier pattern", id)
+			}
+		}
+	})
+
+	t.Run("retail has 24 customers, wholesale 16, 4 of them shared", func(t *testing.T) {
+		retail, wholesale := customerIDs(orgs[0]), customerIDs(orgs[1])
+		if len(retail) != 24 || len(wholesale) != 16 {
+			t.Errorf("retail has %d customers, wholesale %d; want 24 and 16", len(retail), len(wholesale))
+		}
+		shared := 0
+		for _, id := range retail {
+			if slices.Contains(wholesale, id) {
+				shared++
+			}
+		}
+		if shared != 4 {
+			t.Errorf("%d customers are in both organizations, want 4", shared)
+		}
+	})
+
+	t.Run("customer ids are valid, unique and sorted in each organization", func(t *testing.T) {
+		for _, o := range orgs {
+			ids := customerIDs(o)
+			for i, id := range ids {
+				if !idPattern.MatchString(id) {
+					t.Errorf("%s: id %q does not match the contract's Identifier pattern", o.ID, id)
+				}
+				if i > 0 && ids[i-1] >= id {
+					t.Errorf("%s: id %q follows %q: not unique and sorted", o.ID, id, ids[i-1])
+				}
+			}
+		}
+	})
+
+	t.Run("the organizations together hold cus-0001 to cus-0036", func(t *testing.T) {
+		var all []string
+		for _, o := range orgs {
+			all = append(all, customerIDs(o)...)
+		}
+		slices.Sort(all)
+		all = slices.Compact(all)
+		var want []string
+		for n := 1; n <= 36; n++ {
+			want = append(want, fmt.Sprintf("cus-%04d", n))
+		}
+		if !slices.Equal(all, want) {
+			t.Errorf("customer ids = %v, want %v", all, want)
+		}
+	})
+
+	t.Run("a shared customer is equal in both organizations but shares no memory", func(t *testing.T) {
+		byID := map[string]gen.Customer{}
+		for _, c := range orgs[0].Customers {
+			byID[*c.Id] = c
+		}
+		for _, c := range orgs[1].Customers {
+			other, ok := byID[*c.Id]
+			if !ok {
+				continue
+			}
+			if !reflect.DeepEqual(c, other) {
+				t.Errorf("%s differs between the organizations", *c.Id)
+			}
+			if c.Person == other.Person {
+				t.Errorf("%s: both organizations point to the same Person", *c.Id)
+			}
+		}
+	})
+}
+
+func TestEveryFieldIsSet(t *testing.T) {
+	t.Parallel()
+	for _, c := range allCustomers(t) {
+		// No nil pointer, no empty slice and no empty string anywhere in the tree.
+		for _, problem := range unset("customer", reflect.ValueOf(c)) {
+			t.Errorf("%s: %s", *c.Id, problem)
+		}
+	}
+}
+
+// unset walks v and returns the JSON paths of nil pointers, empty slices and empty strings.
+func unset(path string, v reflect.Value) []string {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return []string{path + " is nil"}
+		}
+		return unset(path, v.Elem())
+	case reflect.Struct:
+		var out []string
+		for i := range v.NumField() {
+			name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+			out = append(out, unset(path+"."+name, v.Field(i))...)
+		}
+		return out
+	case reflect.Slice:
+		if v.Len() == 0 {
+			return []string{path + " is empty"}
+		}
+		var out []string
+		for i := range v.Len() {
+			out = append(out, unset(fmt.Sprintf("%s[%d]", path, i), v.Index(i))...)
+		}
+		return out
+	case reflect.String:
+		if v.Len() == 0 {
+			return []string{path + ` is ""`}
+		}
+	}
+	return nil
+}
+
+func TestValuesComeFromTheContract(t *testing.T) {
+	t.Parallel()
+	seen := map[string]map[string]bool{}
+	note := func(field, value string) {
+		if seen[field] == nil {
+			seen[field] = map[string]bool{}
+		}
+		seen[field][value] = true
+	}
+	for _, c := range allCustomers(t) {
+		note("customerType", string(*c.CustomerType))
+		note("customerStatus", string(*c.CustomerStatus))
+		note("categorization", string(*c.Categorization))
+		for _, n := range *c.Notifications {
+			note("notificationType", *n.NotificationType)
+		}
+		p := c.Person
+		note("gender", *p.Gender)
+		for _, tel := range *p.TelephoneNumbers {
+			note("phoneType", *tel.PhoneType)
+			note("encoding", *tel.Encoding)
+		}
+		for _, a := range *p.Addresses {
+			for _, r := range *a.Address.RelatedToAddress {
+				note("relationType", *r.RelationType)
+			}
+			for _, v := range *a.Address.AdditionalData {
+				note("typedValueType", *v.Type)
+			}
+		}
+		for _, d := range *p.Documents {
+			note("documentPurpose", string(*d.Purpose))
+			note("documentType", string(*d.DocumentType))
+			note("documentStatus", string(*d.Status))
+			for _, v := range *d.Metadata {
+				note("typedValueType", *v.Type)
+			}
+		}
+		note("targetType", *c.Twofa.TargetType)
+	}
+
+	// Every enum value and every chosen open-string value occurs, and nothing else does.
+	want := map[string][]string{
+		"customerType":     {"Person", "Organization"},
+		"customerStatus":   {"new", "verified", "under_verificaiton", "blacklisted", "under_investigation", "dispute", "on_hold", "bancrupted"},
+		"categorization":   {"category1", "category2", "category3"},
+		"documentPurpose":  {"KYB", "KYC", "PEP&SANCTION"},
+		"documentType":     {"ID front side", "ID back side", "Passport", "accountAuthority", "shareholderStructure", "operationAddress", "registeredAddress", "selfie", "livelinessDetection"},
+		"documentStatus":   {"underverification", "verified", "declined", "incomplete", "expired"},
+		"notificationType": {"Marketingemails", "Transactionalemails"},
+		"gender":           {"Male", "Female"},
+		"phoneType":        {"fixed", "mobile"},
+		"encoding":         {"numbers"},
+		"relationType":     {"near_by"},
+		"typedValueType":   {"Number", "String"},
+		"targetType":       {"SMS", "EMAIL"},
+	}
+	for field, values := range want {
+		t.Run(field+" takes exactly the expected values", func(t *testing.T) {
+			got := slices.Sorted(maps.Keys(seen[field]))
+			values = slices.Sorted(slices.Values(values))
+			if !slices.Equal(got, values) {
+				t.Errorf("%s values = %q, want %q", field, got, values)
+			}
+		})
+	}
+}
+
+func TestCustomersFitTogether(t *testing.T) {
+	t.Parallel()
+	for _, c := range allCustomers(t) {
+		p := c.Person
+		personName := *p.FirstName.Name + " " + *p.LastName.Name
+		switch *c.CustomerType {
+		case gen.CustomerTypePerson:
+			if *c.CustomerName != personName {
+				t.Errorf("%s: person customer is named %q, the person %q", *c.Id, *c.CustomerName, personName)
+			}
+		case gen.CustomerTypeOrganization:
+			if *c.CustomerName == personName {
+				t.Errorf("%s: organization is named after its representative %q", *c.Id, personName)
+			}
+		}
+		for _, a := range *p.Addresses {
+			g := a.Address.GeoPosition
+			// European cities, to the 7 decimals the contract's example uses.
+			if *g.Latitude < 35 || *g.Latitude > 60 || *g.Longitude < 5 || *g.Longitude > 30 {
+				t.Errorf("%s: position %v, %v is not in central or south-east Europe", *c.Id, *g.Latitude, *g.Longitude)
+			}
+			for _, v := range []float64{*g.Latitude, *g.Longitude} {
+				if v != math.Round(v*1e7)/1e7 {
+					t.Errorf("%s: coordinate %v has more than 7 decimals", *c.Id, v)
+				}
+			}
+			if *g.Altitude <= 0 || *g.Altitude > 1000 {
+				t.Errorf("%s: altitude %v m is not plausible for a city address", *c.Id, *g.Altitude)
+			}
+		}
+		tfa := c.Twofa
+		if *tfa.Codematch != (*tfa.InputCode == *tfa.TargetCode) {
+			t.Errorf("%s: codematch %v, but input code equal to target code is %v", *c.Id, *tfa.Codematch, *tfa.InputCode == *tfa.TargetCode)
+		}
+	}
+}
+
+func TestCustomersMatchTheContract(t *testing.T) {
+	t.Parallel()
+	schema := customerEntrySchema(t)
+
+	for _, c := range allCustomers(t) {
+		t.Run(*c.Id+" is a valid request body", func(t *testing.T) {
+			t.Parallel()
+			if err := schema.VisitJSON(entryJSON(t, c), openapi3.VisitAsRequest(), openapi3.MultiErrors()); err != nil {
+				t.Error(err)
+			}
+		})
+
+		t.Run(*c.Id+" is refused as a response because of its writeOnly secrets", func(t *testing.T) {
+			t.Parallel()
+			if err := schema.VisitJSON(entryJSON(t, c), openapi3.VisitAsResponse()); err == nil {
+				t.Fatal("the customer validates as a response although its secrets are filled")
+			}
+			err := schema.VisitJSON(entryJSON(t, c), openapi3.VisitAsResponse(), openapi3.MultiErrors())
+			got := map[string]bool{}
+			for _, e := range flatten(err) {
+				var se *openapi3.SchemaError
+				if !errors.As(e, &se) || se.SchemaField != "writeOnly" {
+					t.Errorf("unexpected error: %v", e)
+					continue
+				}
+				got[pointer(se.JSONPointer())] = true
+			}
+			want := []string{
+				"/customer/person/SecretQuestion/*/answer",
+				"/customer/person/password",
+				"/customer/person/pinCode",
+				"/customer/twofa/inputCode",
+				"/customer/twofa/targetCode",
+			}
+			if got := slices.Sorted(maps.Keys(got)); !slices.Equal(got, want) {
+				t.Errorf("writeOnly errors at %q, want %q", got, want)
+			}
+		})
+	}
+
+	t.Run("the schema refuses a status outside the contract", func(t *testing.T) {
+		t.Parallel()
+		c := allCustomers(t)[0]
+		c.CustomerStatus = new(gen.CustomerStatus("bankrupt"))
+		if err := schema.VisitJSON(entryJSON(t, c), openapi3.VisitAsRequest()); err == nil {
+			t.Error("a customer with status \"bankrupt\" validates; the check above proves nothing")
+		}
+	})
+}
+
+// customerEntrySchema returns the contract's CustomerEntry schema from the embedded spec.
+func customerEntrySchema(t *testing.T) *openapi3.Schema {
+	t.Helper()
+	doc, err := gen.GetSpec()
+	if err != nil {
+		t.Fatalf("load spec: %v", err)
+	}
+	ref := doc.Components.Schemas["CustomerEntry"]
+	if ref == nil || ref.Value == nil {
+		t.Fatal("the spec has no CustomerEntry schema")
+	}
+	return ref.Value
+}
+
+// entryJSON returns c wrapped in a list element, as the JSON-decoded value the validator expects.
+func entryJSON(t *testing.T, c gen.Customer) map[string]any {
+	t.Helper()
+	data, err := json.Marshal(gen.CustomerEntry{Customer: &c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// allCustomers returns every demo customer once, ordered by id.
+func allCustomers(t *testing.T) []gen.Customer {
+	t.Helper()
+	byID := map[string]gen.Customer{}
+	for _, o := range Dataset() {
+		for _, c := range o.Customers {
+			byID[*c.Id] = c
+		}
+	}
+	var out []gen.Customer
+	for _, id := range slices.Sorted(maps.Keys(byID)) {
+		out = append(out, byID[id])
+	}
+	return out
+}
+
+func customerIDs(o Organization) []string {
+	ids := make([]string, len(o.Customers))
+	for i, c := range o.Customers {
+		ids[i] = *c.Id
+	}
+	return ids
+}
+
+// flatten returns the errors inside nested openapi3.MultiErrors.
+func flatten(err error) []error {
+	me, ok := err.(openapi3.MultiError)
+	if !ok {
+		if err == nil {
+			return nil
+		}
+		return []error{err}
+	}
+	var out []error
+	for _, e := range me {
+		out = append(out, flatten(e)...)
+	}
+	return out
+}
+
+// pointer writes a JSON pointer with array indices replaced by "*".
+func pointer(parts []string) string {
+	var sb strings.Builder
+	for _, p := range parts {
+		if strings.Trim(p, "0123456789") == "" {
+			p = "*"
+		}
+		sb.WriteString("/" + p)
+	}
+	return sb.String()
+}

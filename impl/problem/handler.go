@@ -1,0 +1,48 @@
+package problem
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/cyrexa/customer-api/impl/reqid"
+)
+
+// Instance is the problem's instance URI for a request id.
+func Instance(requestID string) string { return "urn:customer-api:request:" + requestID }
+
+// Handler is the service's one echo.HTTPErrorHandler: every error, from any layer, leaves as
+// problem details. Failures of the service itself are logged with the request id; the client
+// gets no internal detail.
+func Handler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		req := c.Request()
+		id := reqid.FromContext(req.Context())
+		p := FromError(err)
+		if p.Kind.Status >= http.StatusInternalServerError {
+			log.ErrorContext(req.Context(), "request failed",
+				"request_id", id, "method", req.Method, "route", c.Path(),
+				"status", p.Kind.Status, "error", err.Error())
+		}
+		if c.Response().Committed {
+			return
+		}
+		Write(c.Response(), req, p, id)
+	}
+}
+
+// Write renders p as the response.
+func Write(w http.ResponseWriter, req *http.Request, p *Error, requestID string) {
+	h := w.Header()
+	for k, v := range p.Header {
+		h[k] = v
+	}
+	h.Set("Content-Type", ContentType)
+	w.WriteHeader(p.Kind.Status)
+	if req.Method == http.MethodHead {
+		return
+	}
+	_ = json.NewEncoder(w).Encode(p.Body(Instance(requestID), requestID))
+}

@@ -1,0 +1,158 @@
+// Package sqlite implements store.Store on SQLite through modernc.org/sqlite (pure Go, no cgo).
+//
+// The database runs in WAL mode with foreign keys on and a busy timeout; write transactions
+// begin IMMEDIATE so that concurrent writers queue on the busy timeout instead of failing when
+// they upgrade a read lock. The schema is versioned SQL embedded in the binary and applied by
+// goose (see Migrate).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/cyrexa/customer-api/impl/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+//go:embed migrations/*.sql
+var embedded embed.FS
+
+// Migrations returns the embedded schema migrations, one goose SQL file per version.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(embedded, "migrations")
+	if err != nil {
+		panic(err) // cannot happen: the directory is embedded above
+	}
+	return sub
+}
+
+// BusyTimeout is how long a statement waits for a lock held by another connection before it
+// fails with SQLITE_BUSY (reported as store.ErrUnavailable).
+const BusyTimeout = 5 * time.Second
+
+// Store is a store.Store on one SQLite database file. It is safe for concurrent use.
+type Store struct {
+	db        *sql.DB
+	path      string
+	migrator  *goose.Provider
+	migrateMu sync.Mutex
+	closed    atomic.Bool
+}
+
+// Open opens (creating it if needed) the SQLite database file at path and checks that it can be
+// read. It does not change the schema: call Migrate for that. path is a file path; ":memory:"
+// and paths with a '?' are refused, since every pooled connection would see its own database.
+func Open(path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.Contains(path, "?") || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("open sqlite: %q is not a plain database file path", path)
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)") // durable across application crashes; WAL keeps it consistent
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	// WAL lets readers run beside the one writer, so a small pool of long-lived connections
+	// serves reads in parallel; writers serialize on the database lock anyway.
+	conns := max(4, runtime.GOMAXPROCS(0))
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(10 * time.Minute)
+
+	s := &Store{db: db, path: path}
+	if err := s.Ping(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	s.migrator, err = goose.NewProvider(goose.DialectSQLite3, db, Migrations(), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: load migrations: %w", path, err)
+	}
+	return s, nil
+}
+
+// Migrate applies every pending migration. It is safe to call on every start and concurrently.
+func (s *Store) Migrate(ctx context.Context) error {
+	s.migrateMu.Lock()
+	defer s.migrateMu.Unlock()
+	if _, err := s.migrator.Up(ctx); err != nil {
+		return s.fail(err, "migrate sqlite %s", s.path)
+	}
+	return nil
+}
+
+// Ping checks that the database answers; failures wrap store.ErrUnavailable.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("%w: ping sqlite %s: %w", store.ErrUnavailable, s.path, err)
+	}
+	return nil
+}
+
+// Empty reports whether the store holds no tenant at all.
+func (s *Store) Empty(ctx context.Context) (bool, error) {
+	var empty bool
+	if err := s.db.QueryRowContext(ctx, "SELECT NOT EXISTS (SELECT 1 FROM tenants)").Scan(&empty); err != nil {
+		return false, s.fail(err, "check whether sqlite %s is empty", s.path)
+	}
+	return empty, nil
+}
+
+// Close closes the database. Later calls fail with store.ErrUnavailable.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close sqlite %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// fail wraps err with the context "format: err", and also with store.ErrUnavailable when err
+// means the database could not be reached rather than that the query was wrong.
+func (s *Store) fail(err error, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if s.unreachable(err) {
+		return fmt.Errorf("%w: %s: %w", store.ErrUnavailable, msg, err)
+	}
+	return fmt.Errorf("%s: %w", msg, err)
+}
+
+func (s *Store) unreachable(err error) bool {
+	if errors.Is(err, store.ErrUnavailable) {
+		return false // already marked
+	}
+	if s.closed.Load() || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff { // primary result code
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
+			return true
+		}
+	}
+	return false
+}

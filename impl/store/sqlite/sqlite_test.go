@@ -1,0 +1,165 @@
+package sqlite_test
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/sqlite"
+	"github.com/cyrexa/customer-api/impl/store/storetest"
+)
+
+// MustOpen opens a store on a new database file in a temporary directory, closing it when the
+// test ends. The schema is not migrated.
+func MustOpen(tb testing.TB) *sqlite.Store {
+	tb.Helper()
+	st, err := sqlite.Open(filepath.Join(tb.TempDir(), "customers.db"))
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// MustMigrate migrates st or fails the test.
+func MustMigrate(tb testing.TB, st *sqlite.Store) {
+	tb.Helper()
+	if err := st.Migrate(tb.Context()); err != nil {
+		tb.Fatalf("Migrate: %v", err)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) store.Store {
+		st, err := sqlite.Open(filepath.Join(t.TempDir(), "customers.db"))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return st // storetest.Run closes it
+	})
+}
+
+func TestOpenRefusesNonFilePaths(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"", ":memory:", "file:x.db", "x.db?_pragma=foreign_keys(0)"} {
+		if st, err := sqlite.Open(path); err == nil {
+			st.Close()
+			t.Errorf("Open(%q) succeeded", path)
+		}
+	}
+}
+
+func TestOpenFailsWhereNoFileCanBeCreated(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "no", "such", "dir", "customers.db")
+	st, err := sqlite.Open(path)
+	if err == nil {
+		st.Close()
+		t.Fatalf("Open(%q) succeeded", path)
+	}
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Open error = %v, want it to wrap ErrUnavailable", err)
+	}
+}
+
+func TestDataOutlivesTheStore(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "customers.db")
+	st, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	MustMigrate(t, st)
+	want := []store.Customer{storetest.Customer("c-1", "Ada")}
+	storetest.MustImport(t, st, "t-1", "o-1", want...)
+	if err := st.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	st, err = sqlite.Open(path)
+	if err != nil {
+		t.Fatalf("Open again: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	MustMigrate(t, st)
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), want)
+	storetest.MustEmpty(t, st, false)
+}
+
+func TestClosedStoreIsUnavailable(t *testing.T) {
+	t.Parallel()
+	st := MustOpen(t)
+	MustMigrate(t, st)
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"))
+	if err := st.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	ctx := t.Context()
+	_, errCustomers := st.OrganizationCustomers(ctx, "t-1", "o-1")
+	_, errSecrets := st.CustomerSecrets(ctx, "t-1", "c-1")
+	_, errImport := st.ImportCustomers(ctx, "t-1", "o-1", storetest.Seq(storetest.Customer("c-1", "Ada")))
+	_, errEmpty := st.Empty(ctx)
+	for name, err := range map[string]error{
+		"Ping":                  st.Ping(ctx),
+		"OrganizationCustomers": errCustomers,
+		"CustomerSecrets":       errSecrets,
+		"ImportCustomers":       errImport,
+		"Empty":                 errEmpty,
+		"Migrate":               st.Migrate(ctx),
+	} {
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s on a closed store: error = %v, want it to wrap ErrUnavailable", name, err)
+		}
+	}
+}
+
+func TestInvalidCustomersAreRefused(t *testing.T) {
+	t.Parallel()
+	st := MustOpen(t)
+	MustMigrate(t, st)
+	for _, c := range []store.Customer{
+		{ID: "c-1"}, // no document
+		{ID: "c-1", Document: []byte("{not json")},     // not JSON
+		{ID: "", Document: storetest.Document("", "")}, // no id
+	} {
+		_, err := st.ImportCustomers(t.Context(), "t-1", "o-1", storetest.Seq(storetest.Customer("c-0", "Ada"), c))
+		if err == nil || errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("ImportCustomers of %+v: error = %v, want a plain error", c, err)
+		}
+		if !strings.Contains(fmt.Sprint(err), `"t-1"`) {
+			t.Errorf("error %q does not name the tenant", err)
+		}
+	}
+	storetest.MustEmpty(t, st, true)
+}
+
+func BenchmarkOrganizationCustomers(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("customers=%d", n), func(b *testing.B) {
+			st := MustOpen(b)
+			MustMigrate(b, st)
+			cs := make([]store.Customer, n)
+			for i := range cs {
+				id := fmt.Sprintf("c-%06d", (i*7919)%n) // not in id order
+				cs[i] = storetest.WithSecrets(storetest.Customer(id, strings.Repeat("x", 200)), store.Secrets{PasswordHash: "hash"})
+			}
+			storetest.MustImport(b, st, "t-1", "o-1", cs...)
+			storetest.MustImport(b, st, "t-1", "o-other", storetest.Customer("c-other", "other"))
+			ctx := b.Context()
+			b.ReportAllocs()
+			for b.Loop() {
+				got, err := st.OrganizationCustomers(ctx, "t-1", "o-1")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(got) != n {
+					b.Fatalf("got %d customers, want %d", len(got), n)
+				}
+			}
+		})
+	}
+}

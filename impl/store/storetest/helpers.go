@@ -1,0 +1,154 @@
+package storetest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/cyrexa/customer-api/impl/store"
+)
+
+// Document returns a small customer JSON document.
+func Document(id, name string) []byte {
+	b, err := json.Marshal(map[string]any{"id": id, "name": name, "tags": []string{"a", "b"}})
+	if err != nil {
+		panic(err) // cannot happen for these types
+	}
+	return b
+}
+
+// Customer returns a customer without secrets whose document holds id and name.
+func Customer(id, name string) store.Customer {
+	return store.Customer{ID: id, Document: Document(id, name)}
+}
+
+// WithSecrets returns c with the given secrets.
+func WithSecrets(c store.Customer, s store.Secrets) store.Customer {
+	c.Secrets = s
+	return c
+}
+
+// Seq yields the customers, as an import reads them.
+func Seq(customers ...store.Customer) iter.Seq2[store.Customer, error] {
+	return func(yield func(store.Customer, error) bool) {
+		for _, c := range customers {
+			if !yield(c, nil) {
+				return
+			}
+		}
+	}
+}
+
+// MustImport imports customers into the tenant's organization or fails the test.
+func MustImport(t testing.TB, st store.Store, tenantID, organizationID string, customers ...store.Customer) store.ImportSummary {
+	t.Helper()
+	sum, err := st.ImportCustomers(t.Context(), tenantID, organizationID, Seq(customers...))
+	if err != nil {
+		t.Fatalf("ImportCustomers(%q, %q): %v", tenantID, organizationID, err)
+	}
+	return sum
+}
+
+// MustCustomers reads the customers of the tenant's organization or fails the test.
+func MustCustomers(t testing.TB, st store.Store, tenantID, organizationID string) []store.Customer {
+	t.Helper()
+	cs, err := st.OrganizationCustomers(t.Context(), tenantID, organizationID)
+	if err != nil {
+		t.Fatalf("OrganizationCustomers(%q, %q): %v", tenantID, organizationID, err)
+	}
+	return cs
+}
+
+// MustSecrets reads the secrets of the tenant's customer or fails the test.
+func MustSecrets(t testing.TB, st store.Store, tenantID, customerID string) store.Secrets {
+	t.Helper()
+	s, err := st.CustomerSecrets(t.Context(), tenantID, customerID)
+	if err != nil {
+		t.Fatalf("CustomerSecrets(%q, %q): %v", tenantID, customerID, err)
+	}
+	return s
+}
+
+// MustEmpty checks what Empty reports.
+func MustEmpty(t testing.TB, st store.Store, want bool) {
+	t.Helper()
+	got, err := st.Empty(t.Context())
+	if err != nil {
+		t.Fatalf("Empty: %v", err)
+	}
+	if got != want {
+		t.Errorf("Empty = %v, want %v", got, want)
+	}
+}
+
+// WantNotFound checks that the tenant has no such organization.
+func WantNotFound(t testing.TB, st store.Store, tenantID, organizationID string) {
+	t.Helper()
+	cs, err := st.OrganizationCustomers(t.Context(), tenantID, organizationID)
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("OrganizationCustomers(%q, %q) = %d customers, error %v; want ErrNotFound", tenantID, organizationID, len(cs), err)
+	}
+}
+
+// WantSummary compares import summaries.
+func WantSummary(t testing.TB, got, want store.ImportSummary) {
+	t.Helper()
+	if got != want {
+		t.Errorf("import summary = %+v, want %+v", got, want)
+	}
+}
+
+// WantCustomers compares customer lists: the same ids in the same order, equal JSON documents
+// (an implementation may normalize the bytes) and equal secrets.
+func WantCustomers(t testing.TB, got, want []store.Customer) {
+	t.Helper()
+	if !slices.EqualFunc(got, want, customerEqual) {
+		t.Errorf("customers:\n got %s\nwant %s", describe(got), describe(want))
+	}
+}
+
+// WantSecrets compares secrets; a nil and an empty list of answer hashes are equal.
+func WantSecrets(t testing.TB, got, want store.Secrets) {
+	t.Helper()
+	if !secretsEqual(got, want) {
+		t.Errorf("secrets = %+v, want %+v", got, want)
+	}
+}
+
+func customerEqual(a, b store.Customer) bool {
+	return a.ID == b.ID && jsonEqual(a.Document, b.Document) && secretsEqual(a.Secrets, b.Secrets)
+}
+
+func secretsEqual(a, b store.Secrets) bool {
+	return a.PasswordHash == b.PasswordHash && a.PINHash == b.PINHash && slices.Equal(a.SecretAnswerHashes, b.SecretAnswerHashes)
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+func describe(cs []store.Customer) string {
+	s := fmt.Sprintf("%d customers:", len(cs))
+	for _, c := range cs {
+		s += fmt.Sprintf(" {%s %s %+v}", c.ID, c.Document, c.Secrets)
+	}
+	return s
+}
+
+// withoutSecrets returns copies of cs with their secrets cleared, as the read path returns them.
+func withoutSecrets(cs []store.Customer) []store.Customer {
+	out := make([]store.Customer, len(cs))
+	for i, c := range cs {
+		c.Secrets = store.Secrets{}
+		out[i] = c
+	}
+	return out
+}

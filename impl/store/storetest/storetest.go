@@ -1,0 +1,422 @@
+// Package storetest is the conformance suite that every store.Store implementation passes.
+//
+// An implementation's test calls Run with a function that opens a fresh, empty store:
+//
+//	func TestStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store {
+//			return MustOpen(t)
+//		})
+//	}
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cyrexa/customer-api/impl/store"
+)
+
+// Run runs the conformance suite against the implementation that open returns.
+//
+// Every subtest calls open once and expects a new store with no data (its schema may or may not
+// be migrated yet: Run migrates it). Run closes the store when the subtest ends. Subtests run in
+// parallel, so open must give each call its own database.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t, MustOpen(t, open))
+		})
+	}
+}
+
+// MustOpen calls open, migrates the store and registers its Close with t.Cleanup.
+func MustOpen(t *testing.T, open func(t *testing.T) store.Store) store.Store {
+	t.Helper()
+	st := open(t)
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return st
+}
+
+var tests = []struct {
+	name string
+	run  func(t *testing.T, st store.Store)
+}{
+	{"a new store is empty", testEmpty},
+	{"an import creates the tenant, the organization and the customers", testImportCreates},
+	{"importing the same data again leaves every customer unchanged", testReimportUnchanged},
+	{"a changed document counts as updated", testChangedDocument},
+	{"changed secrets count as updated", testChangedSecrets},
+	{"customers come ordered by id in byte order", testOrderByID},
+	{"an unknown organization is not found", testUnknownOrganization},
+	{"tenants see only their own organizations and customers", testTenantIsolation},
+	{"an organization without customers has an empty list", testEmptyOrganization},
+	{"a customer can belong to two organizations of a tenant", testTwoOrganizations},
+	{"an error from the sequence writes nothing", testSequenceError},
+	{"a cancelled import writes nothing", testCancelledImport},
+	{"customers are read without their secrets", testReadWithoutSecrets},
+	{"customer secrets come back as stored", testCustomerSecrets},
+	{"the sequence can read the store while the import runs", testReadDuringImport},
+	{"concurrent imports and reads all succeed", testConcurrency},
+	{"migrating again is harmless", testMigrateTwice},
+	{"ping answers", testPing},
+}
+
+func testEmpty(t *testing.T, st store.Store) {
+	MustEmpty(t, st, true)
+	MustImport(t, st, "t-1", "o-1", Customer("c-1", "Ada"))
+	MustEmpty(t, st, false)
+}
+
+func testImportCreates(t *testing.T, st store.Store) {
+	in := []store.Customer{Customer("c-1", "Ada"), Customer("c-2", "Grace"), Customer("c-3", "Edsger")}
+	WantSummary(t, MustImport(t, st, "t-1", "o-1", in...), store.ImportSummary{Created: 3})
+	MustEmpty(t, st, false)
+	WantCustomers(t, MustCustomers(t, st, "t-1", "o-1"), withoutSecrets(in))
+}
+
+func testReimportUnchanged(t *testing.T, st store.Store) {
+	in := []store.Customer{
+		Customer("c-1", "Ada"),
+		WithSecrets(Customer("c-2", "Grace"), store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin", SecretAnswerHashes: []string{"hash-a1", "", "hash-a3"}}),
+		WithSecrets(Customer("c-3", "Edsger"), store.Secrets{SecretAnswerHashes: []string{"", ""}}), // all empty: no secret
+	}
+	MustImport(t, st, "t-1", "o-1", in...)
+	WantSummary(t, MustImport(t, st, "t-1", "o-1", in...), store.ImportSummary{Unchanged: 3})
+	WantCustomers(t, MustCustomers(t, st, "t-1", "o-1"), withoutSecrets(in))
+}
+
+func testChangedDocument(t *testing.T, st store.Store) {
+	in := []store.Customer{Customer("c-1", "Ada"), Customer("c-2", "Grace")}
+	MustImport(t, st, "t-1", "o-1", in...)
+	in[1] = Customer("c-2", "Grace Hopper")
+	WantSummary(t, MustImport(t, st, "t-1", "o-1", in...), store.ImportSummary{Updated: 1, Unchanged: 1})
+	WantCustomers(t, MustCustomers(t, st, "t-1", "o-1"), in)
+}
+
+func testChangedSecrets(t *testing.T, st store.Store) {
+	base := store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin", SecretAnswerHashes: []string{"hash-a1", "hash-a2"}}
+	changes := []struct {
+		name    string
+		secrets store.Secrets
+	}{
+		{"new password", store.Secrets{PasswordHash: "hash-pw-2", PINHash: "hash-pin", SecretAnswerHashes: []string{"hash-a1", "hash-a2"}}},
+		{"new PIN", store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin-2", SecretAnswerHashes: []string{"hash-a1", "hash-a2"}}},
+		{"PIN removed", store.Secrets{PasswordHash: "hash-pw", SecretAnswerHashes: []string{"hash-a1", "hash-a2"}}},
+		{"answer changed", store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin", SecretAnswerHashes: []string{"hash-a1", "hash-a2-new"}}},
+		{"answer added", store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin", SecretAnswerHashes: []string{"hash-a1", "hash-a2", "hash-a3"}}},
+		{"answers reordered", store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin", SecretAnswerHashes: []string{"hash-a2", "hash-a1"}}},
+		{"answers removed", store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin"}},
+		{"every secret removed", store.Secrets{}},
+	}
+	for i, ch := range changes {
+		// One customer per change, all in the same store: the others must stay unchanged.
+		id := fmt.Sprintf("c-%02d", i)
+		c := WithSecrets(Customer(id, "Ada"), base)
+		MustImport(t, st, "t-1", "o-1", c)
+		c.Secrets = ch.secrets
+		WantSummary(t, MustImport(t, st, "t-1", "o-1", c), store.ImportSummary{Updated: 1})
+		WantSecrets(t, MustSecrets(t, st, "t-1", id), ch.secrets)
+		WantSummary(t, MustImport(t, st, "t-1", "o-1", c), store.ImportSummary{Unchanged: 1})
+	}
+	// Secrets added to a customer that had none.
+	c := Customer("c-new", "Grace")
+	MustImport(t, st, "t-1", "o-1", c)
+	c.Secrets = store.Secrets{PINHash: "hash-pin"}
+	WantSummary(t, MustImport(t, st, "t-1", "o-1", c), store.ImportSummary{Updated: 1})
+	WantSecrets(t, MustSecrets(t, st, "t-1", "c-new"), c.Secrets)
+}
+
+func testOrderByID(t *testing.T, st store.Store) {
+	ids := []string{"b", "a2", "B", "a10", "a", "é", "Z", "0", "a-1", "a_1"}
+	var in []store.Customer
+	for _, id := range ids {
+		in = append(in, Customer(id, "name of "+id))
+	}
+	// Two imports, so that insertion order is not id order either way.
+	MustImport(t, st, "t-1", "o-1", in[5:]...)
+	MustImport(t, st, "t-1", "o-1", in[:5]...)
+	want := slices.Clone(in)
+	slices.SortFunc(want, func(a, b store.Customer) int { return bytes.Compare([]byte(a.ID), []byte(b.ID)) })
+	for range 2 { // and stable from one read to the next
+		WantCustomers(t, MustCustomers(t, st, "t-1", "o-1"), want)
+	}
+}
+
+func testUnknownOrganization(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	WantNotFound(t, st, "t-1", "o-1") // nothing at all
+	MustImport(t, st, "t-1", "o-1", Customer("c-1", "Ada"))
+	WantNotFound(t, st, "t-1", "o-2")  // known tenant, unknown organization
+	WantNotFound(t, st, "t-2", "o-1")  // unknown tenant
+	WantNotFound(t, st, "t-1", "c-1")  // a customer id is no organization id
+	WantNotFound(t, st, "t-1", "o-1 ") // no trimming
+	WantNotFound(t, st, "t-1", "O-1")  // no case folding
+	if _, err := st.OrganizationCustomers(ctx, "", ""); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf(`OrganizationCustomers("", "") error = %v, want ErrNotFound`, err)
+	}
+}
+
+func testTenantIsolation(t *testing.T, st store.Store) {
+	// Both tenants have organization o-1 and customers c-1, c-2 with their own documents and
+	// secrets; t-1 also has o-only-1.
+	one := []store.Customer{
+		WithSecrets(Customer("c-1", "Ada of tenant 1"), store.Secrets{PasswordHash: "hash-1"}),
+		Customer("c-2", "Grace of tenant 1"),
+	}
+	two := []store.Customer{
+		WithSecrets(Customer("c-1", "Ada of tenant 2"), store.Secrets{PasswordHash: "hash-2"}),
+		Customer("c-2", "Grace of tenant 2"),
+		Customer("c-3", "Edsger of tenant 2"),
+	}
+	WantSummary(t, MustImport(t, st, "t-1", "o-1", one...), store.ImportSummary{Created: 2})
+	WantSummary(t, MustImport(t, st, "t-2", "o-1", two...), store.ImportSummary{Created: 3})
+	MustImport(t, st, "t-1", "o-only-1", Customer("c-9", "Barbara of tenant 1"))
+
+	WantCustomers(t, MustCustomers(t, st, "t-1", "o-1"), withoutSecrets(one))
+	WantCustomers(t, MustCustomers(t, st, "t-2", "o-1"), withoutSecrets(two))
+	WantNotFound(t, st, "t-2", "o-only-1")
+	WantSecrets(t, MustSecrets(t, st, "t-1", "c-1"), store.Secrets{PasswordHash: "hash-1"})
+	WantSecrets(t, MustSecrets(t, st, "t-2", "c-1"), store.Secrets{PasswordHash: "hash-2"})
+	if _, err := st.CustomerSecrets(t.Context(), "t-1", "c-3"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CustomerSecrets of another tenant's customer: error = %v, want ErrNotFound", err)
+	}
+
+	// Re-importing tenant 2's data does not touch tenant 1, and tenant 1's import is unchanged.
+	WantSummary(t, MustImport(t, st, "t-2", "o-1", two...), store.ImportSummary{Unchanged: 3})
+	WantSummary(t, MustImport(t, st, "t-1", "o-1", one...), store.ImportSummary{Unchanged: 2})
+	WantCustomers(t, MustCustomers(t, st, "t-1", "o-1"), withoutSecrets(one))
+}
+
+func testEmptyOrganization(t *testing.T, st store.Store) {
+	WantSummary(t, MustImport(t, st, "t-1", "o-empty"), store.ImportSummary{})
+	MustEmpty(t, st, false)
+	got := MustCustomers(t, st, "t-1", "o-empty")
+	if got == nil || len(got) != 0 {
+		t.Errorf("OrganizationCustomers of an empty organization = %#v, want a non-nil empty slice", got)
+	}
+	// Another organization's customers do not leak in.
+	MustImport(t, st, "t-1", "o-full", Customer("c-1", "Ada"))
+	if got := MustCustomers(t, st, "t-1", "o-empty"); got == nil || len(got) != 0 {
+		t.Errorf("OrganizationCustomers of an empty organization = %#v, want a non-nil empty slice", got)
+	}
+}
+
+func testTwoOrganizations(t *testing.T, st store.Store) {
+	ada, grace := Customer("c-1", "Ada"), Customer("c-2", "Grace")
+	WantSummary(t, MustImport(t, st, "t-1", "o-a", ada, grace), store.ImportSummary{Created: 2})
+	// The same customer in a second organization is the same record: unchanged, not created.
+	WantSummary(t, MustImport(t, st, "t-1", "o-b", ada), store.ImportSummary{Unchanged: 1})
+	WantCustomers(t, MustCustomers(t, st, "t-1", "o-a"), []store.Customer{ada, grace})
+	WantCustomers(t, MustCustomers(t, st, "t-1", "o-b"), []store.Customer{ada})
+	// An update through one organization shows in both.
+	ada = Customer("c-1", "Ada Lovelace")
+	WantSummary(t, MustImport(t, st, "t-1", "o-b", ada), store.ImportSummary{Updated: 1})
+	WantCustomers(t, MustCustomers(t, st, "t-1", "o-a"), []store.Customer{ada, grace})
+	WantCustomers(t, MustCustomers(t, st, "t-1", "o-b"), []store.Customer{ada})
+}
+
+func testSequenceError(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	errBroken := errors.New("broken input")
+	failing := func(cs ...store.Customer) iter.Seq2[store.Customer, error] {
+		return func(yield func(store.Customer, error) bool) {
+			for _, c := range cs {
+				if !yield(c, nil) {
+					return
+				}
+			}
+			yield(store.Customer{}, errBroken)
+		}
+	}
+
+	// Into an empty store: not even the tenant is created.
+	sum, err := st.ImportCustomers(ctx, "t-1", "o-1", failing(Customer("c-1", "Ada"), Customer("c-2", "Grace")))
+	if !errors.Is(err, errBroken) {
+		t.Fatalf("ImportCustomers error = %v, want the sequence's error", err)
+	}
+	WantSummary(t, sum, store.ImportSummary{})
+	MustEmpty(t, st, true)
+	WantNotFound(t, st, "t-1", "o-1")
+
+	// Into an existing tenant: no new organization, no new customer, no change, no new member.
+	orig := []store.Customer{WithSecrets(Customer("c-1", "Ada"), store.Secrets{PasswordHash: "hash-pw"})}
+	MustImport(t, st, "t-1", "o-1", orig...)
+	_, err = st.ImportCustomers(ctx, "t-1", "o-2", failing(orig...))
+	if !errors.Is(err, errBroken) {
+		t.Fatalf("ImportCustomers error = %v, want the sequence's error", err)
+	}
+	WantNotFound(t, st, "t-1", "o-2")
+	_, err = st.ImportCustomers(ctx, "t-1", "o-1", failing(
+		WithSecrets(Customer("c-1", "Ada Lovelace"), store.Secrets{PasswordHash: "hash-pw-2"}),
+		Customer("c-2", "Grace")))
+	if !errors.Is(err, errBroken) {
+		t.Fatalf("ImportCustomers error = %v, want the sequence's error", err)
+	}
+	WantCustomers(t, MustCustomers(t, st, "t-1", "o-1"), withoutSecrets(orig))
+	WantSecrets(t, MustSecrets(t, st, "t-1", "c-1"), orig[0].Secrets)
+	if _, err := st.CustomerSecrets(ctx, "t-1", "c-2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CustomerSecrets of a customer from a failed import: error = %v, want ErrNotFound", err)
+	}
+	WantSummary(t, MustImport(t, st, "t-1", "o-1", orig...), store.ImportSummary{Unchanged: 1})
+
+	// An error as the very first element.
+	if _, err := st.ImportCustomers(ctx, "t-3", "o-1", failing()); !errors.Is(err, errBroken) {
+		t.Fatalf("ImportCustomers error = %v, want the sequence's error", err)
+	}
+	WantNotFound(t, st, "t-3", "o-1")
+}
+
+func testCancelledImport(t *testing.T, st store.Store) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	seq := func(yield func(store.Customer, error) bool) {
+		if !yield(Customer("c-1", "Ada"), nil) {
+			return
+		}
+		cancel()
+		yield(Customer("c-2", "Grace"), nil)
+	}
+	if _, err := st.ImportCustomers(ctx, "t-1", "o-1", seq); err == nil {
+		t.Fatal("ImportCustomers with a context cancelled midway succeeded")
+	}
+	MustEmpty(t, st, true)
+	WantNotFound(t, st, "t-1", "o-1")
+}
+
+func testReadWithoutSecrets(t *testing.T, st store.Store) {
+	in := []store.Customer{
+		WithSecrets(Customer("c-1", "Ada"), store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin", SecretAnswerHashes: []string{"hash-a"}}),
+		WithSecrets(Customer("c-2", "Grace"), store.Secrets{PINHash: "hash-pin"}),
+	}
+	MustImport(t, st, "t-1", "o-1", in...)
+	for _, c := range MustCustomers(t, st, "t-1", "o-1") {
+		if !reflect.DeepEqual(c.Secrets, store.Secrets{}) {
+			t.Errorf("OrganizationCustomers returned secrets for %s: %+v", c.ID, c.Secrets)
+		}
+	}
+}
+
+func testCustomerSecrets(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	full := store.Secrets{PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", PINHash: "$2b$04$abcdefghijklmnopqrstuu5Dl5vE4JbtbzH3ZyzbzJ6JqXAK/vy7q", SecretAnswerHashes: []string{"", "hash-a2", ""}}
+	MustImport(t, st, "t-1", "o-1",
+		WithSecrets(Customer("c-full", "Ada"), full),
+		Customer("c-none", "Grace"),
+	)
+	WantSecrets(t, MustSecrets(t, st, "t-1", "c-full"), full)
+	WantSecrets(t, MustSecrets(t, st, "t-1", "c-none"), store.Secrets{})
+	for _, tc := range []struct{ tenant, customer string }{
+		{"t-1", "c-unknown"},
+		{"t-2", "c-full"},
+		{"t-1", "o-1"},
+		{"", ""},
+	} {
+		if s, err := st.CustomerSecrets(ctx, tc.tenant, tc.customer); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("CustomerSecrets(%q, %q) = %+v, %v; want ErrNotFound", tc.tenant, tc.customer, s, err)
+		}
+	}
+}
+
+func testReadDuringImport(t *testing.T, st store.Store) {
+	// The import path may look up stored hashes from inside the sequence, while the import's
+	// transaction is open; that must neither deadlock nor fail.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	old := store.Secrets{PasswordHash: "hash-old"}
+	MustImport(t, st, "t-1", "o-1", WithSecrets(Customer("c-1", "Ada"), old), Customer("c-2", "Grace"))
+	seq := func(yield func(store.Customer, error) bool) {
+		for _, id := range []string{"c-1", "c-2", "c-3"} {
+			if _, err := st.OrganizationCustomers(ctx, "t-1", "o-1"); err != nil {
+				yield(store.Customer{}, fmt.Errorf("read customers during the import: %w", err))
+				return
+			}
+			sec, err := st.CustomerSecrets(ctx, "t-1", id)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				yield(store.Customer{}, fmt.Errorf("read secrets during the import: %w", err))
+				return
+			}
+			if !yield(WithSecrets(Customer(id, "name of "+id), sec), nil) {
+				return
+			}
+		}
+	}
+	sum, err := st.ImportCustomers(ctx, "t-1", "o-1", seq)
+	if err != nil {
+		t.Fatalf("ImportCustomers: %v", err)
+	}
+	WantSummary(t, sum, store.ImportSummary{Created: 1, Updated: 2})
+	WantSecrets(t, MustSecrets(t, st, "t-1", "c-1"), old)
+}
+
+func testConcurrency(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	const workers, rounds = 4, 5
+	MustImport(t, st, "t-shared", "o-1", Customer("c-1", "Ada"))
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*rounds*2)
+	for w := range workers {
+		wg.Go(func() {
+			tenant := fmt.Sprintf("t-%d", w)
+			for r := range rounds {
+				cs := []store.Customer{Customer("c-1", fmt.Sprintf("Ada %d", r)), Customer(fmt.Sprintf("c-%d-%d", w, r), "Grace")}
+				if _, err := st.ImportCustomers(ctx, tenant, "o-1", Seq(cs...)); err != nil {
+					errs <- fmt.Errorf("import into %s: %w", tenant, err)
+				}
+				// All workers also write the shared tenant.
+				if _, err := st.ImportCustomers(ctx, "t-shared", "o-1", Seq(Customer(fmt.Sprintf("c-%d-%d", w, r), "Edsger"))); err != nil {
+					errs <- fmt.Errorf("import into t-shared: %w", err)
+				}
+				if _, err := st.OrganizationCustomers(ctx, "t-shared", "o-1"); err != nil {
+					errs <- fmt.Errorf("read t-shared: %w", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got, want := len(MustCustomers(t, st, "t-shared", "o-1")), 1+workers*rounds; got != want {
+		t.Errorf("t-shared has %d customers, want %d", got, want)
+	}
+	for w := range workers {
+		if got, want := len(MustCustomers(t, st, fmt.Sprintf("t-%d", w), "o-1")), 1+rounds; got != want {
+			t.Errorf("t-%d has %d customers, want %d", w, got, want)
+		}
+	}
+}
+
+func testMigrateTwice(t *testing.T, st store.Store) {
+	in := []store.Customer{Customer("c-1", "Ada")}
+	MustImport(t, st, "t-1", "o-1", in...)
+	for range 2 {
+		if err := st.Migrate(t.Context()); err != nil {
+			t.Fatalf("Migrate again: %v", err)
+		}
+	}
+	WantCustomers(t, MustCustomers(t, st, "t-1", "o-1"), in)
+}
+
+func testPing(t *testing.T, st store.Store) {
+	if err := st.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
