@@ -33,5 +33,9 @@ fmt: ## gofmt the hand-written code
 lint: vet ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.gen\.go$$')); test -z "$$out" || (echo "gofmt would change: $$out" >&2; exit 1)
 
+FUZZTIME ?= 20s
+fuzz: ## fuzz the request path for FUZZTIME (new failures land in impl/server/testdata/fuzz)
+	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME) ./impl/server
+
 bench: ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

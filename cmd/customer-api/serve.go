@@ -15,6 +15,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/importer"
+	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/server"
 	"github.com/cyrexa/customer-api/impl/store"
 )
@@ -26,12 +27,21 @@ func serve(ctx context.Context, env environment, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	loadDemo := fs.Bool("demo", false, "load demo data when the database is empty")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
+	validation := fs.String("response-validation", string(contract.Enforce), "what happens to a response that breaks the contract: enforce (replace it with a 500), log (send it, log and count it) or off")
+	cacheEntries := fs.Int("validation-cache-entries", contract.DefaultCacheEntries, "how many validated response bodies to remember (0: validate every body in full)")
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
 	log, err := data.logger(env)
 	if err != nil {
 		return err
+	}
+	mode, err := contract.ParseMode(*validation)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *cacheEntries < 0 {
+		return usageError{"--validation-cache-entries must be 0 or more"}
 	}
 	c, err := contract.Load()
 	if err != nil {
@@ -58,15 +68,16 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
-	srv := &http.Server{
-		Handler:           server.New(server.Deps{Contract: c, Store: st, Logger: log}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	if mode != contract.Enforce {
+		log.Warn("responses are not enforced against the contract", "response_validation", string(mode))
 	}
+	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: log, Metrics: metrics.New(),
+		ResponseValidation: mode, ValidationCacheEntries: *cacheEntries})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	server.ApplyLimits(srv)
 	base := "http://" + ln.Addr().String()
 	log.Info("listening", "url", base+contract.BasePath)
 	fmt.Fprintf(env.stdout, "customer-api listening on %s%s\n", base, contract.BasePath)

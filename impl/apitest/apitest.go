@@ -12,16 +12,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/importer"
+	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/server"
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/sqlite"
@@ -30,18 +33,26 @@ import (
 // Env is one running service under test.
 type Env struct {
 	URL      string // base URL of the API, ending in the base path
+	Addr     string // host:port of the listener
 	Client   *gen.ClientWithResponses
 	HTTP     *http.Client // plain client whose responses are validated too
 	Store    store.Store
 	Contract *contract.Contract
 	Logs     *SyncBuffer // everything the service logged
+	Metrics  *metrics.Metrics
+	// SQLitePath is the database file when the env runs on SQLite.
+	SQLitePath string
+
+	mu      sync.Mutex
+	secrets []string // write-only values imported; none may ever be logged
 }
 
 // MustStart starts a service on a fresh SQLite database and stops it when the test ends.
 func MustStart(t testing.TB) *Env {
 	t.Helper()
 	c := MustContract(t)
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "customers.db"))
+	path := filepath.Join(t.TempDir(), "customers.db")
+	st, err := sqlite.Open(path)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -49,7 +60,9 @@ func MustStart(t testing.TB) *Env {
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	return MustStartWith(t, c, st)
+	env := MustStartWith(t, c, st)
+	env.SQLitePath = path
+	return env
 }
 
 // MustStartWith starts a service on the given contract and store.
@@ -57,15 +70,78 @@ func MustStartWith(t testing.TB, c *contract.Contract, st store.Store) *Env {
 	t.Helper()
 	logs := &SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ts := httptest.NewServer(server.New(server.Deps{Contract: c, Store: st, Logger: logger}))
+	m := metrics.New()
+	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: logger, Metrics: m,
+		ResponseValidation: contract.Enforce, ValidationCacheEntries: contract.DefaultCacheEntries})
+	if err != nil {
+		t.Fatalf("new server: %v", err)
+	}
+	ts := httptest.NewUnstartedServer(handler)
+	server.ApplyLimits(ts.Config)
+	ts.Start()
 	t.Cleanup(ts.Close)
+	// A response the service itself found off-contract fails the test that caused it.
+	t.Cleanup(func() {
+		if n := testutil.CollectAndCount(m.ResponseValidationFailures); n > 0 {
+			t.Errorf("the service replaced %d off-contract responses; logs:\n%s", n, logs.String())
+		}
+	})
 
 	hc := &http.Client{Transport: &ValidatingTransport{T: t, Router: MustRouter(t, c)}}
 	client, err := gen.NewClientWithResponses(ts.URL+contract.BasePath, gen.WithHTTPClient(hc))
 	if err != nil {
 		t.Fatalf("new client: %v", err)
 	}
-	return &Env{URL: ts.URL + contract.BasePath, Client: client, HTTP: hc, Store: st, Contract: c, Logs: logs}
+	env := &Env{URL: ts.URL + contract.BasePath, Addr: ts.Listener.Addr().String(), Client: client, HTTP: hc, Store: st, Contract: c, Logs: logs, Metrics: m}
+	t.Cleanup(func() { env.assertNoSecretLogged(t) })
+	return env
+}
+
+// Sensitive registers values that must never appear in the service's logs. MustImport registers
+// every write-only value it imports.
+func (e *Env) Sensitive(values ...string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.secrets = append(e.secrets, values...)
+}
+
+func (e *Env) assertNoSecretLogged(t testing.TB) {
+	t.Helper()
+	logs := e.Logs.String()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.secrets {
+		quoted, _ := json.Marshal(s)
+		// Short values (PINs) are looked for as JSON strings only: as bare digits they turn up
+		// in timestamps and request ids by chance.
+		if strings.Contains(logs, string(quoted)) || len(s) >= 8 && strings.Contains(logs, s) {
+			t.Errorf("a write-only value was logged (%d characters)", len(s))
+		}
+	}
+}
+
+// writeOnlyValues lists the write-only values a customer carries.
+func writeOnlyValues(c gen.Customer) []string {
+	var out []string
+	add := func(p *string) {
+		if p != nil && *p != "" {
+			out = append(out, *p)
+		}
+	}
+	if p := c.Person; p != nil {
+		add(p.Password)
+		add(p.PinCode)
+		if p.SecretQuestion != nil {
+			for _, q := range *p.SecretQuestion {
+				add(q.Answer)
+			}
+		}
+	}
+	if c.Twofa != nil {
+		add(c.Twofa.TargetCode)
+		add(c.Twofa.InputCode)
+	}
+	return out
 }
 
 // MustContract loads the embedded contract.
@@ -95,6 +171,7 @@ func (e *Env) MustImport(t testing.TB, tenantID, organizationID string, customer
 	list := make(gen.CustomerList, len(customers))
 	for i := range customers {
 		list[i] = gen.CustomerEntry{Customer: &customers[i]}
+		e.Sensitive(writeOnlyValues(customers[i])...)
 	}
 	raw, err := json.Marshal(list)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -14,6 +15,7 @@ import (
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/api"
 	"github.com/cyrexa/customer-api/impl/contract"
+	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/reqid"
 	"github.com/cyrexa/customer-api/impl/store"
@@ -24,24 +26,40 @@ type Deps struct {
 	Contract *contract.Contract
 	Store    store.Store
 	Logger   *slog.Logger
+	Metrics  *metrics.Metrics
+	// ResponseValidation says what happens to a response that breaks the contract (default
+	// enforce); ValidationCacheEntries bounds the cache of bodies already validated.
+	ResponseValidation     contract.Mode
+	ValidationCacheEntries int
 }
 
 // New returns the service's HTTP handler.
-func New(d Deps) http.Handler {
+func New(d Deps) (http.Handler, error) {
+	if d.ResponseValidation == "" {
+		d.ResponseValidation = contract.Enforce
+	}
+	responses, err := d.Contract.NewResponseValidator(d.ResponseValidation, d.ValidationCacheEntries, d.Logger, d.Metrics)
+	if err != nil {
+		return nil, err
+	}
+
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = problem.Handler(d.Logger)
 
-	e.Use(reqid.Middleware, accessLog(d.Logger), middleware.Recover())
+	e.Use(reqid.Middleware, accessLog(d.Logger, d.Metrics), middleware.Recover())
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", readyz(d.Store))
+	e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
 
-	// Request flow under the base path: cache policy, method, content negotiation, request hygiene,
-	// then the contract's request validator, then the generated strict handler.
-	apiGroup := e.Group(contract.BasePath, noStore, methodAllowed(d.Contract), acceptJSON, noRequestBody, singleCredentialHeaders,
+	// Request flow under the base path: the response validator sees everything that leaves,
+	// panics included; then cache policy, method, content negotiation, request hygiene, the
+	// contract's request validator and the generated strict handler.
+	apiGroup := e.Group(contract.BasePath, responses.Middleware, middleware.Recover(),
+		noStore, methodAllowed(d.Contract), acceptJSON, noRequestBody, singleCredentialHeaders,
 		d.Contract.RequestValidator())
 	gen.RegisterHandlers(apiGroup, gen.NewStrictHandler(api.New(d.Store), nil))
-	return e
+	return e, nil
 }
 
 func readyz(st store.Store) echo.HandlerFunc {
@@ -57,7 +75,7 @@ func readyz(st store.Store) echo.HandlerFunc {
 
 // accessLog writes one line per request. It logs no header and no body: those carry credentials
 // and personal data.
-func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+func accessLog(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -67,13 +85,17 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			req := c.Request()
+			elapsed := time.Since(start)
+			status := c.Response().Status
+			m.Requests.WithLabelValues(c.Path(), strconv.Itoa(status)).Inc()
+			m.RequestDuration.WithLabelValues(c.Path()).Observe(elapsed.Seconds())
 			log.InfoContext(req.Context(), "request",
 				"request_id", reqid.FromContext(req.Context()),
 				"method", req.Method,
 				"route", c.Path(),
-				"status", c.Response().Status,
+				"status", status,
 				"bytes", c.Response().Size,
-				"duration_ms", float64(time.Since(start).Microseconds())/1000)
+				"duration_ms", float64(elapsed.Microseconds())/1000)
 			return nil
 		}
 	}

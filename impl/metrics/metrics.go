@@ -1,0 +1,62 @@
+// Package metrics defines the service's Prometheus metrics. Each server gets its own registry,
+// so tests can run servers side by side and read their counters.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the service's own instruments.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	// ResponseValidationFailures counts responses that broke the contract, by operation and
+	// the status the handler meant to send.
+	ResponseValidationFailures *prometheus.CounterVec
+	// ResponseValidationCache counts response bodies found in (hit) or added to (miss) the
+	// cache of bodies already validated.
+	ResponseValidationCache *prometheus.CounterVec
+	// Requests counts answered requests by route and status.
+	Requests *prometheus.CounterVec
+	// RequestDuration observes how long requests took, by route.
+	RequestDuration *prometheus.HistogramVec
+}
+
+// New registers the service's metrics, plus the Go runtime's and the process's, in a new registry.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		registry: reg,
+		ResponseValidationFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "customer_api_response_validation_failures_total",
+			Help: "Responses that failed validation against the contract.",
+		}, []string{"operation", "status"}),
+		ResponseValidationCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "customer_api_response_validation_cache_total",
+			Help: "Response bodies whose validation result was found in the cache (hit) or computed (miss).",
+		}, []string{"result"}),
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "customer_api_http_requests_total",
+			Help: "Answered HTTP requests.",
+		}, []string{"route", "status"}),
+		RequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "customer_api_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"route"}),
+	}
+	reg.MustRegister(
+		m.ResponseValidationFailures, m.ResponseValidationCache, m.Requests, m.RequestDuration,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// Handler serves the metrics in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
