@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -91,7 +92,13 @@ func (v *ResponseValidator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		res := c.Response()
 		out := res.Writer
-		buf := &bufferedWriter{header: out.Header()}
+		buf := &bufferedWriter{header: out.Header(), body: bodyBuffers.Get().(*bytes.Buffer)}
+		defer func() {
+			if buf.body.Cap() <= maxPooledBuffer {
+				buf.body.Reset()
+				bodyBuffers.Put(buf.body)
+			}
+		}()
 		res.Writer = buf
 		if err := next(c); err != nil {
 			c.Error(err) // render into the buffer, so error bodies are validated too
@@ -110,6 +117,7 @@ func (v *ResponseValidator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 				return nil
 			}
 		}
+		out.Header().Set("Content-Length", strconv.Itoa(buf.body.Len()))
 		out.WriteHeader(status)
 		_, err := out.Write(buf.body.Bytes())
 		return err
@@ -224,8 +232,15 @@ func digest(operation string, status int, contentType string, body []byte) [sha2
 type bufferedWriter struct {
 	header http.Header
 	status int
-	body   bytes.Buffer
+	body   *bytes.Buffer
 }
+
+// bodyBuffers recycles response buffers: large bodies would otherwise be allocated, grown and
+// cleared anew for every response.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer keeps the buffers of rare huge responses from staying in the pool.
+const maxPooledBuffer = 8 << 20
 
 func (w *bufferedWriter) Header() http.Header { return w.header }
 

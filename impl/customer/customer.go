@@ -4,6 +4,7 @@
 package customer
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -32,11 +33,24 @@ func Split(c gen.Customer) (document []byte, creds Credentials, err error) {
 			}
 		}
 	}
-	document, err = json.Marshal(public)
+	document, err = encode(public)
 	if err != nil {
-		return nil, Credentials{}, fmt.Errorf("encode customer document: %w", err)
+		return nil, Credentials{}, err
 	}
 	return document, creds, nil
+}
+
+// encode writes a customer as its stored document. HTML characters stay unescaped, so that a
+// value such as "PEP&SANCTION" is stored as sent and read back without an escape, which would
+// send the document down PublicDocument's slow path.
+func encode(c gen.Customer) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c); err != nil {
+		return nil, fmt.Errorf("encode customer document: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // StripWriteOnly returns a copy of c without any writeOnly field of the contract. The nested
