@@ -47,7 +47,7 @@ func New(d Deps) (http.Handler, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = problem.Handler(d.Logger)
 
-	e.Use(reqid.Middleware, accessLog(d.Logger, d.Metrics), middleware.Recover())
+	e.Use(reqid.Middleware, accessLog(d.Logger, d.Metrics), recoverPanics(d.Logger))
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", readyz(d.Store))
 	e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
@@ -55,7 +55,7 @@ func New(d Deps) (http.Handler, error) {
 	// Request flow under the base path: the response validator sees everything that leaves,
 	// panics included; then cache policy, method, content negotiation, request hygiene, the
 	// contract's request validator and the generated strict handler.
-	apiGroup := e.Group(contract.BasePath, responses.Middleware, middleware.Recover(),
+	apiGroup := e.Group(contract.BasePath, responses.Middleware, recoverPanics(d.Logger),
 		noStore, methodAllowed(d.Contract), acceptJSON, noRequestBody, singleCredentialHeaders,
 		d.Contract.RequestValidator())
 	gen.RegisterHandlers(apiGroup, gen.NewStrictHandler(api.New(d.Store), nil))
@@ -71,6 +71,19 @@ func readyz(st store.Store) echo.HandlerFunc {
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	}
+}
+
+// recoverPanics turns a panic into an error for the error handler, logged with its stack and
+// the request id.
+func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisablePrintStack: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			ctx := c.Request().Context()
+			log.ErrorContext(ctx, "panic", "request_id", reqid.FromContext(ctx), "error", err.Error(), "stack", string(stack))
+			return err
+		},
+	})
 }
 
 // accessLog writes one line per request. It logs no header and no body: those carry credentials
