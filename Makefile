@@ -18,8 +18,8 @@ check-generated: generate ## regenerate and fail if gen/ differs from what is co
 build: ## build the binary into bin/
 	$(GO) build -o $(BIN) ./cmd/customer-api
 
-run: ## run the service on the embedded SQLite database with demo data
-	$(GO) run ./cmd/customer-api serve --demo
+run: ## run the service on the embedded SQLite database with demo data, as its own token issuer
+	$(GO) run ./cmd/customer-api serve --dev --demo
 
 test: ## run every test
 	$(GO) test -count=1 -race $(PKGS)

@@ -1,8 +1,10 @@
 // Command customer-api serves the customer API and administers its data.
 //
-//	customer-api serve   [--addr 127.0.0.1:8080] [--data-dir ./var] [--database DSN] [--demo]
+//	customer-api serve   [--addr 127.0.0.1:8080] [--data-dir ./var] [--database DSN] [--dev] [--demo]
 //	customer-api migrate [--data-dir ./var] [--database DSN]
 //	customer-api import  --tenant ID --organization ID [--data-dir ./var] [--database DSN] FILE|-
+//	customer-api tokens  issue --tenant ID [--name NAME] [--expires 720h] | list --tenant ID | revoke TOKEN-ID
+//	customer-api dev-token --tenant ID [--scope customers:read] [--ttl 1h] [--data-dir ./var]
 //
 // Every flag can also be set as CUSTOMER_API_<FLAG> (upper case, dashes as underscores).
 package main
@@ -43,6 +45,8 @@ commands:
   serve    serve the API (with --demo: load demo data into an empty database)
   migrate  bring the database schema to the newest version
   import   load customers from a JSON array in the API's response format
+  tokens   issue, list or revoke API tokens (the token header): tokens issue|list|revoke
+  dev-token  print an access token from the development issuer of 'serve --dev'
 
 Run 'customer-api <command> -h' for its flags.`
 
@@ -60,6 +64,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return migrate(ctx, env, args[1:])
 	case "import":
 		return importFile(ctx, env, args[1:])
+	case "tokens":
+		return tokensCommand(ctx, env, args[1:])
+	case "dev-token":
+		return devTokenCommand(env, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -94,7 +94,7 @@ func TestServeDemoPrintsACurlThatWorks(t *testing.T) {
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--demo", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()},
+		done <- run(ctx, []string{"serve", "--dev", "--demo", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()},
 			func(string) string { return "" }, nil, outW, io.Discard)
 		outW.Close()
 	}()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/importer"
@@ -24,6 +25,8 @@ func serve(ctx context.Context, env environment, args []string) error {
 	fs := newFlagSet("serve", env)
 	var data dataFlags
 	data.register(fs)
+	var authn authFlags
+	authn.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	loadDemo := fs.Bool("demo", false, "load demo data when the database is empty")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
@@ -55,14 +58,22 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if err := st.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	tokens, err := tokenStore(st)
+	if err != nil {
+		return err
+	}
+	authenticator, devJWKS, devKey, err := authn.authenticator(ctx, data.dataDir, *addr, tokens)
+	if err != nil {
+		return err
+	}
 	if *loadDemo {
 		if err := loadDemoData(ctx, st, c, log); err != nil {
 			return err
 		}
 	}
-
-	log.Warn("CREDENTIALS ARE NOT VERIFIED: the bearer token and the token header are only checked for presence; " +
-		"tenantId is trusted as sent. Do not expose this server to untrusted clients.")
+	if devKey != nil {
+		log.Warn("development mode: this server issues and accepts its own access tokens; never use it in production")
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -72,7 +83,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 		log.Warn("responses are not enforced against the contract", "response_validation", string(mode))
 	}
 	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: log, Metrics: metrics.New(),
-		ResponseValidation: mode, ValidationCacheEntries: *cacheEntries})
+		Auth: authenticator, DevJWKS: devJWKS, ResponseValidation: mode, ValidationCacheEntries: *cacheEntries})
 	if err != nil {
 		return err
 	}
@@ -82,8 +93,9 @@ func serve(ctx context.Context, env environment, args []string) error {
 	log.Info("listening", "url", base+contract.BasePath)
 	fmt.Fprintf(env.stdout, "customer-api listening on %s%s\n", base, contract.BasePath)
 	if *loadDemo {
-		fmt.Fprintf(env.stdout, "try:\n  curl -s -H 'Authorization: Bearer demo' -H 'token: demo' -H 'tenantId: %s' %s%s/organization/getCustomers/%s\n",
-			demo.TenantID, base, contract.BasePath, demo.RetailOrganizationID)
+		if err := printDemoCurl(ctx, env, authenticator, devKey, base); err != nil {
+			return err
+		}
 	}
 
 	served := make(chan error, 1)
@@ -103,6 +115,30 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	return nil
+}
+
+// printDemoCurl prints a curl command for the demo tenant. With --dev it carries a fresh access
+// token and API token (valid for a day) and works as printed; otherwise the credentials are for
+// the caller to fill in.
+func printDemoCurl(ctx context.Context, env environment, authenticator *auth.Authenticator, devKey *auth.SigningKey, base string) error {
+	url := base + contract.BasePath + "/organization/getCustomers/" + demo.RetailOrganizationID
+	if devKey == nil {
+		fmt.Fprintf(env.stdout, "try (with an access token and an API token of %s):\n  curl -s -H \"Authorization: Bearer $ACCESS_TOKEN\" -H \"token: $API_TOKEN\" -H 'tenantId: %s' %s\n",
+			demo.TenantID, demo.TenantID, url)
+		return nil
+	}
+	const ttl = 24 * time.Hour
+	bearer, err := auth.DevToken(*devKey, demo.TenantID, "demo", []string{auth.DefaultScope}, ttl, time.Now())
+	if err != nil {
+		return err
+	}
+	apiToken, _, err := authenticator.Tokens.Issue(ctx, demo.TenantID, "demo curl", ttl)
+	if err != nil {
+		return fmt.Errorf("issue demo API token: %w", err)
+	}
+	fmt.Fprintf(env.stdout, "try:\n  curl -s -H 'Authorization: Bearer %s' -H 'token: %s' -H 'tenantId: %s' %s\n",
+		bearer, apiToken, demo.TenantID, url)
 	return nil
 }
 

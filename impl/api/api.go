@@ -6,10 +6,13 @@ package api
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/audit"
+	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/customer"
 	"github.com/cyrexa/customer-api/impl/store"
 )
@@ -28,9 +31,14 @@ func New(st store.Store) *Server {
 
 // GetOrganizationCustomers returns the customers of the tenant's organization, ordered by id.
 func (s *Server) GetOrganizationCustomers(ctx context.Context, req gen.GetOrganizationCustomersRequestObject) (gen.GetOrganizationCustomersResponseObject, error) {
-	// The tenant header is trusted only as far as the identity layer in front has checked it.
-	tenantID := req.Params.TenantId
-	stored, err := s.store.OrganizationCustomers(ctx, tenantID, req.OrganizationId)
+	// The tenant comes from the verified identity, never from the request alone.
+	identity, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, errors.New("no verified identity: the authentication middleware is missing")
+	}
+	record := audit.FromContext(ctx)
+	record.Organization = req.OrganizationId
+	stored, err := s.store.OrganizationCustomers(ctx, identity.TenantID, req.OrganizationId)
 	if err != nil {
 		return nil, fmt.Errorf("customers of organization %q: %w", req.OrganizationId, err)
 	}
@@ -40,6 +48,7 @@ func (s *Server) GetOrganizationCustomers(ctx context.Context, req gen.GetOrgani
 			return nil, fmt.Errorf("customer %q: %w", sc.ID, err)
 		}
 	}
+	record.Customers = len(documents)
 	return customerList(documents), nil
 }
 

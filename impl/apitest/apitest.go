@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/importer"
 	"github.com/cyrexa/customer-api/impl/metrics"
@@ -43,9 +45,57 @@ type Env struct {
 	// SQLitePath is the database file when the env runs on SQLite.
 	SQLitePath string
 
+	// Issuer signs access tokens the service accepts; Tokens issues API tokens.
+	Issuer *Issuer
+	Tokens *auth.APITokens
+
 	mu            sync.Mutex
-	secrets       []string // write-only values imported; none may ever be logged
+	secrets       []string          // write-only values imported; none may ever be logged
+	apiTokens     map[string]string // an API token per tenant, issued on first use
 	allowFailures bool
+}
+
+// Bearer returns a request editor that sets a valid access token for the tenant.
+func (e *Env) Bearer(t testing.TB, tenantID string) gen.RequestEditorFn {
+	token := e.Issuer.MustToken(t, e.Issuer.Claims(tenantID))
+	e.Sensitive(token)
+	return func(_ context.Context, req *http.Request) error {
+		req.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}
+}
+
+// APIToken returns a valid API token of the tenant.
+func (e *Env) APIToken(t testing.TB, tenantID string) string {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if token, ok := e.apiTokens[tenantID]; ok {
+		return token
+	}
+	token, _, err := e.Tokens.Issue(context.Background(), tenantID, "test", 0)
+	if err != nil {
+		t.Fatalf("issue API token: %v", err)
+	}
+	e.apiTokens[tenantID] = token
+	e.secrets = append(e.secrets, token)
+	return token
+}
+
+// Params returns the header parameters of a valid request for the tenant.
+func (e *Env) Params(t testing.TB, tenantID string) *gen.GetOrganizationCustomersParams {
+	return &gen.GetOrganizationCustomersParams{Token: e.APIToken(t, tenantID), TenantId: tenantID}
+}
+
+// Headers returns the three credential headers of a valid request for the tenant.
+func (e *Env) Headers(t testing.TB, tenantID string) map[string]string {
+	bearer := e.Issuer.MustToken(t, e.Issuer.Claims(tenantID))
+	e.Sensitive(bearer)
+	return map[string]string{
+		"Authorization": "Bearer " + bearer,
+		"token":         e.APIToken(t, tenantID),
+		"tenantId":      tenantID,
+	}
 }
 
 // AllowContractFailures lets the test end although the service replaced off-contract
@@ -70,17 +120,62 @@ func MustStart(t testing.TB) *Env {
 	return env
 }
 
-// MustStartWith starts a service on the given contract and store.
-func MustStartWith(t testing.TB, c *contract.Contract, st store.Store) *Env {
+// Service is the service's handler with what a test needs to talk to it and watch it.
+type Service struct {
+	Handler http.Handler
+	// Issuer signs access tokens the service accepts; Tokens issues API tokens.
+	Issuer  *Issuer
+	Tokens  *auth.APITokens
+	Metrics *metrics.Metrics
+	Logs    *SyncBuffer // everything the service logged
+}
+
+// MustService builds the service on the given contract and store, with a test issuer of access
+// tokens serving its keys over HTTP. The store must keep API tokens too.
+func MustService(t testing.TB, c *contract.Contract, st store.Store) *Service {
 	t.Helper()
+	tokenStore, ok := st.(store.TokenStore)
+	if !ok {
+		t.Fatalf("%T keeps no API tokens", st)
+	}
+	issuer := MustIssuer(t)
 	logs := &SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	keys, err := auth.RemoteKeys(ctx, issuer.JWKSURL, auth.KeySetOptions{UnknownKeyRefetch: time.Millisecond, Logger: logger})
+	if err != nil {
+		t.Fatalf("key set: %v", err)
+	}
+	verifier, err := auth.NewVerifier(auth.VerifierConfig{Issuer: TestIssuer, Audience: TestAudience, Leeway: 30 * time.Second}, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := auth.NewAPITokens(tokenStore, nil)
 	m := metrics.New()
 	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: logger, Metrics: m,
+		Auth:               &auth.Authenticator{Verifier: verifier, Tokens: tokens},
 		ResponseValidation: contract.Enforce, ValidationCacheEntries: contract.DefaultCacheEntries})
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
+	return &Service{Handler: handler, Issuer: issuer, Tokens: tokens, Metrics: m, Logs: logs}
+}
+
+// MustStartWith starts a service on the given contract and store on a real listener.
+func MustStartWith(t testing.TB, c *contract.Contract, st store.Store) *Env {
+	t.Helper()
+	svc := MustService(t, c, st)
+	handler, issuer, tokens, m, logs := svc.Handler, svc.Issuer, svc.Tokens, svc.Metrics, svc.Logs
+	env := &Env{Store: st, Contract: c, Logs: logs, Metrics: m, Issuer: issuer, Tokens: tokens, apiTokens: map[string]string{}}
+	// Registered before the server's own clean-up, so these checks run after it has finished
+	// every request and written every log line.
+	t.Cleanup(func() {
+		if n := testutil.CollectAndCount(m.ResponseValidationFailures); n > 0 && !env.allowFailures {
+			t.Errorf("the service replaced %d off-contract responses; logs:\n%s", n, logs.String())
+		}
+		env.assertNoSecretLogged(t)
+	})
 	ts := httptest.NewUnstartedServer(handler)
 	server.ApplyLimits(ts.Config)
 	ts.Start()
@@ -90,19 +185,12 @@ func MustStartWith(t testing.TB, c *contract.Contract, st store.Store) *Env {
 	if err != nil {
 		t.Fatalf("new client: %v", err)
 	}
-	env := &Env{URL: ts.URL + contract.BasePath, Addr: ts.Listener.Addr().String(), Client: client, HTTP: hc, Store: st, Contract: c, Logs: logs, Metrics: m}
-	// A response the service itself found off-contract fails the test that caused it.
-	t.Cleanup(func() {
-		if n := testutil.CollectAndCount(m.ResponseValidationFailures); n > 0 && !env.allowFailures {
-			t.Errorf("the service replaced %d off-contract responses; logs:\n%s", n, logs.String())
-		}
-	})
-	t.Cleanup(func() { env.assertNoSecretLogged(t) })
+	env.URL, env.Addr, env.Client, env.HTTP = ts.URL+contract.BasePath, ts.Listener.Addr().String(), client, hc
 	return env
 }
 
 // Sensitive registers values that must never appear in the service's logs. MustImport registers
-// every write-only value it imports.
+// every write-only value it imports; the credential helpers register every token they make.
 func (e *Env) Sensitive(values ...string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -186,18 +274,6 @@ func (e *Env) MustImport(t testing.TB, tenantID, organizationID string, customer
 		t.Fatalf("import: %v", err)
 	}
 	return sum
-}
-
-// Bearer is a request editor that sets the Authorization header (the generated client leaves
-// security to its caller).
-func Bearer(_ context.Context, req *http.Request) error {
-	req.Header.Set("Authorization", "Bearer test-access-token")
-	return nil
-}
-
-// Params returns the header parameters of a request for tenantID.
-func Params(tenantID string) *gen.GetOrganizationCustomersParams {
-	return &gen.GetOrganizationCustomersParams{Token: "test-api-token", TenantId: tenantID}
 }
 
 // ValidatingTransport checks every response of the API against the contract with kin-openapi

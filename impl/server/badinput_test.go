@@ -30,16 +30,8 @@ type badRequest struct {
 	want    int
 }
 
-func validHeaders() map[string]string {
-	return map[string]string{
-		"Authorization": "Bearer test-access-token",
-		"token":         "test-api-token",
-		"tenantId":      tenant,
-	}
-}
-
-// wire renders the request as HTTP/1.1 bytes.
-func (b badRequest) wire(host string) []byte {
+// wire renders the request as HTTP/1.1 bytes, on top of valid credential headers.
+func (b badRequest) wire(host string, valid map[string]string) []byte {
 	method, target := b.method, b.target
 	if method == "" {
 		method = http.MethodGet
@@ -47,7 +39,10 @@ func (b badRequest) wire(host string) []byte {
 	if target == "" {
 		target = "/organization/getCustomers/org-1"
 	}
-	headers := validHeaders()
+	headers := make(map[string]string, len(valid))
+	for k, v := range valid {
+		headers[k] = v
+	}
 	for _, k := range b.drop {
 		delete(headers, k)
 	}
@@ -178,7 +173,7 @@ func TestBadInputGetsAProblemNeverA5xx(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			raw := tc.wire(env.Addr)
+			raw := tc.wire(env.Addr, env.Headers(t, tenant))
 			resp, body := sendRaw(t, env.Addr, raw)
 			if resp.StatusCode != tc.want {
 				t.Fatalf("status %d, want %d; body %s", resp.StatusCode, tc.want, body)
@@ -221,7 +216,7 @@ func TestOversizedHeadersAre4xx(t *testing.T) {
 		{name: "huge URL", target: "/organization/getCustomers/" + huge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, _ := sendRaw(t, env.Addr, tc.wire(env.Addr))
+			resp, _ := sendRaw(t, env.Addr, tc.wire(env.Addr, env.Headers(t, tenant)))
 			if resp.StatusCode < 400 || resp.StatusCode >= 500 {
 				t.Fatalf("status %d, want a 4xx", resp.StatusCode)
 			}

@@ -7,16 +7,18 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/apitest"
 	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/storetest"
 )
 
 // failingStore is a real store whose read of customers is replaced by a failure.
 type failingStore struct {
-	store.Store
+	storetest.TokenStore
 	read func() ([]store.Customer, error)
 }
 
@@ -65,12 +67,12 @@ func TestServiceFailuresAreOpaqueProblems(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			base := apitest.MustStart(t)
-			env := apitest.MustStartWith(t, base.Contract, failingStore{Store: base.Store, read: tc.read})
+			env := apitest.MustStartWith(t, base.Contract, failingStore{TokenStore: base.Store.(storetest.TokenStore), read: tc.read})
 			if tc.contractFailure {
 				env.AllowContractFailures()
 			}
 
-			resp, err := env.Client.GetOrganizationCustomersWithResponse(context.Background(), "org-1", apitest.Params(tenant), apitest.Bearer)
+			resp, err := env.Client.GetOrganizationCustomersWithResponse(context.Background(), "org-1", env.Params(t, tenant), env.Bearer(t, tenant))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +93,7 @@ func TestServiceFailuresAreOpaqueProblems(t *testing.T) {
 			if p.RequestId == nil || *p.RequestId != id {
 				t.Fatalf("requestId %v, header %q", p.RequestId, id)
 			}
-			if !logLineHas(env.Logs.String(), id, tc.wantLog) {
+			if !eventually(func() bool { return logLineHas(env.Logs.String(), id, tc.wantLog) }) {
 				t.Errorf("no log line with request id %s explains the failure:\n%s", id, env.Logs.String())
 			}
 			if ok := getCustomers(t, base, tenant, "org-1"); ok.StatusCode() != http.StatusNotFound {
@@ -99,6 +101,16 @@ func TestServiceFailuresAreOpaqueProblems(t *testing.T) {
 			}
 		})
 	}
+}
+
+// eventually reports whether cond holds within a few seconds: log lines trail the response.
+func eventually(cond func() bool) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return false
 }
 
 // logLineHas reports whether one JSON log line carries the request id and mentions want.

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/api"
+	"github.com/cyrexa/customer-api/impl/audit"
+	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/problem"
@@ -27,6 +30,11 @@ type Deps struct {
 	Store    store.Store
 	Logger   *slog.Logger
 	Metrics  *metrics.Metrics
+	// Auth verifies both credentials of every API request.
+	Auth *auth.Authenticator
+	// DevJWKS, when set, is published at /.well-known/jwks.json: the keys of the development
+	// issuer of `serve --dev`.
+	DevJWKS []byte
 	// ResponseValidation says what happens to a response that breaks the contract (default
 	// enforce); ValidationCacheEntries bounds the cache of bodies already validated.
 	ResponseValidation     contract.Mode
@@ -35,6 +43,9 @@ type Deps struct {
 
 // New returns the service's HTTP handler.
 func New(d Deps) (http.Handler, error) {
+	if d.Auth == nil {
+		return nil, errors.New("server: no authenticator")
+	}
 	if d.ResponseValidation == "" {
 		d.ResponseValidation = contract.Enforce
 	}
@@ -51,13 +62,18 @@ func New(d Deps) (http.Handler, error) {
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", readyz(d.Store))
 	e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
+	if d.DevJWKS != nil {
+		e.GET("/.well-known/jwks.json", func(c echo.Context) error {
+			return c.Blob(http.StatusOK, "application/jwk-set+json", d.DevJWKS)
+		})
+	}
 
 	// Request flow under the base path: the response validator sees everything that leaves,
 	// panics included; then cache policy, method, content negotiation, request hygiene, the
-	// contract's request validator and the generated strict handler.
+	// contract's request validator, authentication and the generated strict handler.
 	apiGroup := e.Group(contract.BasePath, responses.Middleware, recoverPanics(d.Logger),
 		noStore, methodAllowed(d.Contract), acceptJSON, noRequestBody, singleCredentialHeaders,
-		d.Contract.RequestValidator())
+		d.Contract.RequestValidator(), d.Auth.Middleware)
 	gen.RegisterHandlers(apiGroup, gen.NewStrictHandler(api.New(d.Store), nil))
 	return e, nil
 }
@@ -86,12 +102,15 @@ func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
 	})
 }
 
-// accessLog writes one line per request. It logs no header and no body: those carry credentials
-// and personal data.
+// accessLog writes one audit line per request: who (tenant, subject), what (route,
+// organization), how it ended (status, customers returned, bytes, latency) and the request id.
+// It logs no header and no body: those carry credentials and personal data.
 func accessLog(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
+			ctx, record := audit.NewContext(c.Request().Context())
+			c.SetRequest(c.Request().WithContext(ctx))
 			err := next(c)
 			if err != nil {
 				// Render now, so the line below sees the final status.
@@ -107,6 +126,10 @@ func accessLog(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 				"method", req.Method,
 				"route", c.Path(),
 				"status", status,
+				"tenant", record.Tenant,
+				"subject", record.Subject,
+				"organization", record.Organization,
+				"customers", record.Customers,
 				"bytes", c.Response().Size,
 				"duration_ms", float64(elapsed.Microseconds())/1000)
 			return nil

@@ -33,7 +33,7 @@ func demoCustomers(t *testing.T, organizationID string) []gen.Customer {
 
 func getCustomers(t *testing.T, env *apitest.Env, tenantID, organizationID string) *gen.GetOrganizationCustomersResponse {
 	t.Helper()
-	resp, err := env.Client.GetOrganizationCustomersWithResponse(context.Background(), organizationID, apitest.Params(tenantID), apitest.Bearer)
+	resp, err := env.Client.GetOrganizationCustomersWithResponse(context.Background(), organizationID, env.Params(t, tenantID), env.Bearer(t, tenantID))
 	if err != nil {
 		t.Fatalf("GET customers of %s: %v", organizationID, err)
 	}
@@ -231,9 +231,9 @@ func TestErrorsAreProblemDetails(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req.Header.Set("Authorization", "Bearer test-access-token")
-			req.Header.Set("token", "test-api-token")
-			req.Header.Set("tenantId", tenant)
+			for k, v := range env.Headers(t, tenant) {
+				req.Header.Set(k, v)
+			}
 			for k, v := range tc.header {
 				req.Header.Set(k, v)
 			}
@@ -290,9 +290,9 @@ func TestRequestIDIsKeptWhenWellFormed(t *testing.T) {
 	} {
 		req, _ := http.NewRequest(http.MethodGet, env.URL+"/organization/getCustomers/org-1", nil)
 		req.Header.Set("X-Request-Id", tc.sent)
-		req.Header.Set("Authorization", "Bearer x")
-		req.Header.Set("token", "t")
-		req.Header.Set("tenantId", tenant)
+		for k, v := range env.Headers(t, tenant) {
+			req.Header.Set(k, v)
+		}
 		resp, err := env.HTTP.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -163,3 +163,14 @@ func BenchmarkOrganizationCustomers(b *testing.B) {
 		})
 	}
 }
+
+func TestTokenStoreConformance(t *testing.T) {
+	storetest.RunTokens(t, func(t *testing.T) storetest.TokenStore {
+		st, err := sqlite.Open(filepath.Join(t.TempDir(), "tokens.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	})
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/cyrexa/customer-api/impl/auth"
+	"github.com/cyrexa/customer-api/impl/store"
+)
+
+// authFlags configure how serve verifies credentials.
+type authFlags struct {
+	dev           bool
+	oidcIssuer    string
+	jwksURL       string
+	jwtIssuer     string
+	jwtAudience   string
+	tenantClaim   string
+	requiredScope string
+	leeway        time.Duration
+}
+
+func (a *authFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&a.dev, "dev", false, "be your own token issuer, for development: keys in the data dir, JWKS at /.well-known/jwks.json; loopback addresses only")
+	fs.StringVar(&a.oidcIssuer, "oidc-issuer", "", "OpenID Connect issuer URL; its discovery document names the JWKS and the issuer")
+	fs.StringVar(&a.jwksURL, "jwks-url", "", "URL of the issuer's JSON Web Key Set (with --jwt-issuer), when there is no discovery document")
+	fs.StringVar(&a.jwtIssuer, "jwt-issuer", "", "required iss of access tokens (with --jwks-url)")
+	fs.StringVar(&a.jwtAudience, "jwt-audience", "", "required aud of access tokens")
+	fs.StringVar(&a.tenantClaim, "tenant-claim", "tenant_id", "access token claim that holds the tenant id; must equal the tenantId header")
+	fs.StringVar(&a.requiredScope, "required-scope", auth.DefaultScope, "scope an access token needs")
+	fs.DurationVar(&a.leeway, "jwt-leeway", 30*time.Second, "clock skew allowed on exp and nbf (at most 60s)")
+}
+
+// errNoIssuer says what to set when serve has no way to verify access tokens.
+var errNoIssuer = usageError{"no access token issuer is configured: set --oidc-issuer (CUSTOMER_API_OIDC_ISSUER), " +
+	"or --jwks-url with --jwt-issuer (CUSTOMER_API_JWKS_URL, CUSTOMER_API_JWT_ISSUER), and --jwt-audience " +
+	"(CUSTOMER_API_JWT_AUDIENCE); or, on a developer's machine, run with --dev"}
+
+// authenticator builds the verifier of both credentials. In dev mode it also returns the JWKS
+// to publish and the development signing key.
+func (a *authFlags) authenticator(ctx context.Context, dataDir, addr string, tokens store.TokenStore) (*auth.Authenticator, []byte, *auth.SigningKey, error) {
+	cfg := auth.VerifierConfig{Issuer: a.jwtIssuer, Audience: a.jwtAudience, TenantClaim: a.tenantClaim, Leeway: a.leeway}
+	var (
+		keys    jwt.Keyfunc
+		devJWKS []byte
+		devKey  *auth.SigningKey
+		err     error
+	)
+	switch {
+	case a.dev:
+		if a.oidcIssuer != "" || a.jwksURL != "" {
+			return nil, nil, nil, usageError{"--dev is its own issuer: leave out --oidc-issuer and --jwks-url"}
+		}
+		if !isLoopback(addr) {
+			return nil, nil, nil, usageError{fmt.Sprintf("--dev refuses to listen on %s: use a loopback address such as 127.0.0.1:8080", addr)}
+		}
+		key, err := auth.LoadDevKey(dataDir)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		devKey = &key
+		if keys, err = auth.LocalKeys(key); err != nil {
+			return nil, nil, nil, err
+		}
+		if devJWKS, err = auth.PublicJWKS(key); err != nil {
+			return nil, nil, nil, err
+		}
+		cfg.Issuer, cfg.Audience = auth.DevIssuer, auth.DevAudience
+	case a.oidcIssuer != "":
+		d, err := auth.Discover(ctx, a.oidcIssuer, &http.Client{Timeout: 10 * time.Second})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		cfg.Issuer = d.Issuer
+		if keys, err = auth.RemoteKeys(ctx, d.JWKSURI, auth.KeySetOptions{}); err != nil {
+			return nil, nil, nil, err
+		}
+	case a.jwksURL != "":
+		if a.jwtIssuer == "" {
+			return nil, nil, nil, usageError{"--jwks-url needs --jwt-issuer: the iss access tokens must carry"}
+		}
+		if keys, err = auth.RemoteKeys(ctx, a.jwksURL, auth.KeySetOptions{}); err != nil {
+			return nil, nil, nil, err
+		}
+	default:
+		return nil, nil, nil, errNoIssuer
+	}
+	if cfg.Audience == "" {
+		return nil, nil, nil, usageError{"--jwt-audience is required: the aud access tokens must carry for this service"}
+	}
+	verifier, err := auth.NewVerifier(cfg, keys)
+	if err != nil {
+		return nil, nil, nil, usageError{err.Error()}
+	}
+	authn := &auth.Authenticator{Verifier: verifier, Tokens: auth.NewAPITokens(tokens, nil), RequiredScope: a.requiredScope}
+	return authn, devJWKS, devKey, nil
+}
+
+// isLoopback reports whether addr (host:port) can only be reached from this machine.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// tokenStore returns the API token side of st.
+func tokenStore(st store.Store) (store.TokenStore, error) {
+	ts, ok := st.(store.TokenStore)
+	if !ok {
+		return nil, fmt.Errorf("%T does not keep API tokens", st)
+	}
+	return ts, nil
+}

@@ -1,0 +1,91 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cyrexa/customer-api/impl/store"
+)
+
+// ErrInvalidAPIToken is the cause of every refused `token` header: malformed, unknown, revoked
+// or expired alike.
+var ErrInvalidAPIToken = errors.New("invalid API token")
+
+// apiTokenPrefix marks the service's API tokens, so that one pasted in the wrong place (a log,
+// a repository) is recognisable and can be found by secret scanners.
+const apiTokenPrefix = "cat_"
+
+// APITokens issues and checks API tokens. A token is `cat_<id>.<secret>`: the id names it in
+// listings and revocations, the secret (256 random bits) is stored only as its SHA-256.
+type APITokens struct {
+	store store.TokenStore
+	now   func() time.Time
+}
+
+// NewAPITokens returns an issuer and checker of API tokens kept in st.
+func NewAPITokens(st store.TokenStore, now func() time.Time) *APITokens {
+	if now == nil {
+		now = time.Now
+	}
+	return &APITokens{store: st, now: now}
+}
+
+// Issue creates a token for the tenant, valid for ttl (0: until revoked), and returns it. The
+// token is not stored and cannot be shown again.
+func (a *APITokens) Issue(ctx context.Context, tenantID, name string, ttl time.Duration) (string, store.APIToken, error) {
+	var id [16]byte
+	var secret [32]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return "", store.APIToken{}, fmt.Errorf("generate API token: %w", err)
+	}
+	if _, err := rand.Read(secret[:]); err != nil {
+		return "", store.APIToken{}, fmt.Errorf("generate API token: %w", err)
+	}
+	encoded := base64.RawURLEncoding.EncodeToString(secret[:])
+	sum := sha256.Sum256([]byte(encoded))
+	now := a.now().UTC()
+	t := store.APIToken{ID: hex.EncodeToString(id[:]), TenantID: tenantID, Name: name, SecretHash: sum[:], CreatedAt: now}
+	if ttl > 0 {
+		t.ExpiresAt = now.Add(ttl)
+	}
+	if err := a.store.CreateAPIToken(ctx, t); err != nil {
+		return "", store.APIToken{}, err
+	}
+	return apiTokenPrefix + t.ID + "." + encoded, t, nil
+}
+
+// Check returns the stored token that token is, if it is valid now. The secret is compared in
+// constant time; an unknown id costs the same comparison.
+func (a *APITokens) Check(ctx context.Context, token string) (store.APIToken, error) {
+	id, secret, ok := strings.Cut(strings.TrimPrefix(token, apiTokenPrefix), ".")
+	if !strings.HasPrefix(token, apiTokenPrefix) || !ok || len(id) != 32 || secret == "" {
+		return store.APIToken{}, fmt.Errorf("%w: malformed", ErrInvalidAPIToken)
+	}
+	sum := sha256.Sum256([]byte(secret))
+	t, err := a.store.APIToken(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		subtle.ConstantTimeCompare(sum[:], make([]byte, sha256.Size))
+		return store.APIToken{}, fmt.Errorf("%w: unknown", ErrInvalidAPIToken)
+	case err != nil:
+		return store.APIToken{}, fmt.Errorf("check API token: %w", err)
+	}
+	now := a.now()
+	switch {
+	case subtle.ConstantTimeCompare(sum[:], t.SecretHash) != 1:
+		return store.APIToken{}, fmt.Errorf("%w: wrong secret", ErrInvalidAPIToken)
+	case !t.RevokedAt.IsZero():
+		return store.APIToken{}, fmt.Errorf("%w: revoked", ErrInvalidAPIToken)
+	case !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
+		return store.APIToken{}, fmt.Errorf("%w: expired", ErrInvalidAPIToken)
+	}
+	return t, nil
+}

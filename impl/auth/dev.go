@@ -1,0 +1,108 @@
+package auth
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// The issuer and audience of the development issuer's tokens.
+const (
+	DevIssuer   = "customer-api-dev"
+	DevAudience = "customer-api"
+)
+
+// DevKeyFile is the development issuer's key, kept in the data directory.
+const DevKeyFile = "dev-issuer-ed25519.pem"
+
+// LoadDevKey returns the development issuer's Ed25519 key from dataDir, creating it on first use.
+// It is for `serve --dev` and `dev-token` only: a stand-in for a real authorization server on a
+// developer's machine.
+func LoadDevKey(dataDir string) (SigningKey, error) {
+	path := filepath.Join(dataDir, DevKeyFile)
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return createDevKey(path)
+	}
+	if err != nil {
+		return SigningKey{}, fmt.Errorf("read development key: %w", err)
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil {
+		return SigningKey{}, fmt.Errorf("development key %s is not PEM", path)
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return SigningKey{}, fmt.Errorf("development key %s: %w", path, err)
+	}
+	private, ok := parsed.(ed25519.PrivateKey)
+	if !ok {
+		return SigningKey{}, fmt.Errorf("development key %s is not Ed25519", path)
+	}
+	return devSigningKey(private), nil
+}
+
+func createDevKey(path string) (SigningKey, error) {
+	_, private, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return SigningKey{}, fmt.Errorf("generate development key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(private)
+	if err != nil {
+		return SigningKey{}, fmt.Errorf("encode development key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return SigningKey{}, fmt.Errorf("create data directory: %w", err)
+	}
+	// O_EXCL: of two processes starting at once, one creates the key and the other reads it.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return LoadDevKey(filepath.Dir(path))
+	}
+	if err != nil {
+		return SigningKey{}, fmt.Errorf("write development key: %w", err)
+	}
+	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+		f.Close()
+		return SigningKey{}, fmt.Errorf("write development key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return SigningKey{}, fmt.Errorf("write development key: %w", err)
+	}
+	return devSigningKey(private), nil
+}
+
+// devSigningKey names the key by a digest of its public half, so a new key gets a new kid.
+func devSigningKey(private ed25519.PrivateKey) SigningKey {
+	sum := sha256.Sum256(private.Public().(ed25519.PublicKey))
+	return SigningKey{ID: "dev-" + base64.RawURLEncoding.EncodeToString(sum[:12]), Algorithm: "EdDSA", Private: private}
+}
+
+// DevToken issues an access token from the development issuer.
+func DevToken(key SigningKey, tenantID, subject string, scopes []string, ttl time.Duration, now time.Time) (string, error) {
+	claims := jwt.MapClaims{
+		"iss":       DevIssuer,
+		"aud":       DevAudience,
+		"sub":       subject,
+		"tenant_id": tenantID,
+		"iat":       now.Unix(),
+		"nbf":       now.Unix(),
+		"exp":       now.Add(ttl).Unix(),
+	}
+	if len(scopes) > 0 {
+		claims["scope"] = strings.Join(scopes, " ")
+	}
+	return Sign(key, claims)
+}

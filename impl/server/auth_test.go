@@ -1,0 +1,217 @@
+package server_test
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/apitest"
+	"github.com/cyrexa/customer-api/impl/auth"
+	"github.com/cyrexa/customer-api/impl/problem"
+	"github.com/cyrexa/customer-api/impl/store"
+)
+
+// credentials are what one attack sends.
+type credentials struct {
+	bearer   string // the whole Authorization header; "" leaves it out
+	apiToken string
+	tenantID string
+}
+
+func send(t *testing.T, env *apitest.Env, organizationID string, c credentials) (*http.Response, gen.Problem) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, env.URL+"/organization/getCustomers/"+organizationID, nil)
+	if c.bearer != "" {
+		req.Header.Set("Authorization", c.bearer)
+	}
+	req.Header.Set("token", c.apiToken)
+	req.Header.Set("tenantId", c.tenantID)
+	resp, err := env.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var p gen.Problem
+	if resp.StatusCode != http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+			t.Fatalf("status %d without problem details: %v", resp.StatusCode, err)
+		}
+	}
+	return resp, p
+}
+
+// unsigned returns a JWT with alg none.
+func unsigned(claims jwt.MapClaims) string {
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT","kid":"test-key-1"}`))
+	body, _ := json.Marshal(claims)
+	return header + "." + base64.RawURLEncoding.EncodeToString(body) + "."
+}
+
+// TestAttacksOnTheCredentials tries every way a request can fake, stretch or borrow credentials
+// against a real issuer that serves its keys over HTTP.
+func TestAttacksOnTheCredentials(t *testing.T) {
+	env := apitest.MustStart(t)
+	env.MustImport(t, "tenant-a", "org-a")
+	env.MustImport(t, "tenant-b", "org-b")
+	issuer := env.Issuer
+	tokens := env.Store.(store.TokenStore)
+	ctx := t.Context()
+
+	claims := func(change func(jwt.MapClaims)) jwt.MapClaims {
+		c := issuer.Claims("tenant-a")
+		if change != nil {
+			change(c)
+		}
+		return c
+	}
+	bearer := func(c jwt.MapClaims) string { return "Bearer " + issuer.MustToken(t, c) }
+	now := time.Now()
+	otherKey := apitest.MustEd25519Key(t, "test-key-1") // same kid, different key
+	unknownKey := apitest.MustEd25519Key(t, "never-published")
+	hmacWithPublicKey := func() string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(nil))
+		tok.Header["kid"] = issuer.Key().ID
+		s, err := tok.SignedString([]byte(issuer.Key().Private.Public().(ed25519.PublicKey)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Bearer " + s
+	}
+
+	validToken := env.APIToken(t, "tenant-a")
+	revoked, revokedRow, err := env.Tokens.Issue(ctx, "tenant-a", "revoked", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tokens.RevokeAPIToken(ctx, revokedRow.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	expired, _, err := auth.NewAPITokens(tokens, func() time.Time { return now.Add(-2 * time.Hour) }).Issue(ctx, "tenant-a", "expired", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := credentials{bearer: bearer(claims(nil)), apiToken: validToken, tenantID: "tenant-a"}
+	with := func(change func(*credentials)) credentials {
+		c := valid
+		change(&c)
+		return c
+	}
+
+	tests := []struct {
+		name         string
+		organization string
+		creds        credentials
+		wantStatus   int
+		wantType     string
+	}{
+		{"valid credentials", "org-a", valid, 200, ""},
+		{"expired within the leeway", "org-a", with(func(c *credentials) {
+			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["exp"] = now.Add(-10 * time.Second).Unix() }))
+		}), 200, ""},
+		{"scopes as an scp array", "org-a", with(func(c *credentials) {
+			c.bearer = bearer(claims(func(m jwt.MapClaims) { delete(m, "scope"); m["scp"] = []string{"other", auth.DefaultScope} }))
+		}), 200, ""},
+		{"no bearer", "org-a", with(func(c *credentials) { c.bearer = "" }), 401, problem.Unauthorized.TypeURI()},
+		{"malformed bearer", "org-a", with(func(c *credentials) { c.bearer = "Bearer not.a.jwt" }), 401, problem.Unauthorized.TypeURI()},
+		{"bad signature", "org-a", with(func(c *credentials) {
+			s, _ := auth.Sign(otherKey, claims(nil))
+			c.bearer = "Bearer " + s
+		}), 401, problem.Unauthorized.TypeURI()},
+		{"expired", "org-a", with(func(c *credentials) {
+			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["exp"] = now.Add(-2 * time.Minute).Unix() }))
+		}), 401, problem.Unauthorized.TypeURI()},
+		{"no expiry", "org-a", with(func(c *credentials) {
+			c.bearer = bearer(claims(func(m jwt.MapClaims) { delete(m, "exp") }))
+		}), 401, problem.Unauthorized.TypeURI()},
+		{"not yet valid", "org-a", with(func(c *credentials) {
+			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["nbf"] = now.Add(2 * time.Minute).Unix() }))
+		}), 401, problem.Unauthorized.TypeURI()},
+		{"wrong issuer", "org-a", with(func(c *credentials) {
+			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["iss"] = "https://evil.test/" }))
+		}), 401, problem.Unauthorized.TypeURI()},
+		{"wrong audience", "org-a", with(func(c *credentials) {
+			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["aud"] = "another-api" }))
+		}), 401, problem.Unauthorized.TypeURI()},
+		{"alg none", "org-a", with(func(c *credentials) { c.bearer = "Bearer " + unsigned(claims(nil)) }), 401, problem.Unauthorized.TypeURI()},
+		{"HS256 signed with the public key", "org-a", with(func(c *credentials) { c.bearer = hmacWithPublicKey() }), 401, problem.Unauthorized.TypeURI()},
+		{"unknown kid", "org-a", with(func(c *credentials) {
+			s, _ := auth.Sign(unknownKey, claims(nil))
+			c.bearer = "Bearer " + s
+		}), 401, problem.Unauthorized.TypeURI()},
+		{"no tenant claim", "org-a", with(func(c *credentials) {
+			c.bearer = bearer(claims(func(m jwt.MapClaims) { delete(m, "tenant_id") }))
+		}), 401, problem.Unauthorized.TypeURI()},
+		{"tenant claim differs from the header", "org-a", with(func(c *credentials) {
+			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["tenant_id"] = "tenant-b" }))
+		}), 403, problem.Forbidden.TypeURI()},
+		{"missing scope", "org-a", with(func(c *credentials) {
+			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["scope"] = "customers:write profile" }))
+		}), 403, problem.Forbidden.TypeURI()},
+		{"API token unknown", "org-a", with(func(c *credentials) {
+			c.apiToken = "cat_00000000000000000000000000000000.AAAA"
+		}), 401, problem.Unauthorized.TypeURI()},
+		{"API token with a wrong secret", "org-a", with(func(c *credentials) {
+			c.apiToken = validToken[:strings.Index(validToken, ".")] + ".wrong-secret"
+		}), 401, problem.Unauthorized.TypeURI()},
+		{"API token revoked", "org-a", with(func(c *credentials) { c.apiToken = revoked }), 401, problem.Unauthorized.TypeURI()},
+		{"API token expired", "org-a", with(func(c *credentials) { c.apiToken = expired }), 401, problem.Unauthorized.TypeURI()},
+		{"API token of another tenant", "org-a", with(func(c *credentials) { c.apiToken = env.APIToken(t, "tenant-b") }), 401, problem.Unauthorized.TypeURI()},
+		{"all of tenant-b's credentials for tenant-a", "org-a", credentials{
+			bearer: bearer(issuer.Claims("tenant-b")), apiToken: env.APIToken(t, "tenant-b"), tenantID: "tenant-a",
+		}, 401, problem.Unauthorized.TypeURI()},
+		{"organization of another tenant", "org-b", valid, 404, problem.NotFound.TypeURI()},
+	}
+	var unauthorizedBody string
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, p := send(t, env, tc.organization, tc.creds)
+			if resp.StatusCode != tc.wantStatus || p.Type != tc.wantType {
+				t.Fatalf("got %d %q, want %d %q (%+v)", resp.StatusCode, p.Type, tc.wantStatus, tc.wantType, p)
+			}
+			if tc.wantStatus == http.StatusUnauthorized {
+				if got := resp.Header.Get("WWW-Authenticate"); got != `Bearer realm="customer-api", error="invalid_token"` {
+					t.Errorf("WWW-Authenticate = %q", got)
+				}
+				// Every 401 says the same: nothing tells which check failed.
+				if p.Detail == nil {
+					t.Fatal("401 without detail")
+				}
+				if unauthorizedBody == "" {
+					unauthorizedBody = *p.Detail
+				} else if *p.Detail != unauthorizedBody {
+					t.Errorf("401 detail %q differs from %q", *p.Detail, unauthorizedBody)
+				}
+			}
+		})
+	}
+}
+
+// TestRotatedKeysArePickedUpWithoutARestart rotates the issuer's key while the service runs.
+func TestRotatedKeysArePickedUpWithoutARestart(t *testing.T) {
+	env := apitest.MustStart(t)
+	env.MustImport(t, "tenant-a", "org-a")
+	creds := credentials{apiToken: env.APIToken(t, "tenant-a"), tenantID: "tenant-a"}
+
+	creds.bearer = "Bearer " + env.Issuer.MustToken(t, env.Issuer.Claims("tenant-a"))
+	if resp, _ := send(t, env, "org-a", creds); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before rotation: %d", resp.StatusCode)
+	}
+	oldBearer := creds.bearer
+
+	env.Issuer.Rotate(apitest.MustEd25519Key(t, "test-key-2"))
+	creds.bearer = "Bearer " + env.Issuer.MustToken(t, env.Issuer.Claims("tenant-a"))
+	if resp, p := send(t, env, "org-a", creds); resp.StatusCode != http.StatusOK {
+		t.Fatalf("token of the new key: %d %+v", resp.StatusCode, p)
+	}
+	creds.bearer = oldBearer
+	if resp, _ := send(t, env, "org-a", creds); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("token of the withdrawn key: %d, want 401", resp.StatusCode)
+	}
+}
