@@ -114,12 +114,3 @@ func isLoopback(addr string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
-
-// tokenStore returns the API token side of st.
-func tokenStore(st store.Store) (store.TokenStore, error) {
-	ts, ok := st.(store.TokenStore)
-	if !ok {
-		return nil, fmt.Errorf("%T does not keep API tokens", st)
-	}
-	return ts, nil
-}

@@ -58,11 +58,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if err := st.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	tokens, err := tokenStore(st)
-	if err != nil {
-		return err
-	}
-	authenticator, devJWKS, devKey, err := authn.authenticator(ctx, data.dataDir, *addr, tokens)
+	authenticator, devJWKS, devKey, err := authn.authenticator(ctx, data.dataDir, *addr, st)
 	if err != nil {
 		return err
 	}

@@ -27,21 +27,16 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 	if err := parse(fs, args[1:], env); err != nil {
 		return err
 	}
-	open := func() (store.Store, store.TokenStore, error) {
+	open := func() (store.Store, error) {
 		st, err := data.openStore()
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if err := st.Migrate(ctx); err != nil {
 			st.Close()
-			return nil, nil, fmt.Errorf("migrate: %w", err)
+			return nil, fmt.Errorf("migrate: %w", err)
 		}
-		ts, err := tokenStore(st)
-		if err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		return st, ts, nil
+		return st, nil
 	}
 	needTenant := func() error {
 		c, err := contract.Load()
@@ -62,12 +57,12 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 		if *expires < 0 {
 			return usageError{"--expires must be 0 or positive"}
 		}
-		st, ts, err := open()
+		st, err := open()
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		token, _, err := auth.NewAPITokens(ts, nil).Issue(ctx, *tenant, *name, *expires)
+		token, _, err := auth.NewAPITokens(st, nil).Issue(ctx, *tenant, *name, *expires)
 		if err != nil {
 			return err
 		}
@@ -77,12 +72,12 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 		if err := needTenant(); err != nil {
 			return err
 		}
-		st, ts, err := open()
+		st, err := open()
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		tokens, err := ts.APITokens(ctx, *tenant)
+		tokens, err := st.APITokens(ctx, *tenant)
 		if err != nil {
 			return err
 		}
@@ -98,13 +93,13 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 		if fs.NArg() != 1 {
 			return usageError{"usage: customer-api tokens revoke TOKEN-ID"}
 		}
-		st, ts, err := open()
+		st, err := open()
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		id := strings.TrimPrefix(fs.Arg(0), "cat_")
-		if err := ts.RevokeAPIToken(ctx, id, time.Now()); err != nil {
+		if err := st.RevokeAPIToken(ctx, id, time.Now()); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("no API token %q", id)
 			}

@@ -131,13 +131,9 @@ type Service struct {
 }
 
 // MustService builds the service on the given contract and store, with a test issuer of access
-// tokens serving its keys over HTTP. The store must keep API tokens too.
+// tokens serving its keys over HTTP.
 func MustService(t testing.TB, c *contract.Contract, st store.Store) *Service {
 	t.Helper()
-	tokenStore, ok := st.(store.TokenStore)
-	if !ok {
-		t.Fatalf("%T keeps no API tokens", st)
-	}
 	issuer := MustIssuer(t)
 	logs := &SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -151,7 +147,7 @@ func MustService(t testing.TB, c *contract.Contract, st store.Store) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens := auth.NewAPITokens(tokenStore, nil)
+	tokens := auth.NewAPITokens(st, nil)
 	m := metrics.New()
 	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: logger, Metrics: m,
 		Auth:               &auth.Authenticator{Verifier: verifier, Tokens: tokens},

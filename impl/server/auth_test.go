@@ -15,7 +15,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/apitest"
 	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/problem"
-	"github.com/cyrexa/customer-api/impl/store"
 )
 
 // credentials are what one attack sends.
@@ -61,7 +60,7 @@ func TestAttacksOnTheCredentials(t *testing.T) {
 	env.MustImport(t, "tenant-a", "org-a")
 	env.MustImport(t, "tenant-b", "org-b")
 	issuer := env.Issuer
-	tokens := env.Store.(store.TokenStore)
+	tokens := env.Store
 	ctx := t.Context()
 
 	claims := func(change func(jwt.MapClaims)) jwt.MapClaims {

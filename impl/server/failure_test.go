@@ -13,12 +13,11 @@ import (
 	"github.com/cyrexa/customer-api/impl/apitest"
 	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/store"
-	"github.com/cyrexa/customer-api/impl/store/storetest"
 )
 
 // failingStore is a real store whose read of customers is replaced by a failure.
 type failingStore struct {
-	storetest.TokenStore
+	store.Store
 	read func() ([]store.Customer, error)
 }
 
@@ -67,7 +66,7 @@ func TestServiceFailuresAreOpaqueProblems(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			base := apitest.MustStart(t)
-			env := apitest.MustStartWith(t, base.Contract, failingStore{TokenStore: base.Store.(storetest.TokenStore), read: tc.read})
+			env := apitest.MustStartWith(t, base.Contract, failingStore{Store: base.Store, read: tc.read})
 			if tc.contractFailure {
 				env.AllowContractFailures()
 			}

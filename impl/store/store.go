@@ -56,9 +56,12 @@ type ImportSummary struct {
 	Unchanged int
 }
 
-// Store keeps tenants, their organizations and their customers. Every method is scoped by a
-// tenant: there is no way to read customers without naming one.
+// Store keeps tenants, their organizations and their customers, and the tenants' API tokens.
+// Every method that reads customers is scoped by a tenant: there is no way to read customers
+// without naming one.
 type Store interface {
+	TokenStore
+
 	// OrganizationCustomers returns the customers of the tenant's organization ordered by id,
 	// without secrets. It returns ErrNotFound when the tenant has no such organization (even if
 	// another tenant has), and an empty slice for an organization without customers.

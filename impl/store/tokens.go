@@ -7,6 +7,7 @@ import (
 
 // APIToken is an API token issued to a tenant's integration: the value of the `token` header.
 // Only a hash of its secret part is kept; the token itself is shown once, when it is issued.
+// Stores keep its times to the microsecond.
 type APIToken struct {
 	// ID is the token's public part: it names the token in listings and revocations.
 	ID       string

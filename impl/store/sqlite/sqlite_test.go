@@ -165,7 +165,7 @@ func BenchmarkOrganizationCustomers(b *testing.B) {
 }
 
 func TestTokenStoreConformance(t *testing.T) {
-	storetest.RunTokens(t, func(t *testing.T) storetest.TokenStore {
+	storetest.RunTokens(t, func(t *testing.T) store.Store {
 		st, err := sqlite.Open(filepath.Join(t.TempDir(), "tokens.db"))
 		if err != nil {
 			t.Fatal(err)
