@@ -8,7 +8,21 @@ import (
 
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/importer"
+	"github.com/cyrexa/customer-api/impl/store"
 )
+
+// openMigrated opens the configured database and brings its schema up to date.
+func (d *dataFlags) openMigrated(ctx context.Context) (store.Store, error) {
+	st, err := d.openStore()
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return st, nil
+}
 
 func migrate(ctx context.Context, env environment, args []string) error {
 	fs := newFlagSet("migrate", env)
@@ -17,14 +31,11 @@ func migrate(ctx context.Context, env environment, args []string) error {
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
-	st, err := data.openStore()
+	st, err := data.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	fmt.Fprintln(env.stdout, "database schema is up to date")
 	return nil
 }
@@ -59,14 +70,11 @@ func importFile(ctx context.Context, env environment, args []string) error {
 		defer f.Close()
 		in = f
 	}
-	st, err := data.openStore()
+	st, err := data.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	sum, err := importer.Import(ctx, st, c, *tenant, *organization, in)
 	if err != nil {
 		return fmt.Errorf("import %s: nothing was written: %w", fs.Arg(0), err)

@@ -50,14 +50,11 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := data.openStore()
+	st, err := data.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	authenticator, devJWKS, devKey, err := authn.authenticator(ctx, data.dataDir, *addr, st)
 	if err != nil {
 		return err

@@ -27,17 +27,6 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 	if err := parse(fs, args[1:], env); err != nil {
 		return err
 	}
-	open := func() (store.Store, error) {
-		st, err := data.openStore()
-		if err != nil {
-			return nil, err
-		}
-		if err := st.Migrate(ctx); err != nil {
-			st.Close()
-			return nil, fmt.Errorf("migrate: %w", err)
-		}
-		return st, nil
-	}
 	needTenant := func() error {
 		c, err := contract.Load()
 		if err != nil {
@@ -57,7 +46,7 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 		if *expires < 0 {
 			return usageError{"--expires must be 0 or positive"}
 		}
-		st, err := open()
+		st, err := data.openMigrated(ctx)
 		if err != nil {
 			return err
 		}
@@ -72,7 +61,7 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 		if err := needTenant(); err != nil {
 			return err
 		}
-		st, err := open()
+		st, err := data.openMigrated(ctx)
 		if err != nil {
 			return err
 		}
@@ -93,7 +82,7 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 		if fs.NArg() != 1 {
 			return usageError{"usage: customer-api tokens revoke TOKEN-ID"}
 		}
-		st, err := open()
+		st, err := data.openMigrated(ctx)
 		if err != nil {
 			return err
 		}
