@@ -31,6 +31,8 @@ func serve(ctx context.Context, env environment, args []string) error {
 	loadDemo := fs.Bool("demo", false, "load demo data when the database is empty")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
 	validation := fs.String("response-validation", string(contract.Enforce), "what happens to a response that breaks the contract: enforce (replace it with a 500), log (send it, log and count it) or off")
+	rateLimit := fs.Float64("rate-limit", 50, "requests per second each tenant may make (0: unlimited)")
+	rateBurst := fs.Int("rate-burst", 100, "requests a tenant may make at once above its rate")
 	cacheEntries := fs.Int("validation-cache-entries", contract.DefaultCacheEntries, "how many validated response bodies to remember (0: validate every body in full)")
 	if err := parse(fs, args, env); err != nil {
 		return err
@@ -42,6 +44,9 @@ func serve(ctx context.Context, env environment, args []string) error {
 	mode, err := contract.ParseMode(*validation)
 	if err != nil {
 		return usageError{err.Error()}
+	}
+	if *rateLimit < 0 || *rateBurst < 1 {
+		return usageError{"--rate-limit must be 0 or more and --rate-burst at least 1"}
 	}
 	if *cacheEntries < 0 {
 		return usageError{"--validation-cache-entries must be 0 or more"}
@@ -76,7 +81,8 @@ func serve(ctx context.Context, env environment, args []string) error {
 		log.Warn("responses are not enforced against the contract", "response_validation", string(mode))
 	}
 	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: log, Metrics: metrics.New(),
-		Auth: authenticator, DevJWKS: devJWKS, ResponseValidation: mode, ValidationCacheEntries: *cacheEntries})
+		Auth: authenticator, DevJWKS: devJWKS, RateLimit: *rateLimit, RateBurst: *rateBurst,
+		ResponseValidation: mode, ValidationCacheEntries: *cacheEntries})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/problem"
+	"github.com/cyrexa/customer-api/impl/ratelimit"
 	"github.com/cyrexa/customer-api/impl/reqid"
 	"github.com/cyrexa/customer-api/impl/store"
 )
@@ -32,6 +33,9 @@ type Deps struct {
 	Metrics  *metrics.Metrics
 	// Auth verifies both credentials of every API request.
 	Auth *auth.Authenticator
+	// RateLimit is each tenant's rate of requests per second (0: unlimited), with RateBurst.
+	RateLimit float64
+	RateBurst int
 	// DevJWKS, when set, is published at /.well-known/jwks.json: the keys of the development
 	// issuer of `serve --dev`.
 	DevJWKS []byte
@@ -70,10 +74,11 @@ func New(d Deps) (http.Handler, error) {
 
 	// Request flow under the base path: the response validator sees everything that leaves,
 	// panics included; then cache policy, method, content negotiation, request hygiene, the
-	// contract's request validator, authentication and the generated strict handler.
+	// contract's request validator, authentication, the tenant's rate limit and the generated
+	// strict handler.
 	apiGroup := e.Group(contract.BasePath, responses.Middleware, recoverPanics(d.Logger),
 		noStore, methodAllowed(d.Contract), acceptJSON, noRequestBody, singleCredentialHeaders,
-		d.Contract.RequestValidator(), d.Auth.Middleware)
+		d.Contract.RequestValidator(), d.Auth.Middleware, ratelimit.New(d.RateLimit, d.RateBurst).Middleware)
 	gen.RegisterHandlers(apiGroup, gen.NewStrictHandler(api.New(d.Store), nil))
 	return e, nil
 }

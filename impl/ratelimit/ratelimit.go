@@ -1,0 +1,81 @@
+// Package ratelimit keeps one tenant from using up the service: each tenant gets a token bucket
+// (golang.org/x/time/rate), and a request over the limit answers 429 with Retry-After.
+package ratelimit
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
+
+	"github.com/cyrexa/customer-api/impl/auth"
+	"github.com/cyrexa/customer-api/impl/problem"
+)
+
+// maxTenants bounds how many tenants' buckets are kept; the least recently seen are forgotten
+// (and start again with a full bucket).
+const maxTenants = 100_000
+
+// PerTenant limits each verified tenant to a rate of requests with a burst.
+type PerTenant struct {
+	limit rate.Limit
+	burst int
+
+	mu      sync.Mutex
+	buckets *lru.Cache[string, *rate.Limiter]
+}
+
+// New returns a limiter of perSecond requests per tenant with the given burst. perSecond 0
+// turns limiting off.
+func New(perSecond float64, burst int) *PerTenant {
+	buckets, _ := lru.New[string, *rate.Limiter](maxTenants) // cannot fail: the size is positive
+	if burst < 1 {
+		burst = 1
+	}
+	return &PerTenant{limit: rate.Limit(perSecond), burst: burst, buckets: buckets}
+}
+
+// Middleware answers 429 to a tenant over its rate. It runs after authentication: the tenant is
+// the verified one.
+func (p *PerTenant) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
+	if p.limit <= 0 {
+		return next
+	}
+	return func(c echo.Context) error {
+		id, ok := auth.FromContext(c.Request().Context())
+		if !ok {
+			return next(c)
+		}
+		if wait := p.delay(id.TenantID, time.Now()); wait > 0 {
+			seconds := int(math.Ceil(wait.Seconds()))
+			return &problem.Error{
+				Kind:   problem.TooManyRequests,
+				Detail: "Rate limit exceeded; retry after " + strconv.Itoa(seconds) + " seconds.",
+				Header: http.Header{"Retry-After": {strconv.Itoa(seconds)}},
+			}
+		}
+		return next(c)
+	}
+}
+
+// delay takes a token from the tenant's bucket, or says how long until one is there.
+func (p *PerTenant) delay(tenantID string, now time.Time) time.Duration {
+	p.mu.Lock()
+	limiter, ok := p.buckets.Get(tenantID)
+	if !ok {
+		limiter = rate.NewLimiter(p.limit, p.burst)
+		p.buckets.Add(tenantID, limiter)
+	}
+	p.mu.Unlock()
+	r := limiter.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now) // a refused request does not use up the bucket
+		return d
+	}
+	return 0
+}
