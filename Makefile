@@ -4,6 +4,7 @@ BIN := bin/customer-api
 PKGS := ./...
 
 .PHONY: help generate check-generated build run test vet fmt lint fuzz bench
+.PHONY: npm-tools lint-spec check-breaking contract-prism check-typescript test-browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -17,6 +18,7 @@ check-generated: generate ## regenerate and fail if gen/ differs from what is co
 
 build: ## build the binary into bin/
 	$(GO) build -o $(BIN) ./cmd/customer-api
+	$(GO) build -o bin/customerctl ./cmd/customerctl
 
 run: ## run the service on the embedded SQLite database with demo data, as its own token issuer
 	$(GO) run ./cmd/customer-api serve --dev --demo
@@ -39,3 +41,32 @@ fuzz: ## fuzz the request path for FUZZTIME (new failures land in impl/server/te
 
 bench: ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# --- The contract as a product: checks by tools we did not write. The npm ones are pinned in
+# package.json and package-lock.json; oasdiff is pinned in go.mod through tools.go.
+NPM_BIN := node_modules/.bin
+export REDOCLY_TELEMETRY := off
+export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci
+
+npm-tools: node_modules/.package-lock.json ## install the pinned npm tools from package-lock.json (npm ci)
+
+lint-spec: npm-tools ## lint openapi.yaml with Redocly CLI and Spectral (redocly.yaml, .spectral.yaml): 0 errors, 0 warnings
+	$(NPM_BIN)/redocly lint --config redocly.yaml --format stylish openapi.yaml
+	$(NPM_BIN)/spectral lint --ruleset .spectral.yaml --fail-severity warn openapi.yaml
+
+check-breaking: ## fail on breaking changes since api/baseline/openapi.yaml (oasdiff), then prove the gate bites
+	scripts/check-breaking.sh
+	scripts/check-breaking-test.sh
+
+contract-prism: npm-tools ## run the main scenarios through Prism's validating proxy in front of the real service
+	scripts/prism-contract.sh
+
+check-typescript: npm-tools ## generate TypeScript types from openapi.yaml; partners/typescript must compile with tsc --strict
+	$(NPM_BIN)/openapi-typescript openapi.yaml --output partners/typescript/generated/customer-api.d.ts
+	$(NPM_BIN)/tsc --strict --noEmit -p partners/typescript
+
+test-browser: npm-tools build ## open the docs page in headless Debian chromium; screenshots in test-output/
+	node scripts/docs-browser-test.mjs $(BIN)

@@ -66,6 +66,9 @@ func New(d Deps) (http.Handler, error) {
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", readyz(d.Store))
 	e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
+	if err := registerDocs(e); err != nil { // the published contract and its docs page, outside the API group
+		return nil, err
+	}
 	if d.DevJWKS != nil {
 		e.GET("/.well-known/jwks.json", func(c echo.Context) error {
 			return c.Blob(http.StatusOK, "application/jwk-set+json", d.DevJWKS)

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+
+	"github.com/cyrexa/customer-api/gen"
+)
+
+// Exit statuses. Scripts can tell a mistake of theirs from one of credentials and from the
+// service being down.
+const (
+	exitOK          = 0
+	exitUsage       = 2 // the command line cannot be acted on
+	exitClientError = 3 // the service refused the request: 4xx other than 401 and 403
+	exitAuthError   = 4 // 401 or 403: credentials missing, invalid, expired or not for this tenant
+	exitServerError = 5 // the service failed: 5xx
+	exitNetwork     = 6 // no answer (connection, DNS, timeout), or an answer that is not HTTP the contract describes
+)
+
+// defaultURL is where `make run` serves the API.
+const defaultURL = "http://127.0.0.1:8080/customer/1.0.0"
+
+// basePath is where the API lives on a host; a --url without a path gets it.
+const basePath = "/customer/1.0.0"
+
+const usage = `usage: customerctl <command> [flags]
+
+commands:
+  customers  list the customers of an organization
+
+Run 'customerctl customers -h' for its flags.
+
+exit status: 0 ok, 2 usage, 3 request refused (4xx), 4 authentication or authorization (401, 403),
+5 server error (5xx), 6 no answer or not an answer of the API`
+
+// run is the whole program with its environment passed in, so tests run it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "customers":
+		return customers(ctx, args[1:], getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "customerctl: unknown command %q\n%s\n", args[0], usage)
+	return exitUsage
+}
+
+// options are the flags of `customerctl customers`.
+type options struct {
+	url, tenant, bearer, token, organization, output string
+	timeout                                          time.Duration
+}
+
+func customers(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	opts, err := parseCustomers(args, getenv, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintln(stderr, "customerctl:", err)
+		return exitUsage
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
+	defer cancel()
+
+	client, err := gen.NewClientWithResponses(opts.url,
+		gen.WithHTTPClient(&http.Client{}),
+		gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+			req.Header.Set("Authorization", "Bearer "+opts.bearer)
+			req.Header.Set("Accept", "application/json, application/problem+json")
+			req.Header.Set("User-Agent", "customerctl")
+			return nil
+		}))
+	if err != nil {
+		fmt.Fprintln(stderr, "customerctl:", err)
+		return exitUsage
+	}
+	params := &gen.GetOrganizationCustomersParams{Token: opts.token, TenantId: opts.tenant}
+	raw, err := client.GetOrganizationCustomers(ctx, opts.organization, params)
+	if err != nil {
+		fmt.Fprintf(stderr, "customerctl: no answer from %s: %v\n", opts.url, redact(err, opts))
+		return exitNetwork
+	}
+	status, contentType := raw.StatusCode, raw.Header.Get("Content-Type")
+	resp, err := gen.ParseGetOrganizationCustomersResponse(raw)
+	if err != nil {
+		fmt.Fprintf(stderr, "customerctl: unreadable %d answer (%s): %v\n", status, clean(contentType), err)
+		return statusExit(status, exitNetwork)
+	}
+	if status == http.StatusOK && resp.JSON200 != nil {
+		if err := write(stdout, opts.output, resp.Body, *resp.JSON200); err != nil {
+			fmt.Fprintln(stderr, "customerctl: write output:", err)
+			return exitNetwork
+		}
+		return exitOK
+	}
+	reportProblem(stderr, status, contentType, resp.Body)
+	return statusExit(status, exitNetwork)
+}
+
+// parseCustomers reads the flags; one not given takes its environment variable.
+func parseCustomers(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("customers", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.url, "url", "", "base URL of the API (env CUSTOMER_API_URL; default "+defaultURL+")")
+	fs.StringVar(&o.tenant, "tenant", "", "tenant id, sent as tenantId (env CUSTOMER_API_TENANT)")
+	fs.StringVar(&o.bearer, "bearer", "", "OAuth 2.0 access token (env CUSTOMER_API_BEARER; prefer the environment: flags show in ps)")
+	fs.StringVar(&o.token, "token", "", "the tenant's API token, sent as token (env CUSTOMER_API_TOKEN; prefer the environment)")
+	fs.StringVar(&o.organization, "organization", "", "organization id (required)")
+	fs.StringVar(&o.output, "o", "json", "output: json (the response, indented) or table (id, name, type, status, email)")
+	fs.StringVar(&o.output, "output", "json", "same as -o")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long the request may take")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	for _, v := range []struct {
+		value *string
+		env   string
+	}{{&o.url, "CUSTOMER_API_URL"}, {&o.tenant, "CUSTOMER_API_TENANT"}, {&o.bearer, "CUSTOMER_API_BEARER"}, {&o.token, "CUSTOMER_API_TOKEN"}} {
+		if *v.value == "" {
+			*v.value = getenv(v.env)
+		}
+	}
+	if o.url == "" {
+		o.url = defaultURL
+	}
+	u, err := url.Parse(o.url)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return o, fmt.Errorf("--url %q is not an http(s) URL", o.url)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = basePath
+	}
+	o.url = strings.TrimSuffix(u.String(), "/")
+	var missing []string
+	for _, r := range []struct{ value, name string }{
+		{o.organization, "--organization"},
+		{o.tenant, "--tenant (or CUSTOMER_API_TENANT)"},
+		{o.bearer, "--bearer (or CUSTOMER_API_BEARER)"},
+		{o.token, "--token (or CUSTOMER_API_TOKEN)"},
+	} {
+		if r.value == "" {
+			missing = append(missing, r.name)
+		}
+	}
+	if len(missing) > 0 {
+		return o, fmt.Errorf("missing %s", strings.Join(missing, ", "))
+	}
+	if o.output != "json" && o.output != "table" {
+		return o, fmt.Errorf("-o %q: want json or table", o.output)
+	}
+	if o.timeout <= 0 {
+		return o, errors.New("--timeout must be positive")
+	}
+	return o, nil
+}
+
+// statusExit maps an HTTP status to the exit status; other is for statuses that say nothing.
+func statusExit(status, other int) int {
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return exitAuthError
+	case status >= 400 && status < 500:
+		return exitClientError
+	case status >= 500 && status < 600:
+		return exitServerError
+	}
+	return other
+}
+
+// write prints the customers: the response itself, indented, or a table.
+func write(w io.Writer, format string, body []byte, list gen.CustomerList) error {
+	if format == "json" {
+		var out bytes.Buffer
+		if err := json.Indent(&out, bytes.TrimSpace(body), "", "  "); err != nil {
+			return err
+		}
+		out.WriteByte('\n')
+		_, err := w.Write(out.Bytes())
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tTYPE\tSTATUS\tEMAIL")
+	for _, e := range list {
+		c := e.Customer
+		if c == nil {
+			continue
+		}
+		var email *string
+		if c.Person != nil {
+			email = c.Person.Email
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cell(c.Id), cell(c.CustomerName), cell((*string)(c.CustomerType)),
+			cell((*string)(c.CustomerStatus)), cell(email))
+	}
+	return tw.Flush()
+}
+
+// cell is one table cell: "-" for a missing value; clean, so data cannot move the cursor or
+// break the columns.
+func cell(s *string) string {
+	if s == nil || *s == "" {
+		return "-"
+	}
+	return clean(*s)
+}
+
+// clean replaces control characters (terminal escapes, tabs, newlines) with a space.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// reportProblem prints an error answer for a person: problem details when the body is one,
+// otherwise the status and what came back.
+func reportProblem(w io.Writer, status int, contentType string, body []byte) {
+	mediaType, _, _ := mime.ParseMediaType(contentType)
+	var p gen.Problem
+	if mediaType != "application/problem+json" || json.Unmarshal(body, &p) != nil || p.Title == "" {
+		fmt.Fprintf(w, "customerctl: the service answered %d %s (%s, %d bytes)\n", status, http.StatusText(status), clean(orDash(contentType)), len(body))
+		return
+	}
+	detail := ""
+	if p.Detail != nil && *p.Detail != "" {
+		detail = ": " + clean(*p.Detail)
+	}
+	fmt.Fprintf(w, "customerctl: %d %s%s\n", status, clean(p.Title), detail)
+	if p.InvalidParams != nil {
+		for _, ip := range *p.InvalidParams {
+			name := ip.Name
+			if name == "" {
+				name = "(whole)"
+			}
+			fmt.Fprintf(w, "  %s %s: %s\n", clean(string(ip.In)), clean(name), clean(ip.Reason))
+		}
+	}
+	fmt.Fprintf(w, "  type:       %s\n", clean(p.Type))
+	if p.RequestId != nil {
+		fmt.Fprintf(w, "  request id: %s (quote it when reporting the problem)\n", clean(*p.RequestId))
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// redact keeps credentials out of an error message (net/url errors quote the URL, which never
+// holds them, but a proxy error might echo a header).
+func redact(err error, o options) string {
+	msg := err.Error()
+	for _, secret := range []string{o.bearer, o.token} {
+		if len(secret) >= 4 {
+			msg = strings.ReplaceAll(msg, secret, "[redacted]")
+		}
+	}
+	return clean(msg)
+}

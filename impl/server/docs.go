@@ -1,0 +1,239 @@
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/swaggest/swgui"
+	"github.com/swaggest/swgui/v5/static"
+	"github.com/swaggest/swgui/v5emb"
+	"go.yaml.in/yaml/v3"
+
+	customerapi "github.com/cyrexa/customer-api"
+	"github.com/cyrexa/customer-api/impl/contract"
+	"github.com/cyrexa/customer-api/impl/problem"
+)
+
+// Where the published contract and its docs page live. They are not operations of the contract,
+// so they sit beside the API group, outside its middleware (no-store, content negotiation,
+// request and response validation).
+const (
+	SpecYAMLPath = contract.BasePath + "/openapi.yaml"
+	SpecJSONPath = contract.BasePath + "/openapi.json"
+	DocsPath     = contract.BasePath + "/docs"
+)
+
+// specCacheControl lets clients and shared caches keep the contract for five minutes; after that
+// they revalidate with If-None-Match and get a 304 while the bytes are unchanged.
+const specCacheControl = "public, max-age=300"
+
+// publishedDocument is one representation of the contract as served: its bytes, media type and
+// strong ETag, all fixed at start-up.
+type publishedDocument struct {
+	Body        []byte
+	ContentType string
+	ETag        string
+}
+
+// publishedSpec returns the contract as YAML (the embedded bytes, exactly as committed) and as
+// JSON (converted from them, keys in the YAML's order).
+func publishedSpec() (yamlDoc, jsonDoc publishedDocument, err error) {
+	raw := customerapi.OpenAPIYAML
+	converted, err := yamlToJSON(raw)
+	if err != nil {
+		return publishedDocument{}, publishedDocument{}, fmt.Errorf("convert openapi.yaml to JSON: %w", err)
+	}
+	return publishedDocument{Body: raw, ContentType: "application/yaml", ETag: etag(raw)},
+		publishedDocument{Body: converted, ContentType: "application/json", ETag: etag(converted)},
+		nil
+}
+
+// etag is a strong entity tag derived from the bytes alone, so every instance of a release
+// answers the same tag.
+func etag(b []byte) string {
+	sum := sha256.Sum256(b)
+	return `"` + base64.RawURLEncoding.EncodeToString(sum[:]) + `"`
+}
+
+// registerDocs adds the published contract and the docs page to e, outside the API group.
+func registerDocs(e *echo.Echo) error {
+	yamlDoc, jsonDoc, err := publishedSpec()
+	if err != nil {
+		return err
+	}
+	for path, doc := range map[string]publishedDocument{SpecYAMLPath: yamlDoc, SpecJSONPath: jsonDoc} {
+		e.Any(path, readOnly(serveDocument(doc)))
+	}
+
+	ui := v5emb.NewHandlerWithConfig(swgui.Config{
+		Title:       "Cyrexa Customer API",
+		SwaggerJSON: SpecJSONPath,
+		BasePath:    DocsPath + "/",
+		// Show the schemas (Customer and the rest) below the operations, which swgui hides by
+		// default, and each operation's id, the name partners' generated clients use.
+		SettingsUI: map[string]string{"defaultModelsExpandDepth": "1", "displayOperationId": "true"},
+	})
+	assets, err := assetNames()
+	if err != nil {
+		return err
+	}
+	docs := func(c echo.Context) error {
+		name := strings.TrimPrefix(c.Request().URL.Path, DocsPath)
+		name = strings.TrimPrefix(name, "/")
+		if name != "" && !assets[name] {
+			return problem.New(problem.NotFound, "No such file of the docs page.")
+		}
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		if name == "" {
+			// The page is tiny: revalidate it always. The assets change only with the binary and
+			// may be kept as long as the spec.
+			h.Set("Cache-Control", "no-cache")
+		} else {
+			h.Set("Cache-Control", specCacheControl)
+		}
+		ui.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
+	for _, path := range []string{DocsPath, DocsPath + "/", DocsPath + "/*"} {
+		e.Any(path, readOnly(docs))
+	}
+	return nil
+}
+
+// readOnly answers 405 with problem details to any method but GET and HEAD. The routes are
+// registered for every method so that a POST meets this rather than the API group's 404.
+func readOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead:
+			return next(c)
+		}
+		return &problem.Error{
+			Kind:   problem.MethodNotAllowed,
+			Detail: "This resource answers GET, HEAD only.",
+			Header: http.Header{"Allow": {"GET, HEAD"}},
+		}
+	}
+}
+
+// assetNames lists the files the docs page may load: swgui's embedded Swagger UI assets, stored
+// gzipped and served under their plain names.
+func assetNames() (map[string]bool, error) {
+	entries, err := fs.ReadDir(static.FS, ".")
+	if err != nil {
+		return nil, fmt.Errorf("list docs assets: %w", err)
+	}
+	names := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		names[strings.TrimSuffix(e.Name(), ".gz")] = true
+	}
+	return names, nil
+}
+
+// serveDocument answers with doc, or 304 when If-None-Match holds its ETag. http.ServeContent
+// does the conditional and HEAD handling; the zero modification time keeps Last-Modified out.
+func serveDocument(doc publishedDocument) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Type", doc.ContentType)
+		h.Set("ETag", doc.ETag)
+		h.Set("Cache-Control", specCacheControl)
+		h.Set("X-Content-Type-Options", "nosniff")
+		http.ServeContent(c.Response(), c.Request(), "", time.Time{}, bytes.NewReader(doc.Body))
+		return nil
+	}
+}
+
+// yamlToJSON converts a YAML document to indented JSON, keeping the order of mapping keys (a
+// generic map would sort them, and the JSON would read differently from the YAML).
+func yamlToJSON(in []byte) ([]byte, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(in, &root); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, &root); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, buf.Bytes(), "", "  "); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
+}
+
+func writeJSON(buf *bytes.Buffer, n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) != 1 {
+			return fmt.Errorf("line %d: want one document, have %d nodes", n.Line, len(n.Content))
+		}
+		return writeJSON(buf, n.Content[0])
+	case yaml.AliasNode:
+		return writeJSON(buf, n.Alias)
+	case yaml.MappingNode:
+		buf.WriteByte('{')
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, value := n.Content[i], n.Content[i+1]
+			if key.Kind != yaml.ScalarNode || key.Tag == "!!merge" {
+				return fmt.Errorf("line %d: only scalar mapping keys are supported", key.Line)
+			}
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := writeValue(buf, key.Value); err != nil {
+				return err
+			}
+			buf.WriteByte(':')
+			if err := writeJSON(buf, value); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte('}')
+		return nil
+	case yaml.SequenceNode:
+		buf.WriteByte('[')
+		for i, item := range n.Content {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := writeJSON(buf, item); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+		return nil
+	case yaml.ScalarNode:
+		if n.Tag == "!!timestamp" {
+			// A bare date stays the string it is in the YAML, as JSON Schema reads it.
+			return writeValue(buf, n.Value)
+		}
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return fmt.Errorf("line %d: %w", n.Line, err)
+		}
+		return writeValue(buf, v)
+	}
+	return fmt.Errorf("line %d: unsupported YAML node kind %d", n.Line, n.Kind)
+}
+
+// writeValue writes one JSON value without HTML escaping (`PEP&SANCTION` stays readable).
+func writeValue(buf *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	buf.Truncate(buf.Len() - 1) // Encode's newline
+	return nil
+}
