@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/postgres"
 	"github.com/cyrexa/customer-api/impl/store/sqlite"
 )
 
@@ -55,22 +60,32 @@ type dataFlags struct {
 	dataDir  string
 	database string
 	logLevel string
+	// PostgreSQL only.
+	dbMaxConns         int
+	dbConnectTimeout   time.Duration
+	dbStatementTimeout time.Duration
 }
 
 func (d *dataFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.dataDir, "data-dir", "./var", "directory for the default SQLite database (customers.db)")
-	fs.StringVar(&d.database, "database", "", "SQLite file path (default <data-dir>/customers.db)")
+	fs.StringVar(&d.database, "database", "", "SQLite file path, or a postgres:// or postgresql:// URL (default <data-dir>/customers.db)")
 	fs.StringVar(&d.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.IntVar(&d.dbMaxConns, "db-max-conns", 0, fmt.Sprintf("PostgreSQL: most connections in the pool, at least %d (0: the URL's pool_max_conns, else the larger of 4 and the number of CPUs)", postgres.MinConns))
+	fs.DurationVar(&d.dbConnectTimeout, "db-connect-timeout", postgres.DefaultConnectTimeout, "PostgreSQL: how long establishing one connection may take")
+	fs.DurationVar(&d.dbStatementTimeout, "db-statement-timeout", 0, "PostgreSQL: the server cancels a statement that runs longer (0: the server's statement_timeout)")
 }
 
 // openStore opens the configured database; callers migrate it.
 func (d *dataFlags) openStore() (store.Store, error) {
+	if isPostgresURL(d.database) {
+		return d.openPostgres()
+	}
 	path := d.database
 	if path == "" {
 		path = filepath.Join(d.dataDir, "customers.db")
 	}
 	if strings.Contains(path, "://") {
-		return nil, usageError{fmt.Sprintf("--database %q: only SQLite file paths are supported", redactDSN(path))}
+		return nil, usageError{fmt.Sprintf("--database %q: want a SQLite file path or a postgres:// URL", redactDSN(path))}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -82,14 +97,55 @@ func (d *dataFlags) openStore() (store.Store, error) {
 	return st, nil
 }
 
-// redactDSN hides a password in a database URL before it is shown.
+// isPostgresURL reports whether --database names a PostgreSQL server.
+func isPostgresURL(database string) bool {
+	scheme, _, ok := strings.Cut(database, "://")
+	return ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql"))
+}
+
+// openPostgres opens the PostgreSQL store of --database with the pool flags.
+func (d *dataFlags) openPostgres() (store.Store, error) {
+	switch {
+	case d.dbMaxConns != 0 && d.dbMaxConns < postgres.MinConns || d.dbMaxConns > math.MaxInt32:
+		return nil, usageError{fmt.Sprintf("--db-max-conns %d: must be at least %d (or 0 for the default)", d.dbMaxConns, postgres.MinConns)}
+	case d.dbConnectTimeout <= 0:
+		return nil, usageError{fmt.Sprintf("--db-connect-timeout %s: must be positive", d.dbConnectTimeout)}
+	case d.dbStatementTimeout < 0:
+		return nil, usageError{fmt.Sprintf("--db-statement-timeout %s: must be 0 or positive", d.dbStatementTimeout)}
+	}
+	opts := postgres.Options{
+		MaxConns:         int32(d.dbMaxConns),
+		ConnectTimeout:   d.dbConnectTimeout,
+		StatementTimeout: d.dbStatementTimeout,
+	}
+	// Open waits for one connection at most; each attempt is bounded by the connect timeout.
+	st, err := postgres.Open(context.Background(), d.database, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", redactDSN(d.database), err)
+	}
+	return st, nil
+}
+
+// redactDSN hides the passwords of a database URL before it is shown: the userinfo (user
+// included) and password or sslpassword query parameters.
 func redactDSN(dsn string) string {
 	scheme, rest, ok := strings.Cut(dsn, "://")
 	if !ok {
 		return dsn
 	}
+	rest, query, hasQuery := strings.Cut(rest, "?")
 	if at := strings.LastIndex(rest, "@"); at >= 0 {
 		rest = "***@" + rest[at+1:]
+	}
+	if hasQuery {
+		params := strings.Split(query, "&")
+		for i, p := range params {
+			key, _, _ := strings.Cut(p, "=")
+			if k, err := url.QueryUnescape(key); err != nil || strings.EqualFold(k, "password") || strings.EqualFold(k, "sslpassword") {
+				params[i] = key + "=***"
+			}
+		}
+		rest += "?" + strings.Join(params, "&")
 	}
 	return scheme + "://" + rest
 }

@@ -1,0 +1,382 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/postgres"
+	"github.com/cyrexa/customer-api/impl/store/postgres/pgtest"
+	"github.com/cyrexa/customer-api/impl/store/storetest"
+)
+
+// MustOpen opens a store on dbURL, closing it when the test ends. The schema is not migrated.
+func MustOpen(tb testing.TB, dbURL string, opts postgres.Options) *postgres.Store {
+	tb.Helper()
+	st, err := postgres.Open(tb.Context(), dbURL, opts)
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// MustMigrate migrates st or fails the test.
+func MustMigrate(tb testing.TB, st store.Store) {
+	tb.Helper()
+	if err := st.Migrate(tb.Context()); err != nil {
+		tb.Fatalf("Migrate: %v", err)
+	}
+}
+
+// MustNew opens and migrates a store on a database of its own.
+func MustNew(tb testing.TB, opts postgres.Options) *postgres.Store {
+	tb.Helper()
+	st := MustOpen(tb, pgtest.New(tb).URL, opts)
+	MustMigrate(tb, st)
+	return st
+}
+
+func TestConformance(t *testing.T) {
+	pgtest.ServerURL(t)
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		opts   postgres.Options
+		params url.Values
+	}{
+		{"default options", postgres.Options{}, nil},
+		// Batches of two customers, so that every import of the suite spans several statements,
+		// on the smallest pool; and no prepared statements, as behind PgBouncer in transaction
+		// mode.
+		{"small batches, small pool, no prepared statements", postgres.Options{ImportBatchSize: 2, MaxConns: 2},
+			url.Values{"default_query_exec_mode": {"exec"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			storetest.Run(t, func(t *testing.T) store.Store {
+				st, err := postgres.Open(t.Context(), withParams(t, pgtest.New(t).URL, tc.params), tc.opts)
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				return st // storetest.Run closes it
+			})
+		})
+	}
+}
+
+// withParams returns dbURL with params added to its query.
+func withParams(tb testing.TB, dbURL string, params url.Values) string {
+	tb.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := u.Query()
+	for k, vs := range params {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestConcurrentMigrate starts several instances at once against a fresh database: the
+// migration lock lets one of them create the schema and the others find it done.
+func TestConcurrentMigrate(t *testing.T) {
+	t.Parallel()
+	d := pgtest.New(t)
+	const instances = 4
+	stores := make([]*postgres.Store, instances)
+	for i := range stores {
+		stores[i] = MustOpen(t, d.URL, postgres.Options{})
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, instances)
+	start := make(chan struct{})
+	for i, st := range stores {
+		wg.Go(func() {
+			<-start
+			errs[i] = st.Migrate(t.Context())
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Migrate of instance %d: %v", i, err)
+		}
+	}
+	// Every instance works on the one schema, and goose recorded each version once.
+	for i, st := range stores {
+		storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer(fmt.Sprintf("c-%d", i), "Ada"))
+	}
+	if got := len(storetest.MustCustomers(t, stores[0], "t-1", "o-1")); got != instances {
+		t.Errorf("%d customers, want %d", got, instances)
+	}
+	var applied, distinct int
+	d.QueryRow(t, `SELECT count(*), count(DISTINCT version_id) FROM goose_db_version WHERE version_id > 0`, &applied, &distinct)
+	if applied != distinct || applied == 0 {
+		t.Errorf("goose_db_version holds %d applied versions, %d distinct; want each once", applied, distinct)
+	}
+}
+
+func TestOpenChecksItsOptions(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, url string
+		opts      postgres.Options
+		want      string
+	}{
+		{"pool of one", "postgres://u@127.0.0.1:1/db", postgres.Options{MaxConns: 1}, "at least 2 connections"},
+		{"pool of one in the URL", "postgres://u@127.0.0.1:1/db?pool_max_conns=1", postgres.Options{}, "at least 2 connections"},
+		{"not a URL", "postgres://u:secret@[::1/db", postgres.Options{}, "cannot parse"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st, err := postgres.Open(t.Context(), tc.url, tc.opts)
+			if err == nil {
+				st.Close()
+				t.Fatalf("Open succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "secret") {
+				t.Errorf("Open error = %v; want it to say %q and not show the password", err, tc.want)
+			}
+			if errors.Is(err, store.ErrUnavailable) {
+				t.Errorf("Open error = %v; a bad configuration is not unavailability", err)
+			}
+		})
+	}
+}
+
+func TestOpenOnAClosedPortIsUnavailable(t *testing.T) {
+	t.Parallel()
+	p := pgtest.NewProxy(t, "127.0.0.1:1")
+	p.Stop() // nothing listens on its port now
+	start := time.Now()
+	st, err := postgres.Open(t.Context(), "postgres://u:secret@"+p.Addr()+"/db?sslmode=disable", postgres.Options{ConnectTimeout: 2 * time.Second})
+	if err == nil {
+		st.Close()
+		t.Fatal("Open succeeded")
+	}
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Open error = %v, want it to wrap ErrUnavailable", err)
+	}
+	if strings.Contains(err.Error(), "secret") {
+		t.Errorf("Open error shows the password: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Open took %v to fail", d)
+	}
+}
+
+// TestLosingTheDatabase cuts the network between the store and the server, refusing or
+// swallowing connections: every method fails with ErrUnavailable within the connect timeout,
+// and the store works again once the network is back, without a restart.
+func TestLosingTheDatabase(t *testing.T) {
+	pgtest.ServerURL(t)
+	t.Parallel()
+	for _, outage := range []struct {
+		name  string
+		start func(*pgtest.Proxy) error
+	}{
+		{"connections refused", func(p *pgtest.Proxy) error { p.Stop(); return nil }},
+		{"connections unanswered", (*pgtest.Proxy).Blackhole},
+	} {
+		t.Run(outage.name, func(t *testing.T) {
+			t.Parallel()
+			d := pgtest.New(t)
+			proxy, viaProxy := pgtest.ProxyURL(t, d.URL)
+			const connectTimeout = time.Second
+			st := MustOpen(t, viaProxy, postgres.Options{ConnectTimeout: connectTimeout})
+			MustMigrate(t, st)
+			want := []store.Customer{storetest.Customer("c-1", "Ada")}
+			storetest.MustImport(t, st, "t-1", "o-1", want...)
+
+			if err := outage.start(proxy); err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			for name, call := range map[string]func() error{
+				"Ping": func() error { return st.Ping(ctx) },
+				"OrganizationCustomers": func() error {
+					_, err := st.OrganizationCustomers(ctx, "t-1", "o-1")
+					return err
+				},
+				"CustomerSecrets": func() error {
+					_, err := st.CustomerSecrets(ctx, "t-1", "c-1")
+					return err
+				},
+				"ImportCustomers": func() error {
+					_, err := st.ImportCustomers(ctx, "t-1", "o-1", storetest.Seq(want...))
+					return err
+				},
+				"Empty": func() error {
+					_, err := st.Empty(ctx)
+					return err
+				},
+				"Migrate": func() error { return st.Migrate(ctx) },
+			} {
+				start := time.Now()
+				if err := call(); !errors.Is(err, store.ErrUnavailable) {
+					t.Errorf("%s without the database: error = %v, want it to wrap ErrUnavailable", name, err)
+				}
+				if took := time.Since(start); took > connectTimeout+5*time.Second {
+					t.Errorf("%s without the database took %v to fail", name, took)
+				}
+			}
+
+			if err := proxy.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// A pooled connection may have been cut mid-way; the pool drops it on first use, so
+			// the store is back within a few calls.
+			deadline := time.Now().Add(15 * time.Second)
+			for st.Ping(ctx) != nil {
+				if time.Now().After(deadline) {
+					t.Fatalf("the store did not recover: %v", st.Ping(ctx))
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), want)
+			storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-2", "Grace"))
+		})
+	}
+}
+
+func TestClosedStoreIsUnavailable(t *testing.T) {
+	t.Parallel()
+	st := MustNew(t, postgres.Options{})
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"))
+	if err := st.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	ctx := t.Context()
+	_, errCustomers := st.OrganizationCustomers(ctx, "t-1", "o-1")
+	_, errSecrets := st.CustomerSecrets(ctx, "t-1", "c-1")
+	_, errImport := st.ImportCustomers(ctx, "t-1", "o-1", storetest.Seq(storetest.Customer("c-1", "Ada")))
+	_, errEmpty := st.Empty(ctx)
+	for name, err := range map[string]error{
+		"Ping":                  st.Ping(ctx),
+		"OrganizationCustomers": errCustomers,
+		"CustomerSecrets":       errSecrets,
+		"ImportCustomers":       errImport,
+		"Empty":                 errEmpty,
+		"Migrate":               st.Migrate(ctx),
+	} {
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s on a closed store: error = %v, want it to wrap ErrUnavailable", name, err)
+		}
+	}
+}
+
+func TestInvalidCustomersAreRefused(t *testing.T) {
+	t.Parallel()
+	st := MustNew(t, postgres.Options{})
+	for _, c := range []store.Customer{
+		{ID: "c-1"}, // no document
+		{ID: "c-1", Document: []byte("{not json")},     // not JSON
+		{ID: "", Document: storetest.Document("", "")}, // no id
+	} {
+		_, err := st.ImportCustomers(t.Context(), "t-1", "o-1", storetest.Seq(storetest.Customer("c-0", "Ada"), c))
+		if err == nil || errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("ImportCustomers of %+v: error = %v, want a plain error", c, err)
+		}
+		if !strings.Contains(fmt.Sprint(err), `"t-1"`) {
+			t.Errorf("error %q does not name the tenant", err)
+		}
+	}
+	storetest.MustEmpty(t, st, true)
+}
+
+// TestDocumentsComeBackAsStored checks what the json column keeps: the exact text, including
+// what jsonb would refuse (\u0000) or rewrite (key order, duplicate keys, number spelling).
+func TestDocumentsComeBackAsStored(t *testing.T) {
+	t.Parallel()
+	st := MustNew(t, postgres.Options{})
+	docs := []string{
+		`{"id":"c-1","name":"nul \u0000 inside"}`,
+		`{"z":1,"a":2,"z":3}`,
+		`{"latitude":48.2143712,"big":1e300,"small":-0.0}`,
+		`{"text":"é ✓ 😀"}`,
+	}
+	var in []store.Customer
+	for i, doc := range docs {
+		in = append(in, store.Customer{ID: fmt.Sprintf("c-%d", i), Document: []byte(doc)})
+	}
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", in...), store.ImportSummary{Created: len(in)})
+	got := storetest.MustCustomers(t, st, "t-1", "o-1")
+	for i, c := range got {
+		if string(c.Document) != docs[i] {
+			t.Errorf("document of %s = %s, want %s", c.ID, c.Document, docs[i])
+		}
+	}
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", in...), store.ImportSummary{Unchanged: len(in)})
+}
+
+// TestRepeatedIDsInOneImport checks that a sequence naming a customer twice behaves as if the
+// records were written one by one (the importer refuses such files, but the store does not
+// rely on it), within a batch and across batches.
+func TestRepeatedIDsInOneImport(t *testing.T) {
+	pgtest.ServerURL(t)
+	t.Parallel()
+	for _, size := range []int{1, 2, 3, 100} {
+		t.Run(fmt.Sprintf("batches of %d", size), func(t *testing.T) {
+			t.Parallel()
+			st := MustNew(t, postgres.Options{ImportBatchSize: size})
+			in := []store.Customer{
+				storetest.Customer("c-1", "Ada"),
+				storetest.Customer("c-2", "Grace"),
+				storetest.WithSecrets(storetest.Customer("c-1", "Ada Lovelace"), store.Secrets{PINHash: "hash-pin"}),
+				storetest.Customer("c-3", "Edsger"),
+				storetest.Customer("c-1", "Ada Lovelace"),
+			}
+			// c-1 is created, updated with a secret, then updated again without it.
+			storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", in...), store.ImportSummary{Created: 3, Updated: 2})
+			storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"),
+				[]store.Customer{in[4], in[1], in[3]})
+			storetest.WantSecrets(t, storetest.MustSecrets(t, st, "t-1", "c-1"), store.Secrets{})
+		})
+	}
+}
+
+// TestImportsWaitForAConnection runs more imports at once than the pool has connections, each
+// reading the store from its sequence as the importer does: none may deadlock.
+func TestImportsWaitForAConnection(t *testing.T) {
+	t.Parallel()
+	st := MustNew(t, postgres.Options{MaxConns: 2})
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for i := range cap(errs) {
+		wg.Go(func() {
+			tenant := fmt.Sprintf("t-%d", i%2)
+			seq := func(yield func(store.Customer, error) bool) {
+				for j := range 20 {
+					id := fmt.Sprintf("c-%d-%d", i, j)
+					if _, err := st.CustomerSecrets(ctx, tenant, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+						yield(store.Customer{}, err)
+						return
+					}
+					if !yield(storetest.Customer(id, "Ada"), nil) {
+						return
+					}
+				}
+			}
+			if _, err := st.ImportCustomers(ctx, tenant, "o-1", seq); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,101 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cyrexa/customer-api/impl/store"
+)
+
+var _ store.TokenStore = (*Store)(nil)
+
+// CreateAPIToken stores a new API token (its times to the microsecond); an id that exists
+// already is an error.
+func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
+	_, err := s.pool.Exec(ctx, `
+INSERT INTO api_tokens (id, tenant_id, name, secret_hash, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6)`,
+		t.ID, t.TenantID, t.Name, t.SecretHash, t.CreatedAt, optionalTime(t.ExpiresAt))
+	if err != nil {
+		return s.fail(err, "create API token of tenant %q", t.TenantID)
+	}
+	return nil
+}
+
+const tokenColumns = `id, tenant_id, name, secret_hash, created_at, expires_at, revoked_at`
+
+// APIToken returns the API token with the given id, or store.ErrNotFound.
+func (s *Store) APIToken(ctx context.Context, id string) (store.APIToken, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1`, id)
+	if err != nil {
+		return store.APIToken{}, s.fail(err, "load API token %q", id)
+	}
+	t, err := pgx.CollectExactlyOneRow(rows, scanToken)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.APIToken{}, fmt.Errorf("API token %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.APIToken{}, s.fail(err, "load API token %q", id)
+	}
+	return t, nil
+}
+
+// APITokens returns the tenant's API tokens, oldest first; an empty, non-nil slice when it has
+// none.
+func (s *Store) APITokens(ctx context.Context, tenantID string) ([]store.APIToken, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE tenant_id = $1 ORDER BY created_at, id`, tenantID)
+	if err != nil {
+		return nil, s.fail(err, "list API tokens of tenant %q", tenantID)
+	}
+	tokens, err := pgx.CollectRows(rows, scanToken)
+	if err != nil {
+		return nil, s.fail(err, "list API tokens of tenant %q", tenantID)
+	}
+	if tokens == nil {
+		tokens = []store.APIToken{}
+	}
+	return tokens, nil
+}
+
+// RevokeAPIToken marks the token revoked, keeping the first revocation time, or returns
+// store.ErrNotFound.
+func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, at, id)
+	if err != nil {
+		return s.fail(err, "revoke API token %q", id)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("API token %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+func scanToken(row pgx.CollectableRow) (store.APIToken, error) {
+	var (
+		t                store.APIToken
+		expires, revoked *time.Time
+	)
+	if err := row.Scan(&t.ID, &t.TenantID, &t.Name, &t.SecretHash, &t.CreatedAt, &expires, &revoked); err != nil {
+		return store.APIToken{}, err
+	}
+	t.CreatedAt = t.CreatedAt.UTC()
+	if expires != nil {
+		t.ExpiresAt = expires.UTC()
+	}
+	if revoked != nil {
+		t.RevokedAt = revoked.UTC()
+	}
+	return t, nil
+}
+
+// optionalTime is the stored form of an optional time: NULL for the zero time.
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
