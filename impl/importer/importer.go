@@ -10,13 +10,17 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"runtime"
+
+	gojson "github.com/goccy/go-json"
 
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/customer"
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// Validator checks one record of the array against the contract.
+// Validator checks one record of the array against the contract. It must be safe for
+// concurrent use.
 type Validator interface {
 	ValidateRecord(raw []byte) error
 }
@@ -33,66 +37,137 @@ func (e *RecordError) Unwrap() error { return e.Err }
 // Import reads a JSON array of {"customer": {...}} from r and upserts every customer into the
 // tenant's organization, in one transaction.
 func Import(ctx context.Context, st store.Store, v Validator, tenantID, organizationID string, r io.Reader) (store.ImportSummary, error) {
-	return st.ImportCustomers(ctx, tenantID, organizationID, records(ctx, st, v, tenantID, r))
+	p := &preparer{store: st, validator: v, tenantID: tenantID}
+	return st.ImportCustomers(ctx, tenantID, organizationID, p.records(ctx, r))
 }
 
-// Records yields the customers of the array, validated and with their credentials hashed.
-func records(ctx context.Context, st store.Store, v Validator, tenantID string, r io.Reader) iter.Seq2[store.Customer, error] {
+// preparer turns raw records into store customers: validated, decoded, credentials hashed.
+type preparer struct {
+	store     store.Store
+	validator Validator
+	tenantID  string
+}
+
+// pending is one record on its way through the pipeline; done receives its outcome.
+type pending struct {
+	index int
+	raw   json.RawMessage
+	done  chan prepared
+}
+
+type prepared struct {
+	customer store.Customer
+	err      error
+}
+
+// records yields the customers of the array in order. Validating and decoding a record costs far
+// more than reading it, so a reader splits the array into records, one worker per CPU prepares
+// them, and the records are yielded in the order of the array. At most a few records per worker
+// are in flight, so memory does not grow with the file.
+func (p *preparer) records(ctx context.Context, r io.Reader) iter.Seq2[store.Customer, error] {
 	return func(yield func(store.Customer, error) bool) {
-		dec := json.NewDecoder(r)
-		if err := expectDelim(dec, '['); err != nil {
-			yield(store.Customer{}, err)
-			return
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		workers := runtime.GOMAXPROCS(0)
+		work := make(chan *pending, 2*workers)  // to the workers
+		order := make(chan *pending, 4*workers) // to this goroutine, in the array's order
+		go p.read(ctx, r, work, order)
+		for range workers {
+			go func() {
+				for job := range work {
+					c, err := p.prepare(ctx, job.raw)
+					job.done <- prepared{c, err}
+				}
+			}()
 		}
+
 		seen := make(map[string]int)
-		for index := 0; dec.More(); index++ {
-			c, err := next(ctx, dec, st, v, tenantID, seen, index)
-			if err != nil {
-				yield(store.Customer{}, &RecordError{Index: index, Err: err})
+		for job := range order {
+			out := <-job.done
+			if out.err == nil {
+				if first, dup := seen[out.customer.ID]; dup {
+					out.err = fmt.Errorf("/customer/id: repeats the id of record %d", first)
+				}
+				seen[out.customer.ID] = job.index
+			}
+			if out.err != nil {
+				if job.index >= 0 {
+					out.err = &RecordError{Index: job.index, Err: out.err}
+				}
+				yield(store.Customer{}, out.err)
 				return
 			}
-			if !yield(c, nil) {
+			if !yield(out.customer, nil) {
 				return
 			}
-		}
-		if err := expectDelim(dec, ']'); err != nil {
-			yield(store.Customer{}, err)
-			return
-		}
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			yield(store.Customer{}, errors.New("unexpected data after the JSON array"))
 		}
 	}
 }
 
-func next(ctx context.Context, dec *json.Decoder, st store.Store, v Validator, tenantID string, seen map[string]int, index int) (store.Customer, error) {
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		return store.Customer{}, fmt.Errorf("not valid JSON: %w", err)
+// read splits the array into records. A failure to read is passed down the order channel as a
+// record that is already done, so it surfaces in its place.
+func (p *preparer) read(ctx context.Context, r io.Reader, work, order chan<- *pending) {
+	defer close(order)
+	defer close(work)
+	fail := func(index int, err error) {
+		job := &pending{index: index, done: make(chan prepared, 1)}
+		job.done <- prepared{err: err}
+		select {
+		case order <- job:
+		case <-ctx.Done():
+		}
 	}
-	if err := v.ValidateRecord(raw); err != nil {
+	dec := gojson.NewDecoder(r)
+	if err := expectDelim(dec, '['); err != nil {
+		fail(-1, err)
+		return
+	}
+	for index := 0; dec.More(); index++ {
+		job := &pending{index: index, done: make(chan prepared, 1)}
+		if err := dec.Decode(&job.raw); err != nil {
+			fail(index, fmt.Errorf("not valid JSON: %w", err))
+			return
+		}
+		select {
+		case order <- job:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case work <- job:
+		case <-ctx.Done():
+			return
+		}
+	}
+	if err := expectDelim(dec, ']'); err != nil {
+		fail(-1, err)
+		return
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		fail(-1, errors.New("unexpected data after the JSON array"))
+	}
+}
+
+// prepare validates one record against the contract and turns it into a store customer.
+func (p *preparer) prepare(ctx context.Context, raw json.RawMessage) (store.Customer, error) {
+	if err := p.validator.ValidateRecord(raw); err != nil {
 		return store.Customer{}, err
 	}
 	var entry gen.CustomerEntry
-	if err := json.Unmarshal(raw, &entry); err != nil {
+	if err := gojson.Unmarshal(raw, &entry); err != nil {
 		return store.Customer{}, fmt.Errorf("decode: %w", err)
 	}
 	if entry.Customer == nil || entry.Customer.Id == nil {
 		return store.Customer{}, errors.New("/customer/id: is required on import")
 	}
 	id := *entry.Customer.Id
-	if first, dup := seen[id]; dup {
-		return store.Customer{}, fmt.Errorf("/customer/id: repeats the id of record %d", first)
-	}
-	seen[id] = index
-
 	document, creds, err := customer.Split(*entry.Customer)
 	if err != nil {
 		return store.Customer{}, err
 	}
 	var stored store.Secrets
 	if creds.HasAny() {
-		stored, err = st.CustomerSecrets(ctx, tenantID, id)
+		stored, err = p.store.CustomerSecrets(ctx, p.tenantID, id)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return store.Customer{}, fmt.Errorf("read stored secrets: %w", err)
 		}
@@ -104,12 +179,12 @@ func next(ctx context.Context, dec *json.Decoder, st store.Store, v Validator, t
 	return store.Customer{ID: id, Document: document, Secrets: hashed}, nil
 }
 
-func expectDelim(dec *json.Decoder, want json.Delim) error {
+func expectDelim(dec *gojson.Decoder, want gojson.Delim) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return fmt.Errorf("not a JSON array: %w", err)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
+	if d, ok := tok.(gojson.Delim); !ok || d != want {
 		return fmt.Errorf("not a JSON array of customers: expected %q", want)
 	}
 	return nil
