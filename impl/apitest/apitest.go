@@ -134,9 +134,25 @@ type Service struct {
 // tokens serving its keys over HTTP.
 func MustService(t testing.TB, c *contract.Contract, st store.Store) *Service {
 	t.Helper()
-	issuer := MustIssuer(t)
 	logs := &SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	authenticator, issuer := MustAuthenticator(t, st, logger)
+	tokens := authenticator.Tokens
+	m := metrics.New()
+	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: logger, Metrics: m,
+		Auth:               authenticator,
+		ResponseValidation: contract.Enforce, ValidationCacheEntries: contract.DefaultCacheEntries})
+	if err != nil {
+		t.Fatalf("new server: %v", err)
+	}
+	return &Service{Handler: handler, Issuer: issuer, Tokens: tokens, Metrics: m, Logs: logs}
+}
+
+// MustAuthenticator returns the service's authenticator over st, trusting a new test issuer
+// that serves its keys over HTTP.
+func MustAuthenticator(t testing.TB, st store.Store, logger *slog.Logger) (*auth.Authenticator, *Issuer) {
+	t.Helper()
+	issuer := MustIssuer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	keys, err := auth.RemoteKeys(ctx, issuer.JWKSURL, auth.KeySetOptions{UnknownKeyRefetch: time.Millisecond, Logger: logger})
@@ -147,15 +163,7 @@ func MustService(t testing.TB, c *contract.Contract, st store.Store) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens := auth.NewAPITokens(st, nil)
-	m := metrics.New()
-	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: logger, Metrics: m,
-		Auth:               &auth.Authenticator{Verifier: verifier, Tokens: tokens},
-		ResponseValidation: contract.Enforce, ValidationCacheEntries: contract.DefaultCacheEntries})
-	if err != nil {
-		t.Fatalf("new server: %v", err)
-	}
-	return &Service{Handler: handler, Issuer: issuer, Tokens: tokens, Metrics: m, Logs: logs}
+	return &auth.Authenticator{Verifier: verifier, Tokens: auth.NewAPITokens(st, nil)}, issuer
 }
 
 // MustStartWith starts a service on the given contract and store on a real listener.
