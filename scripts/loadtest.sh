@@ -14,13 +14,17 @@ go build -o "$work/customer-api" ./cmd/customer-api
 bin="$work/customer-api"
 port=18099
 url="http://127.0.0.1:$port/customer/1.0.0/organization/getCustomers"
-headers=(-H 'Authorization: Bearer load' -H 'token: load' -H 'tenantId: tenant-demo')
 
-start() { # start MODE CACHE
-  GOMAXPROCS=1 taskset -c 0 "$bin" serve --demo --data-dir "$work/data" --addr "127.0.0.1:$port" \
-    --response-validation "$1" --validation-cache-entries "$2" --log-level error >/dev/null 2>&1 &
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return; sleep 0.1; done
-  echo "server did not start" >&2; exit 1
+# start MODE CACHE: the server as its own token issuer (--dev), with the demo tenant's credentials
+# taken from the curl line it prints; no rate limit, so the measurement is of the service.
+start() {
+  GOMAXPROCS=1 taskset -c 0 "$bin" serve --dev --demo --data-dir "$work/data" --addr "127.0.0.1:$port" \
+    --rate-limit 0 --response-validation "$1" --validation-cache-entries "$2" --log-level error >"$work/out" 2>&1 &
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  bearer=$(sed -n "s/.*-H 'Authorization: \([^']*\)'.*/\1/p" "$work/out")
+  token=$(sed -n "s/.*-H 'token: \([^']*\)'.*/\1/p" "$work/out")
+  [[ -n $bearer && -n $token ]] || { echo "server did not start: $(cat "$work/out")" >&2; exit 1; }
+  headers=(-H "Authorization: $bearer" -H "token: $token" -H 'tenantId: tenant-demo')
 }
 stop() { kill "$(jobs -p)" 2>/dev/null || true; wait 2>/dev/null || true; }
 
