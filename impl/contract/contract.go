@@ -12,8 +12,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	gojson "github.com/goccy/go-json"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	gojson "github.com/goccy/go-json"
 	"github.com/labstack/echo/v4"
 	echomw "github.com/oapi-codegen/echo-middleware"
 
