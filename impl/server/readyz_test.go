@@ -84,14 +84,8 @@ func TestReadyzAnswersWhileTheDatabaseDoes(t *testing.T) {
 func TestPostgresOutageAnswers503AndRecovers(t *testing.T) {
 	pgtest.ServerURL(t)
 	t.Parallel()
-	for _, outage := range []struct {
-		name  string
-		start func(*pgtest.Proxy) error
-	}{
-		{"connections refused", func(p *pgtest.Proxy) error { p.Stop(); return nil }},
-		{"connections unanswered", (*pgtest.Proxy).Blackhole},
-	} {
-		t.Run(outage.name, func(t *testing.T) {
+	for _, outage := range pgtest.Outages {
+		t.Run(outage.Name, func(t *testing.T) {
 			t.Parallel()
 			d := pgtest.New(t)
 			proxy, viaProxy := pgtest.ProxyURL(t, d.URL)
@@ -112,7 +106,7 @@ func TestPostgresOutageAnswers503AndRecovers(t *testing.T) {
 				t.Fatalf("customers before the outage: %d %s", a.status, a.body)
 			}
 
-			if err := outage.start(proxy); err != nil {
+			if err := outage.Start(proxy); err != nil {
 				t.Fatal(err)
 			}
 			for _, url := range []string{readyzURL(env), customersURL} {

@@ -181,14 +181,8 @@ func TestOpenOnAClosedPortIsUnavailable(t *testing.T) {
 func TestLosingTheDatabase(t *testing.T) {
 	pgtest.ServerURL(t)
 	t.Parallel()
-	for _, outage := range []struct {
-		name  string
-		start func(*pgtest.Proxy) error
-	}{
-		{"connections refused", func(p *pgtest.Proxy) error { p.Stop(); return nil }},
-		{"connections unanswered", (*pgtest.Proxy).Blackhole},
-	} {
-		t.Run(outage.name, func(t *testing.T) {
+	for _, outage := range pgtest.Outages {
+		t.Run(outage.Name, func(t *testing.T) {
 			t.Parallel()
 			d := pgtest.New(t)
 			proxy, viaProxy := pgtest.ProxyURL(t, d.URL)
@@ -198,7 +192,7 @@ func TestLosingTheDatabase(t *testing.T) {
 			want := []store.Customer{storetest.Customer("c-1", "Ada")}
 			storetest.MustImport(t, st, "t-1", "o-1", want...)
 
-			if err := outage.start(proxy); err != nil {
+			if err := outage.Start(proxy); err != nil {
 				t.Fatal(err)
 			}
 			ctx := t.Context()

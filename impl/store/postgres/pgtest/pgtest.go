@@ -410,3 +410,16 @@ func (p *Proxy) untrack(conns ...net.Conn) {
 		delete(p.conns, c)
 	}
 }
+
+// Outage is one way for the database to become unreachable, started on a proxy.
+type Outage struct {
+	Name  string
+	Start func(*Proxy) error
+}
+
+// Outages are the ways tests lose the database: connections refused, and connections accepted
+// but never answered (the harder case: only timeouts end the wait).
+var Outages = []Outage{
+	{"connections refused", func(p *Proxy) error { p.Stop(); return nil }},
+	{"connections unanswered", (*Proxy).Blackhole},
+}
