@@ -94,27 +94,7 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 	t.Parallel()
 	st := MustOpen(t)
 	MustMigrate(t, st)
-	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"))
-	if err := st.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	ctx := t.Context()
-	_, errCustomers := st.OrganizationCustomers(ctx, "t-1", "o-1")
-	_, errSecrets := st.CustomerSecrets(ctx, "t-1", "c-1")
-	_, errImport := st.ImportCustomers(ctx, "t-1", "o-1", storetest.Seq(storetest.Customer("c-1", "Ada")))
-	_, errEmpty := st.Empty(ctx)
-	for name, err := range map[string]error{
-		"Ping":                  st.Ping(ctx),
-		"OrganizationCustomers": errCustomers,
-		"CustomerSecrets":       errSecrets,
-		"ImportCustomers":       errImport,
-		"Empty":                 errEmpty,
-		"Migrate":               st.Migrate(ctx),
-	} {
-		if !errors.Is(err, store.ErrUnavailable) {
-			t.Errorf("%s on a closed store: error = %v, want it to wrap ErrUnavailable", name, err)
-		}
-	}
+	storetest.ClosedStoreIsUnavailable(t, st)
 }
 
 func TestInvalidCustomersAreRefused(t *testing.T) {

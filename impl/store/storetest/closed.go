@@ -1,0 +1,35 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/cyrexa/customer-api/impl/store"
+)
+
+// ClosedStoreIsUnavailable closes st, a migrated store, and checks that every method then fails
+// with store.ErrUnavailable, which the API answers with 503.
+func ClosedStoreIsUnavailable(t *testing.T, st store.Store) {
+	t.Helper()
+	MustImport(t, st, "t-1", "o-1", Customer("c-1", "Ada"))
+	if err := st.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	ctx := t.Context()
+	_, errCustomers := st.OrganizationCustomers(ctx, "t-1", "o-1")
+	_, errSecrets := st.CustomerSecrets(ctx, "t-1", "c-1")
+	_, errImport := st.ImportCustomers(ctx, "t-1", "o-1", Seq(Customer("c-1", "Ada")))
+	_, errEmpty := st.Empty(ctx)
+	for name, err := range map[string]error{
+		"Ping":                  st.Ping(ctx),
+		"OrganizationCustomers": errCustomers,
+		"CustomerSecrets":       errSecrets,
+		"ImportCustomers":       errImport,
+		"Empty":                 errEmpty,
+		"Migrate":               st.Migrate(ctx),
+	} {
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s on a closed store: error = %v, want it to wrap ErrUnavailable", name, err)
+		}
+	}
+}
