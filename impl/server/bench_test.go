@@ -115,3 +115,53 @@ func BenchmarkGetCustomers(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNotFound compares the 404 for an organization that exists only in another tenant with
+// the 404 for one that exists nowhere: the two must not be told apart by their timing either.
+//
+//	go test -run '^$' -bench BenchmarkNotFound -count 6 ./impl/server
+func BenchmarkNotFound(b *testing.B) {
+	c := apitest.MustContract(b)
+	st, err := sqlite.Open(filepath.Join(b.TempDir(), "customers.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	raw, _ := json.Marshal(benchCustomers(100))
+	if _, err := importer.Import(context.Background(), st, c, "tenant-other", "org-other", bytes.NewReader(raw)); err != nil {
+		b.Fatal(err)
+	}
+	authenticator, issuer := apitest.MustAuthenticator(b, st, slog.New(slog.DiscardHandler))
+	apiToken, _, err := authenticator.Tokens.Issue(context.Background(), "tenant-bench", "bench", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := importer.Import(context.Background(), st, c, "tenant-bench", "org-own", bytes.NewReader([]byte("[]"))); err != nil {
+		b.Fatal(err)
+	}
+	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: slog.New(slog.DiscardHandler),
+		Metrics: metrics.New(), Auth: authenticator})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bearer := issuer.MustToken(b, issuer.Claims("tenant-bench"))
+	for _, org := range []string{"org-other", "org-nowhere"} {
+		b.Run("organization="+org, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, contract.BasePath+"/organization/getCustomers/"+org, nil)
+			req.Header.Set("Authorization", "Bearer "+bearer)
+			req.Header.Set("token", apiToken)
+			req.Header.Set("tenantId", "tenant-bench")
+			w := &discardWriter{}
+			for b.Loop() {
+				w.header, w.status = http.Header{}, 0
+				handler.ServeHTTP(w, req)
+				if w.status != http.StatusNotFound {
+					b.Fatalf("status %d", w.status)
+				}
+			}
+		})
+	}
+}
