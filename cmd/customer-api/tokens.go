@@ -70,8 +70,8 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 		if err != nil {
 			return err
 		}
+		// One line per token, id first, and no header: scripts read it with cut or awk.
 		w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tNAME\tCREATED\tEXPIRES\tSTATE")
 		now := time.Now()
 		for _, t := range tokens {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.ID, orDash(t.Name), t.CreatedAt.Format(time.RFC3339),
