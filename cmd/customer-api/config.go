@@ -26,11 +26,26 @@ func newFlagSet(name string, env environment) *flag.FlagSet {
 }
 
 // parse parses args; a flag not given on the command line takes its environment variable.
+// Flags may come after positional arguments too (`tokens revoke ID --data-dir DIR`); a "--"
+// ends the flags.
 func parse(fs *flag.FlagSet, args []string, env environment) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return usageError{"help requested"}
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return usageError{"help requested"}
+			}
+			return usageError{err.Error()}
 		}
+		rest := fs.Args()
+		if len(rest) == 0 || len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	if err := fs.Parse(append([]string{"--"}, positional...)); err != nil {
 		return usageError{err.Error()}
 	}
 	given := map[string]bool{}

@@ -151,3 +151,18 @@ func TestServeDemoPrintsACurlThatWorks(t *testing.T) {
 		t.Fatal("serve did not shut down")
 	}
 }
+
+func TestFlagsMayFollowArguments(t *testing.T) {
+	dir := t.TempDir()
+	out, _, err := runCmd(t, `[]`, "import", "-", "--tenant", "t1", "--organization", "o1", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "0 created") {
+		t.Fatalf("import with flags after the file: %q, %v", out, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "customers.db")); err != nil {
+		t.Errorf("--data-dir after the file was not used: %v", err)
+	}
+	_, _, err = runCmd(t, "", "import", "--data-dir", dir, "--tenant", "t1", "--organization", "o1", "--", "--odd-name.json")
+	if err == nil || !strings.Contains(err.Error(), "open --odd-name.json") {
+		t.Errorf("after --, a flag-like argument was not taken as the file: %v", err)
+	}
+}
