@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,7 +14,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/apitest"
 	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/store"
-	"github.com/cyrexa/customer-api/impl/store/sqlite"
 )
 
 const tenant = "tenant-ctl"
@@ -222,14 +220,7 @@ func TestServerErrors(t *testing.T) {
 	t.Parallel()
 
 	t.Run("the real service without its database is a server error", func(t *testing.T) {
-		st, err := sqlite.Open(filepath.Join(t.TempDir(), "customers.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		if err := st.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		st, _ := apitest.MustSQLite(t)
 		e := apitest.MustStartWith(t, apitest.MustContract(t), failingStore{st})
 		r := runCtl(t, credentials(t, e, tenant), "customers", "--organization", "org-retail")
 		if r.code != exitServerError || !strings.Contains(r.stderr, "503 Service unavailable") {

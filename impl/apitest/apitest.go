@@ -102,10 +102,10 @@ func (e *Env) Headers(t testing.TB, tenantID string) map[string]string {
 // responses: for tests that cause them on purpose.
 func (e *Env) AllowContractFailures() { e.allowFailures = true }
 
-// MustStart starts a service on a fresh SQLite database and stops it when the test ends.
-func MustStart(t testing.TB) *Env {
+// MustSQLite opens a migrated SQLite store in a new temporary directory, closed when the test
+// ends, and returns it with its file's path.
+func MustSQLite(t testing.TB) (*sqlite.Store, string) {
 	t.Helper()
-	c := MustContract(t)
 	path := filepath.Join(t.TempDir(), "customers.db")
 	st, err := sqlite.Open(path)
 	if err != nil {
@@ -115,7 +115,14 @@ func MustStart(t testing.TB) *Env {
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	env := MustStartWith(t, c, st)
+	return st, path
+}
+
+// MustStart starts a service on a fresh SQLite database and stops it when the test ends.
+func MustStart(t testing.TB) *Env {
+	t.Helper()
+	st, path := MustSQLite(t)
+	env := MustStartWith(t, MustContract(t), st)
 	env.SQLitePath = path
 	return env
 }

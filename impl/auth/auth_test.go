@@ -11,15 +11,14 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/cyrexa/customer-api/impl/apitest"
 	"github.com/cyrexa/customer-api/impl/auth"
-	"github.com/cyrexa/customer-api/impl/store/sqlite"
 )
 
 func claims(now time.Time) jwt.MapClaims {
@@ -102,15 +101,8 @@ func TestDiscover(t *testing.T) {
 }
 
 func TestAPITokens(t *testing.T) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "tokens.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, _ := apitest.MustSQLite(t)
 	ctx := context.Background()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	tokens := auth.NewAPITokens(st, nil)
 	token, row, err := tokens.Issue(ctx, "t1", "n", time.Hour)
 	if err != nil {

@@ -4,28 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/cyrexa/customer-api/impl/apitest"
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/importer"
-	"github.com/cyrexa/customer-api/impl/store"
-	"github.com/cyrexa/customer-api/impl/store/sqlite"
 )
-
-func mustStore(t *testing.T) store.Store {
-	t.Helper()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "customers.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
 
 // array returns a JSON array of n customers, with record bad (if >= 0) replaced by raw.
 func array(n, bad int, raw string) string {
@@ -46,7 +31,7 @@ func array(n, bad int, raw string) string {
 }
 
 func TestImportKeepsEveryRecordInOrder(t *testing.T) {
-	st := mustStore(t)
+	st, _ := apitest.MustSQLite(t)
 	c, _ := contract.Load()
 	sum, err := importer.Import(context.Background(), st, c, "t1", "o1", strings.NewReader(array(2000, -1, "")))
 	if err != nil || sum.Created != 2000 {
@@ -76,7 +61,7 @@ func TestABadRecordNamesItsIndexAndWritesNothing(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st := mustStore(t)
+			st, _ := apitest.MustSQLite(t)
 			_, err := importer.Import(context.Background(), st, c, "t1", "o1", strings.NewReader(tc.input))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)

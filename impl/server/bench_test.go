@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/cyrexa/customer-api/gen"
@@ -19,7 +18,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/importer"
 	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/server"
-	"github.com/cyrexa/customer-api/impl/store/sqlite"
 )
 
 // benchCustomers returns n customers with every public field filled, made from the demo data
@@ -53,20 +51,14 @@ func (w *discardWriter) WriteHeader(status int)      { w.status = status }
 func (w *discardWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
 
 // BenchmarkGetCustomers measures the whole path in-process (routing, request validation,
-// verification of both credentials, handler, store, writing and response validation) for organizations of 1 to 1 000 customers,
-// with response validation enforced (with and without the cache of validated bodies) and off.
+// verification of both credentials, handler, store, writing and response validation) for
+// organizations of 1 to 1 000 customers, with response validation enforced (with and without the
+// cache of validated bodies) and off.
 //
 //	go test -run '^$' -bench BenchmarkGetCustomers -benchmem -count 6 ./impl/server
 func BenchmarkGetCustomers(b *testing.B) {
 	c := apitest.MustContract(b)
-	st, err := sqlite.Open(filepath.Join(b.TempDir(), "customers.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	st, _ := apitest.MustSQLite(b)
 	sizes := []int{1, 10, 100, 1000}
 	for _, n := range sizes {
 		raw, _ := json.Marshal(benchCustomers(n))
@@ -122,14 +114,7 @@ func BenchmarkGetCustomers(b *testing.B) {
 //	go test -run '^$' -bench BenchmarkNotFound -count 6 ./impl/server
 func BenchmarkNotFound(b *testing.B) {
 	c := apitest.MustContract(b)
-	st, err := sqlite.Open(filepath.Join(b.TempDir(), "customers.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	st, _ := apitest.MustSQLite(b)
 	raw, _ := json.Marshal(benchCustomers(100))
 	if _, err := importer.Import(context.Background(), st, c, "tenant-other", "org-other", bytes.NewReader(raw)); err != nil {
 		b.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,7 +14,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/importer"
 	"github.com/cyrexa/customer-api/impl/problem"
-	"github.com/cyrexa/customer-api/impl/store/sqlite"
 )
 
 // FuzzRequest drives the whole stack in-process with arbitrary organization ids and credential
@@ -33,14 +31,7 @@ func FuzzRequest(f *testing.F) {
 	}
 
 	c := apitest.MustContract(f)
-	st, err := sqlite.Open(filepath.Join(f.TempDir(), "customers.db"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { _ = st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
-		f.Fatal(err)
-	}
+	st, _ := apitest.MustSQLite(f)
 	if _, err := importer.Import(context.Background(), st, c, tenant, "org-1", strings.NewReader("[]")); err != nil {
 		f.Fatal(err)
 	}
