@@ -249,25 +249,6 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 	storetest.ClosedStoreIsUnavailable(t, st)
 }
 
-func TestInvalidCustomersAreRefused(t *testing.T) {
-	t.Parallel()
-	st := MustNew(t, postgres.Options{})
-	for _, c := range []store.Customer{
-		{ID: "c-1"}, // no document
-		{ID: "c-1", Document: []byte("{not json")},     // not JSON
-		{ID: "", Document: storetest.Document("", "")}, // no id
-	} {
-		_, err := st.ImportCustomers(t.Context(), "t-1", "o-1", storetest.Seq(storetest.Customer("c-0", "Ada"), c))
-		if err == nil || errors.Is(err, store.ErrUnavailable) {
-			t.Errorf("ImportCustomers of %+v: error = %v, want a plain error", c, err)
-		}
-		if !strings.Contains(fmt.Sprint(err), `"t-1"`) {
-			t.Errorf("error %q does not name the tenant", err)
-		}
-	}
-	storetest.MustEmpty(t, st, true)
-}
-
 // TestDocumentsComeBackAsStored checks what the json column keeps: the exact text, including
 // what jsonb would refuse (\u0000) or rewrite (key order, duplicate keys, number spelling).
 func TestDocumentsComeBackAsStored(t *testing.T) {

@@ -97,26 +97,6 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 	storetest.ClosedStoreIsUnavailable(t, st)
 }
 
-func TestInvalidCustomersAreRefused(t *testing.T) {
-	t.Parallel()
-	st := MustOpen(t)
-	MustMigrate(t, st)
-	for _, c := range []store.Customer{
-		{ID: "c-1"}, // no document
-		{ID: "c-1", Document: []byte("{not json")},     // not JSON
-		{ID: "", Document: storetest.Document("", "")}, // no id
-	} {
-		_, err := st.ImportCustomers(t.Context(), "t-1", "o-1", storetest.Seq(storetest.Customer("c-0", "Ada"), c))
-		if err == nil || errors.Is(err, store.ErrUnavailable) {
-			t.Errorf("ImportCustomers of %+v: error = %v, want a plain error", c, err)
-		}
-		if !strings.Contains(fmt.Sprint(err), `"t-1"`) {
-			t.Errorf("error %q does not name the tenant", err)
-		}
-	}
-	storetest.MustEmpty(t, st, true)
-}
-
 func BenchmarkOrganizationCustomers(b *testing.B) {
 	for _, n := range []int{10, 1000} {
 		b.Run(fmt.Sprintf("customers=%d", n), func(b *testing.B) {

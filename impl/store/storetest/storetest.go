@@ -17,6 +17,7 @@ import (
 	"iter"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,6 +70,7 @@ var tests = []struct {
 	{"an organization without customers has an empty list", testEmptyOrganization},
 	{"a customer can belong to two organizations of a tenant", testTwoOrganizations},
 	{"an error from the sequence writes nothing", testSequenceError},
+	{"invalid customers are refused and nothing is written", testInvalidCustomers},
 	{"a cancelled import writes nothing", testCancelledImport},
 	{"customers are read without their secrets", testReadWithoutSecrets},
 	{"customer secrets come back as stored", testCustomerSecrets},
@@ -419,4 +421,21 @@ func testPing(t *testing.T, st store.Store) {
 	if err := st.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
+}
+
+func testInvalidCustomers(t *testing.T, st store.Store) {
+	for _, c := range []store.Customer{
+		{ID: "c-1"}, // no document
+		{ID: "c-1", Document: []byte("{not json")}, // not JSON
+		{ID: "", Document: Document("", "")},       // no id
+	} {
+		_, err := st.ImportCustomers(t.Context(), "t-1", "o-1", Seq(Customer("c-0", "Ada"), c))
+		if err == nil || errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("ImportCustomers of %+v: error = %v, want a plain error", c, err)
+		}
+		if !strings.Contains(fmt.Sprint(err), `"t-1"`) {
+			t.Errorf("error %q does not name the tenant", err)
+		}
+	}
+	MustEmpty(t, st, true)
 }
