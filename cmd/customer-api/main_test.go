@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -100,31 +99,7 @@ func TestServeDemoPrintsACurlThatWorks(t *testing.T) {
 	}()
 
 	curl := regexp.MustCompile(`curl -s -H 'Authorization: (.+?)' -H 'token: (.+?)' -H 'tenantId: (.+?)' (\S+)`)
-	var m []string
-	scanner := bufio.NewScanner(outR)
-	deadline := time.After(60 * time.Second)
-	lines := make(chan string)
-	go func() {
-		for scanner.Scan() {
-			lines <- scanner.Text()
-		}
-		close(lines)
-	}()
-	for m == nil {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("serve exited before printing a curl: %v", <-done)
-			}
-			m = curl.FindStringSubmatch(line)
-		case <-deadline:
-			t.Fatal("no curl printed within 60s")
-		}
-	}
-	go func() {
-		for range lines { // keep draining stdout
-		}
-	}()
+	m := waitForLine(t, outR, curl, 60*time.Second)
 
 	req, _ := http.NewRequest(http.MethodGet, m[4], nil)
 	req.Header.Set("Authorization", m[1])

@@ -96,10 +96,16 @@ func TestServeWithAnOpenIDConnectIssuer(t *testing.T) {
 	}
 }
 
-// waitForListening reads serve's stdout until it says where it listens, and keeps draining it.
+// waitForListening reads serve's stdout until it says where it listens.
 func waitForListening(t *testing.T, stdout io.Reader) string {
 	t.Helper()
-	listening := regexp.MustCompile(`listening on (\S+)`)
+	return waitForLine(t, stdout, regexp.MustCompile(`listening on (\S+)`), 30*time.Second)[1]
+}
+
+// waitForLine reads stdout until a line matches re and returns the match; it keeps draining
+// stdout afterwards, so the program never blocks on writing.
+func waitForLine(t *testing.T, stdout io.Reader, re *regexp.Regexp, timeout time.Duration) []string {
+	t.Helper()
 	lines := make(chan string)
 	go func() {
 		scanner := bufio.NewScanner(stdout)
@@ -108,22 +114,22 @@ func waitForListening(t *testing.T, stdout io.Reader) string {
 		}
 		close(lines)
 	}()
-	deadline := time.After(30 * time.Second)
+	deadline := time.After(timeout)
 	for {
 		select {
 		case line, ok := <-lines:
 			if !ok {
-				t.Fatal("serve exited before listening")
+				t.Fatalf("the program's output ended before a line matched %s", re)
 			}
-			if m := listening.FindStringSubmatch(line); m != nil {
+			if m := re.FindStringSubmatch(line); m != nil {
 				go func() {
 					for range lines {
 					}
 				}()
-				return m[1]
+				return m
 			}
 		case <-deadline:
-			t.Fatal("serve did not listen within 30s")
+			t.Fatalf("no line matched %s within %s", re, timeout)
 		}
 	}
 }
