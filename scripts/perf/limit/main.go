@@ -1,0 +1,86 @@
+// Command limit is the ceiling the read path is measured against: it answers every GET with the
+// same organization as bytes encoded once at start, with none of the real service's work (no
+// authentication, no store, no encoding, no validation). scripts/perf/readpath.sh runs it beside
+// the real binary, so every figure of the read path is a ratio to what net/http alone can do.
+//
+//	go run ./scripts/perf/limit --addr 127.0.0.1:18100 --body org.json
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// etag is fixed: the body never changes while the program runs.
+const etag = `"limit"`
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:18100", "address to listen on")
+	bodyFile := flag.String("body", "", "file holding the JSON body to serve (required)")
+	flag.Parse()
+	if *bodyFile == "" {
+		log.Fatal("limit: --body is required")
+	}
+	identity, err := os.ReadFile(*bodyFile)
+	if err != nil {
+		log.Fatalf("limit: %v", err)
+	}
+	gzipped, err := compress(identity)
+	if err != nil {
+		log.Fatalf("limit: gzip the body: %v", err)
+	}
+	fmt.Printf("limit listening on http://%s (%d bytes, %d gzipped)\n", *addr, len(identity), len(gzipped))
+	log.Fatal(http.ListenAndServe(*addr, handler(identity, gzipped)))
+}
+
+// handler serves body (or gzipped, when the client accepts gzip) to every GET, and a 304 to a
+// GET whose If-None-Match names etag. The headers the real service sends are set too, so the
+// bytes on the wire are comparable.
+func handler(identity, gzipped []byte) http.Handler {
+	identityLen := strconv.Itoa(len(identity))
+	gzippedLen := strconv.Itoa(len(gzipped))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		h := w.Header()
+		h["Etag"] = []string{etag}
+		h["Cache-Control"] = []string{"no-store"}
+		h["Vary"] = []string{"Accept-Encoding"}
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		h["Content-Type"] = []string{"application/json"}
+		body, length := identity, identityLen
+		// A plain substring test is enough here: the load generators send "gzip" or nothing.
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			body, length = gzipped, gzippedLen
+			h["Content-Encoding"] = []string{"gzip"}
+		}
+		h["Content-Length"] = []string{length}
+		w.WriteHeader(http.StatusOK)
+		w.Write(body) // an error here is a client that went away: nothing to do
+	})
+}
+
+// compress returns b gzipped at the default level, the level a server would use per response.
+func compress(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
