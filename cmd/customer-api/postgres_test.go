@@ -67,14 +67,14 @@ func TestMigrateAndImportIntoPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	cs, err := st.OrganizationCustomers(t.Context(), "t1", "o1")
+	_, cs, err := store.Collect(t.Context(), st, "t1", "o1")
 	if err != nil || len(cs) != 2 || cs[0].ID != "cus-1" || strings.Contains(string(cs[0].Document), "hunter2") {
 		t.Errorf("customers of t1/o1 = %+v, %v; want cus-1 and cus-2 without the password", cs, err)
 	}
 	if sec, err := st.CustomerSecrets(t.Context(), "t1", "cus-1"); err != nil || !strings.HasPrefix(sec.PasswordHash, "$argon2id$") {
 		t.Errorf("secrets of cus-1 = %+v, %v; want an argon2id hash", sec, err)
 	}
-	if _, err := st.OrganizationCustomers(t.Context(), "t1", "o2"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.OrganizationVersion(t.Context(), "t1", "o2"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("organization of the failed import: err = %v, want ErrNotFound", err)
 	}
 }

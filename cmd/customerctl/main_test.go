@@ -209,10 +209,14 @@ func TestCustomersAgainstTheRealService(t *testing.T) {
 	})
 }
 
-// failingStore is a real store whose read of customers fails as a lost database does.
+// failingStore is a real store whose reads of organizations fail as a lost database does.
 type failingStore struct{ store.Store }
 
-func (failingStore) OrganizationCustomers(context.Context, string, string) ([]store.Customer, error) {
+func (failingStore) OrganizationVersion(context.Context, string, string) (string, error) {
+	return "", store.ErrUnavailable
+}
+
+func (failingStore) ReadOrganization(context.Context, string, string) (store.Snapshot, error) {
 	return nil, store.ErrUnavailable
 }
 

@@ -4,64 +4,181 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// organizationCustomersQuery reads the members of an organization with their documents, ordered
-// by id. It starts from the primary key of organization_customers, whose order is the one
-// wanted, so that the plan needs no sort: a nested loop over customers' primary key for a small
-// organization, a merge join with it for a large one. It never touches customer_secrets.
-const organizationCustomersQuery = `
-SELECT oc.customer_id, c.document
-FROM organization_customers AS oc
-JOIN customers AS c ON c.tenant_id = oc.tenant_id AND c.id = oc.customer_id
-WHERE oc.tenant_id = $1 AND oc.organization_id = $2
-ORDER BY oc.customer_id`
-
-// organizationExistsQuery tells an empty organization from an unknown one: a primary key probe
-// that goes out in the same round trip as the members.
-const organizationExistsQuery = `SELECT EXISTS (SELECT 1 FROM organizations WHERE tenant_id = $1 AND id = $2)`
-
-// OrganizationCustomers returns the customers of the tenant's organization ordered by id (byte
-// order), without secrets. It returns store.ErrNotFound when the tenant has no such
-// organization, and an empty, non-nil slice for an organization without customers.
+// readOrganizationQuery reads an organization's version and its customers in one statement,
+// so that both come from the statement's one snapshot: one row per customer, each with the
+// version; one row with NULL customer columns for an organization without customers; no row
+// for an unknown one. It never touches customer_secrets.
 //
-// It costs one round trip: whether the organization exists and its members go out as one
-// pipelined batch (see inTenant).
-func (s *Store) OrganizationCustomers(ctx context.Context, tenantID, organizationID string) ([]store.Customer, error) {
-	var exists bool
-	customers := []store.Customer{}
+// The organization is found by primary key. The members come from the primary key of
+// organization_customers, whose order is the one wanted, and each document from a primary-key
+// lookup in customers: a join there would let the planner choose a hash join and a sort when
+// it expects a large organization (as a generic plan of the prepared statement may), where
+// this shape has no sort and holds nothing in memory whatever the estimates. The join with the
+// organization's one row has no join clause, so it is a nested loop over that row, which keeps
+// the subquery's order; an ORDER BY outside the subquery would make the planner sort.
+const readOrganizationQuery = `
+SELECT o.version, m.customer_id, m.document
+FROM organizations AS o
+LEFT JOIN (
+    SELECT oc.customer_id,
+           (SELECT c.document FROM customers AS c WHERE c.tenant_id = oc.tenant_id AND c.id = oc.customer_id) AS document
+    FROM organization_customers AS oc
+    WHERE oc.tenant_id = $1 AND oc.organization_id = $2
+    ORDER BY oc.customer_id
+) AS m ON true
+WHERE o.tenant_id = $1 AND o.id = $2`
+
+// organizationVersionQuery is a primary-key lookup of an organization's version.
+const organizationVersionQuery = `SELECT version FROM organizations WHERE tenant_id = $1 AND id = $2`
+
+// OrganizationVersion returns the version of the tenant's organization, or store.ErrNotFound.
+// It costs one round trip (see inTenant).
+func (s *Store) OrganizationVersion(ctx context.Context, tenantID, organizationID string) (string, error) {
+	var version string
 	err := s.inTenant(ctx, tenantID, func(b *pgx.Batch) {
-		b.Queue(organizationExistsQuery, tenantID, organizationID)
-		b.Queue(organizationCustomersQuery, tenantID, organizationID)
+		b.Queue(organizationVersionQuery, tenantID, organizationID)
 	}, func(br pgx.BatchResults) error {
-		if err := br.QueryRow().Scan(&exists); err != nil {
-			return err
-		}
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var c store.Customer
-			if err := rows.Scan(&c.ID, &c.Document); err != nil {
-				return err
-			}
-			customers = append(customers, c)
-		}
-		return rows.Err()
+		return br.QueryRow().Scan(&version)
 	})
-	if err != nil {
-		return nil, s.fail(err, "load customers of organization %q of tenant %q", organizationID, tenantID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("organization %q of tenant %q: %w", organizationID, tenantID, store.ErrNotFound)
 	}
-	if !exists {
+	if err != nil {
+		return "", s.fail(err, "read the version of organization %q of tenant %q", organizationID, tenantID)
+	}
+	return version, nil
+}
+
+// ReadOrganization starts one consistent read of the tenant's organization (see
+// store.Store.ReadOrganization). It sends the tenant's set_config and readOrganizationQuery as
+// one batch, like inTenant, reads the first row (which tells an unknown organization from a
+// known one and carries the version), and leaves the rest on the connection: the customers are
+// decoded as the caller iterates, and the server waits while the caller does. The connection
+// goes back to the pool when the iteration ends or the snapshot is closed.
+func (s *Store) ReadOrganization(ctx context.Context, tenantID, organizationID string) (store.Snapshot, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	b := &pgx.Batch{}
+	b.Queue(setTenantSQL, tenantID)
+	b.Queue(readOrganizationQuery, tenantID, organizationID)
+	sn := &snapshot{s: s, ctx: ctx, cancel: cancel, br: s.pool.SendBatch(ctx, b), tenantID: tenantID, organizationID: organizationID}
+	failed := func(err error) (store.Snapshot, error) {
+		sn.done = true // the query failed: nothing is left to cut off
+		sn.Close()
+		return nil, s.fail(err, "read organization %q of tenant %q", organizationID, tenantID)
+	}
+	if _, err := sn.br.Exec(); err != nil {
+		return failed(err)
+	}
+	rows, err := sn.br.Query()
+	if err != nil {
+		return failed(err)
+	}
+	sn.rows = rows
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return failed(err)
+		}
+		sn.done = true
+		if err := sn.Close(); err != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("organization %q of tenant %q: %w", organizationID, tenantID, store.ErrNotFound)
 	}
-	return customers, nil
+	raw := rows.RawValues()
+	if len(raw) != 3 || raw[0] == nil {
+		sn.Close()
+		return nil, fmt.Errorf("read organization %q of tenant %q: the organization has no version", organizationID, tenantID)
+	}
+	sn.version = string(raw[0])
+	return sn, nil
+}
+
+// snapshot is a store.Snapshot over the rows of readOrganizationQuery, positioned on the first
+// row until Customers starts. It is not safe for concurrent use.
+type snapshot struct {
+	s                        *Store
+	ctx                      context.Context    // the batch's context
+	cancel                   context.CancelFunc // ends it
+	br                       pgx.BatchResults
+	rows                     pgx.Rows // nil until the query answered
+	tenantID, organizationID string
+	version                  string
+
+	read     bool  // Customers has started
+	done     bool  // every row has been read
+	closed   bool  // Close has run
+	closeErr error // what Close returned
+}
+
+func (sn *snapshot) Version() string { return sn.version }
+
+// Customers yields the organization's customers ordered by id and releases the connection when
+// it stops. Each document is the bytes of the row as pgx received them (a json column comes as
+// its text in both wire formats), valid until the next row is read: no copy per customer.
+func (sn *snapshot) Customers() iter.Seq2[store.Customer, error] {
+	return func(yield func(store.Customer, error) bool) {
+		if sn.read || sn.closed {
+			yield(store.Customer{}, fmt.Errorf("read organization %q of tenant %q: the snapshot was already read or closed", sn.organizationID, sn.tenantID))
+			return
+		}
+		sn.read = true
+		defer sn.Close()
+		for {
+			// The id is NULL only in the one row of an organization without customers.
+			if raw := sn.rows.RawValues(); raw[1] != nil {
+				if !yield(store.Customer{ID: string(raw[1]), Document: raw[2]}, nil) {
+					return
+				}
+			}
+			// pgx notices a cancelled context only when it next reads from the network, which
+			// may be many buffered rows later; checking here stops the read at the next customer.
+			if err := sn.ctx.Err(); err != nil {
+				yield(store.Customer{}, sn.s.fail(err, "read customers of organization %q of tenant %q", sn.organizationID, sn.tenantID))
+				return
+			}
+			if !sn.rows.Next() {
+				break
+			}
+		}
+		if err := sn.rows.Err(); err != nil {
+			yield(store.Customer{}, sn.s.fail(err, "read customers of organization %q of tenant %q", sn.organizationID, sn.tenantID))
+			return
+		}
+		sn.done = true
+		if err := sn.Close(); err != nil {
+			yield(store.Customer{}, err)
+		}
+	}
+}
+
+// Close releases the connection; later calls return what the first returned. A read that has
+// not reached its last row is cut off: the batch's context is cancelled, which closes the
+// connection (the pool opens a new one when needed) rather than receiving and discarding the
+// rest of the organization.
+func (sn *snapshot) Close() error {
+	if sn.closed {
+		return sn.closeErr
+	}
+	sn.closed = true
+	defer sn.cancel()
+	if !sn.done {
+		sn.cancel()
+	}
+	if sn.rows != nil {
+		sn.rows.Close()
+	}
+	if err := sn.br.Close(); err != nil && sn.done {
+		// Errors of a read cut off are those of the cut, not worth reporting.
+		sn.closeErr = sn.s.fail(err, "close the read of organization %q of tenant %q", sn.organizationID, sn.tenantID)
+	}
+	return sn.closeErr
 }
 
 // customerSecretsQuery reads one customer's secrets: one row, all NULL when the customer has no

@@ -2,19 +2,22 @@ package postgres
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cyrexa/customer-api/impl/store/postgres/pgtest"
 )
 
-// TestOrganizationCustomersPlan checks that listing an organization's customers is one indexed
-// query, for a small and for a large organization: index scans only, no sequential scan, no
-// sort (the order comes from the primary key), never customer_secrets. It plans as the tables'
-// owner, so the row-level security policies are part of the plan.
-func TestOrganizationCustomersPlan(t *testing.T) {
+// TestReadPlans checks that reading an organization is one indexed query, for a small and for a
+// large organization: index scans only, no sequential scan, no sort (the order comes from the
+// primary key), nothing that holds rows in memory (hash, materialize), never customer_secrets;
+// and that reading a version is one index scan. It plans as the tables' owner, so the row-level
+// security policies are part of the plan.
+func TestReadPlans(t *testing.T) {
 	t.Parallel()
 	d := pgtest.New(t)
 	ctx := t.Context()
@@ -27,10 +30,12 @@ func TestOrganizationCustomersPlan(t *testing.T) {
 		t.Fatalf("Migrate: %v", err)
 	}
 	// Two tenants, each with 20 000 customers: all in o-big, ten of them in o-small, and all
-	// with secrets. Written as the admin (a superuser, whom the policies do not stop) for speed.
+	// with secrets; and a thousand empty organizations each. Written as the admin (a superuser,
+	// whom the policies do not stop) for speed.
 	d.Exec(t, `
 INSERT INTO tenants (id) VALUES ('t-1'), ('t-2');
 INSERT INTO organizations (tenant_id, id) SELECT t, o FROM unnest('{t-1,t-2}'::text[]) AS t, unnest('{o-big,o-small}'::text[]) AS o;
+INSERT INTO organizations (tenant_id, id) SELECT t, 'o-' || n FROM unnest('{t-1,t-2}'::text[]) AS t, generate_series(1, 1000) AS n;
 INSERT INTO customers (tenant_id, id, document)
     SELECT t, 'c-' || lpad(n::text, 6, '0'), json_build_object('id', n, 'name', repeat('x', 200))
     FROM unnest('{t-1,t-2}'::text[]) AS t, generate_series(1, 20000) AS n;
@@ -45,38 +50,73 @@ ANALYZE`)
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	for _, org := range []string{"o-small", "o-big"} {
-		t.Run(org, func(t *testing.T) {
-			var plan []byte
-			err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-				if _, err := tx.Exec(ctx, setTenantSQL, "t-1"); err != nil {
-					return err
+	for _, tc := range []struct {
+		name, query, org string
+		indexScans       int
+	}{
+		{"a small organization", readOrganizationQuery, "o-small", 3}, // organization, members, customers
+		{"a large organization", readOrganizationQuery, "o-big", 3},
+		{"a version", organizationVersionQuery, "o-big", 1},
+	} {
+		// pgx prepares its statements, and after a few executions PostgreSQL may switch to a
+		// generic plan, made without the parameters' values: both must do.
+		for _, generic := range []bool{false, true} {
+			name := tc.name + ", custom plan"
+			if generic {
+				name = tc.name + ", generic plan"
+			}
+			t.Run(name, func(t *testing.T) {
+				plan := explainPlan(t, conn, tc.query, generic, "t-1", tc.org)
+				var indexScans int
+				for _, n := range planNodes(t, plan) {
+					switch {
+					case n.Type == "Sort" || n.Type == "Incremental Sort" || n.Type == "Seq Scan" || n.Type == "Bitmap Heap Scan" ||
+						n.Type == "Hash" || n.Type == "Materialize":
+						t.Errorf("plan has a %s node", n.Type)
+					case n.Relation == "customer_secrets":
+						t.Errorf("plan reads customer_secrets")
+					case strings.HasPrefix(n.Type, "Index"):
+						indexScans++
+					}
 				}
-				return tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+organizationCustomersQuery, "t-1", org).Scan(&plan)
+				if indexScans != tc.indexScans {
+					t.Errorf("plan has %d index scans, want %d", indexScans, tc.indexScans)
+				}
+				if t.Failed() {
+					t.Logf("plan: %s", plan)
+				}
 			})
-			if err != nil {
-				t.Fatalf("EXPLAIN: %v", err)
-			}
-			nodes := planNodes(t, plan)
-			var indexScans int
-			for _, n := range nodes {
-				switch {
-				case n.Type == "Sort" || n.Type == "Incremental Sort" || n.Type == "Seq Scan" || n.Type == "Bitmap Heap Scan":
-					t.Errorf("plan has a %s node", n.Type)
-				case n.Relation == "customer_secrets":
-					t.Errorf("plan reads customer_secrets")
-				case strings.HasPrefix(n.Type, "Index"):
-					indexScans++
-				}
-			}
-			if indexScans != 2 {
-				t.Errorf("plan has %d index scans, want 2 (members, customers)", indexScans)
-			}
-			if t.Failed() {
-				t.Logf("plan: %s", plan)
-			}
-		})
+		}
 	}
+}
+
+// explainPlan returns the JSON plan of query with its two parameters, tenantID and another,
+// in a transaction of tenantID; a generic plan if generic.
+func explainPlan(t *testing.T, conn *pgxpool.Conn, query string, generic bool, tenantID, other string) []byte {
+	t.Helper()
+	ctx := t.Context()
+	var plan []byte
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, setTenantSQL, tenantID); err != nil {
+			return err
+		}
+		if !generic {
+			return tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+query, tenantID, other).Scan(&plan)
+		}
+		if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "PREPARE plan_test_query AS "+query); err != nil {
+			return err
+		}
+		defer tx.Exec(ctx, "DEALLOCATE plan_test_query") //nolint:errcheck // the transaction ends anyway
+		// EXPLAIN EXECUTE takes no parameters; the test's ids hold no quote.
+		return tx.QueryRow(ctx, fmt.Sprintf("EXPLAIN (FORMAT JSON) EXECUTE plan_test_query('%s', '%s')", tenantID, other)).Scan(&plan)
+	})
+	if err != nil {
+		t.Fatalf("EXPLAIN: %v", err)
+	}
+	return plan
 }
 
 // planNode is one node of EXPLAIN (FORMAT JSON) output.

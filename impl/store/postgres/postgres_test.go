@@ -198,8 +198,15 @@ func TestLosingTheDatabase(t *testing.T) {
 			ctx := t.Context()
 			for name, call := range map[string]func() error{
 				"Ping": func() error { return st.Ping(ctx) },
-				"OrganizationCustomers": func() error {
-					_, err := st.OrganizationCustomers(ctx, "t-1", "o-1")
+				"ReadOrganization": func() error {
+					snap, err := st.ReadOrganization(ctx, "t-1", "o-1")
+					if err == nil {
+						snap.Close()
+					}
+					return err
+				},
+				"OrganizationVersion": func() error {
+					_, err := st.OrganizationVersion(ctx, "t-1", "o-1")
 					return err
 				},
 				"CustomerSecrets": func() error {
@@ -334,4 +341,60 @@ func TestImportsWaitForAConnection(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// TestVersionTriggers checks the versions against writes the store itself never makes, as an
+// operator's SQL would, run as a superuser who sets no tenant: deleting a customer (its
+// memberships go by ON DELETE CASCADE) changes the version of each organization that held it,
+// an organization deleted and imported again gets a version it never had, and a statement that
+// touches several tenants changes the versions of each.
+func TestVersionTriggers(t *testing.T) {
+	t.Parallel()
+	d := pgtest.New(t)
+	st := MustOpen(t, d.URL, postgres.Options{})
+	MustMigrate(t, st)
+	ada, grace := storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace")
+	storetest.MustImport(t, st, "t-1", "o-a", ada, grace)
+	storetest.MustImport(t, st, "t-1", "o-b", grace)
+	storetest.MustImport(t, st, "t-1", "o-c", ada)
+	storetest.MustImport(t, st, "t-2", "o-a", ada)
+
+	t.Run("deleting a customer changes the versions of its organizations", func(t *testing.T) {
+		a, b, c := storetest.MustVersion(t, st, "t-1", "o-a"), storetest.MustVersion(t, st, "t-1", "o-b"), storetest.MustVersion(t, st, "t-1", "o-c")
+		d.Exec(t, `DELETE FROM customers WHERE tenant_id = 't-1' AND id = 'c-2'`)
+		if storetest.MustVersion(t, st, "t-1", "o-a") == a || storetest.MustVersion(t, st, "t-1", "o-b") == b {
+			t.Error("an organization that held the deleted customer kept its version")
+		}
+		if storetest.MustVersion(t, st, "t-1", "o-c") != c {
+			t.Error("an organization that did not hold the deleted customer changed its version")
+		}
+	})
+
+	t.Run("one statement changing documents of two tenants changes the versions of both", func(t *testing.T) {
+		one, two := storetest.MustVersion(t, st, "t-1", "o-c"), storetest.MustVersion(t, st, "t-2", "o-a")
+		d.Exec(t, `UPDATE customers SET document = '{"id":"c-1","name":"Ada Lovelace"}' WHERE id = 'c-1'`)
+		if storetest.MustVersion(t, st, "t-1", "o-c") == one || storetest.MustVersion(t, st, "t-2", "o-a") == two {
+			t.Error("an organization holding an updated customer kept its version")
+		}
+		// Rewriting the same document is no change.
+		one, two = storetest.MustVersion(t, st, "t-1", "o-c"), storetest.MustVersion(t, st, "t-2", "o-a")
+		d.Exec(t, `UPDATE customers SET updated_at = now(), document = document WHERE id = 'c-1'`)
+		if storetest.MustVersion(t, st, "t-1", "o-c") != one || storetest.MustVersion(t, st, "t-2", "o-a") != two {
+			t.Error("rewriting the same document changed a version")
+		}
+	})
+
+	t.Run("an organization deleted and created again gets a new version", func(t *testing.T) {
+		seen := map[string]bool{}
+		for range 3 {
+			v := storetest.MustVersion(t, st, "t-1", "o-c")
+			if seen[v] {
+				t.Errorf("version %q came back", v)
+			}
+			seen[v] = true
+			d.Exec(t, `DELETE FROM organizations WHERE tenant_id = 't-1' AND id = 'o-c'`)
+			storetest.WantNotFound(t, st, "t-1", "o-c")
+			storetest.MustImport(t, st, "t-1", "o-c", ada)
+		}
+	})
 }

@@ -122,6 +122,13 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 	storetest.WantSummary(t, storetest.MustImport(t, rt, "t-1", "o-1", in...), store.ImportSummary{Created: 2})
 	in[0].Secrets = store.Secrets{} // a secret removed: the runtime role deletes it
 	storetest.WantSummary(t, storetest.MustImport(t, rt, "t-1", "o-1", in...), store.ImportSummary{Updated: 1, Unchanged: 1})
+	// The version triggers write organizations, which the runtime role may not update itself.
+	version := storetest.MustVersion(t, rt, "t-1", "o-1")
+	in[1] = storetest.Customer("c-2", "Grace Hopper")
+	storetest.WantSummary(t, storetest.MustImport(t, rt, "t-1", "o-1", in...), store.ImportSummary{Updated: 1, Unchanged: 1})
+	if storetest.MustVersion(t, rt, "t-1", "o-1") == version {
+		t.Error("a document changed by the runtime role kept the organization's version")
+	}
 	storetest.WantSecrets(t, storetest.MustSecrets(t, rt, "t-1", "c-1"), store.Secrets{})
 	storetest.MustEmpty(t, rt, false)
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -138,6 +145,9 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 	MustMigrate(t, ro)
 	storetest.WantCustomers(t, storetest.MustCustomers(t, ro, "t-1", "o-1"), in)
 	storetest.WantNotFound(t, ro, "t-1", "o-unknown")
+	if v := storetest.MustVersion(t, ro, "t-1", "o-1"); v != storetest.MustVersion(t, rt, "t-1", "o-1") {
+		t.Errorf("the read-only role sees version %q, the runtime role another", v)
+	}
 	storetest.MustEmpty(t, ro, false)
 	if _, err := ro.APIToken(t.Context(), "tok-1"); err != nil {
 		t.Errorf("look an API token up as the read-only role: %v", err)

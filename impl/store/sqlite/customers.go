@@ -6,16 +6,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// organizationCustomersQuery reads an organization and its customers in one statement: one row
-// with NULLs for an organization without customers, no row for an unknown one. The primary key
-// of organization_customers yields the members in customer id order (BINARY collation), each
-// joined to its customer by primary key. It never touches customer_secrets.
-const organizationCustomersQuery = `
-SELECT c.id, c.document
+// readOrganizationQuery reads an organization's version and its customers in one statement:
+// one row per customer, each with the version; one row with NULL customer columns for an
+// organization without customers; no row for an unknown one. The primary key of
+// organization_customers yields the members in customer id order (BINARY collation), each
+// joined to its customer by primary key, so the plan needs no sort. It never touches
+// customer_secrets.
+//
+// In WAL mode one statement reads one snapshot from its first step until it is reset, so the
+// version and every row come from the same moment whatever commits while the caller iterates.
+const readOrganizationQuery = `
+SELECT o.version, c.id, c.document
 FROM organizations AS o
 LEFT JOIN organization_customers AS oc
        ON oc.tenant_id = o.tenant_id AND oc.organization_id = o.id
@@ -24,37 +30,113 @@ LEFT JOIN customers AS c
 WHERE o.tenant_id = ? AND o.id = ?
 ORDER BY oc.customer_id`
 
-// OrganizationCustomers returns the customers of the tenant's organization ordered by id,
-// without secrets. It returns store.ErrNotFound when the tenant has no such organization, and an
-// empty, non-nil slice for an organization without customers.
-func (s *Store) OrganizationCustomers(ctx context.Context, tenantID, organizationID string) ([]store.Customer, error) {
-	rows, err := s.db.QueryContext(ctx, organizationCustomersQuery, tenantID, organizationID)
+// organizationVersionQuery is a primary-key lookup of an organization's version.
+const organizationVersionQuery = `SELECT version FROM organizations WHERE tenant_id = ? AND id = ?`
+
+// OrganizationVersion returns the version of the tenant's organization, or store.ErrNotFound.
+func (s *Store) OrganizationVersion(ctx context.Context, tenantID, organizationID string) (string, error) {
+	var version string
+	err := s.db.QueryRowContext(ctx, organizationVersionQuery, tenantID, organizationID).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("organization %q of tenant %q: %w", organizationID, tenantID, store.ErrNotFound)
+	}
 	if err != nil {
-		return nil, s.fail(err, "load customers of organization %q of tenant %q", organizationID, tenantID)
+		return "", s.fail(err, "read the version of organization %q of tenant %q", organizationID, tenantID)
 	}
-	defer rows.Close()
-	found := false
-	customers := []store.Customer{}
-	for rows.Next() {
-		found = true
-		var (
-			id  sql.NullString
-			doc []byte
-		)
-		if err := rows.Scan(&id, &doc); err != nil {
-			return nil, s.fail(err, "load customers of organization %q of tenant %q", organizationID, tenantID)
+	return version, nil
+}
+
+// ReadOrganization starts one consistent read of the tenant's organization (see
+// store.Store.ReadOrganization). It runs one statement and holds its connection until the
+// customers have been read or the snapshot is closed. It returns store.ErrNotFound when the
+// tenant has no such organization.
+func (s *Store) ReadOrganization(ctx context.Context, tenantID, organizationID string) (store.Snapshot, error) {
+	rows, err := s.db.QueryContext(ctx, readOrganizationQuery, tenantID, organizationID)
+	if err != nil {
+		return nil, s.fail(err, "read organization %q of tenant %q", organizationID, tenantID)
+	}
+	snap := &snapshot{s: s, ctx: ctx, rows: rows, tenantID: tenantID, organizationID: organizationID}
+	// The first row tells an unknown organization from a known one and carries the version;
+	// it stays current (with its customer, if any) until Customers yields it.
+	if !rows.Next() {
+		err := rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, s.fail(err, "read organization %q of tenant %q", organizationID, tenantID)
 		}
-		if id.Valid {
-			customers = append(customers, store.Customer{ID: id.String, Document: doc})
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(err, "load customers of organization %q of tenant %q", organizationID, tenantID)
-	}
-	if !found {
 		return nil, fmt.Errorf("organization %q of tenant %q: %w", organizationID, tenantID, store.ErrNotFound)
 	}
-	return customers, nil
+	var version sql.RawBytes
+	if err := rows.Scan(&version, &snap.id, &snap.doc); err != nil {
+		rows.Close()
+		return nil, s.fail(err, "read organization %q of tenant %q", organizationID, tenantID)
+	}
+	snap.version = string(version)
+	return snap, nil
+}
+
+// snapshot is a store.Snapshot over the rows of readOrganizationQuery, positioned on the first
+// row until Customers starts.
+type snapshot struct {
+	s                        *Store
+	ctx                      context.Context
+	rows                     *sql.Rows
+	tenantID, organizationID string
+	version                  string
+	read                     bool // Customers has been called
+
+	// The current row. doc is reused from one row to the next: sql.RawBytes takes the driver's
+	// value without a copy of its own.
+	id  sql.NullString
+	doc sql.RawBytes
+	// scratch takes the version that every row repeats.
+	scratch sql.RawBytes
+}
+
+func (sn *snapshot) Version() string { return sn.version }
+
+// Customers yields the organization's customers ordered by id, then closes the rows.
+func (sn *snapshot) Customers() iter.Seq2[store.Customer, error] {
+	return func(yield func(store.Customer, error) bool) {
+		if sn.read {
+			yield(store.Customer{}, fmt.Errorf("read organization %q of tenant %q: the customers were already read", sn.organizationID, sn.tenantID))
+			return
+		}
+		sn.read = true
+		defer sn.rows.Close()
+		if !sn.id.Valid { // an organization without customers: one row of NULLs
+			return
+		}
+		for {
+			if !yield(store.Customer{ID: sn.id.String, Document: sn.doc}, nil) {
+				return
+			}
+			// database/sql ends the rows of a cancelled context from another goroutine, a few
+			// rows later; checking here stops the read at the next customer.
+			if err := sn.ctx.Err(); err != nil {
+				yield(store.Customer{}, sn.s.fail(err, "read customers of organization %q of tenant %q", sn.organizationID, sn.tenantID))
+				return
+			}
+			if !sn.rows.Next() {
+				break
+			}
+			if err := sn.rows.Scan(&sn.scratch, &sn.id, &sn.doc); err != nil {
+				yield(store.Customer{}, sn.s.fail(err, "read customers of organization %q of tenant %q", sn.organizationID, sn.tenantID))
+				return
+			}
+		}
+		if err := sn.rows.Err(); err != nil {
+			yield(store.Customer{}, sn.s.fail(err, "read customers of organization %q of tenant %q", sn.organizationID, sn.tenantID))
+		}
+	}
+}
+
+// Close releases the statement and its connection; later calls do nothing.
+func (sn *snapshot) Close() error {
+	if err := sn.rows.Close(); err != nil {
+		return sn.s.fail(err, "close the read of organization %q of tenant %q", sn.organizationID, sn.tenantID)
+	}
+	return nil
 }
 
 // CustomerSecrets returns the stored secret hashes of one customer of the tenant (the zero value

@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// TestOrganizationCustomersPlan checks that listing an organization's customers is one indexed
-// query: primary-key lookups and range scans only, no full scan, no sort, no secrets.
-func TestOrganizationCustomersPlan(t *testing.T) {
+// TestReadPlans checks that the read path's queries are indexed: primary-key lookups and range
+// scans only, no full scan, no sort (no temporary B-tree for ORDER BY), no secrets.
+func TestReadPlans(t *testing.T) {
 	t.Parallel()
 	st, err := Open(filepath.Join(t.TempDir(), "plan.db"))
 	if err != nil {
@@ -18,7 +18,32 @@ func TestOrganizationCustomersPlan(t *testing.T) {
 	if err := st.Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	rows, err := st.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+organizationCustomersQuery, "t-1", "o-1")
+	for _, tc := range []struct {
+		name, query string
+		steps       int
+	}{
+		{"an organization and its customers are one statement", readOrganizationQuery, 3}, // organization, members, customers
+		{"a version is one primary-key lookup", organizationVersionQuery, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := explain(t, st, tc.query, "t-1", "o-1")
+			if len(plan) != tc.steps {
+				t.Errorf("plan has %d steps, want %d:\n%s", len(plan), tc.steps, strings.Join(plan, "\n"))
+			}
+			for _, step := range plan {
+				if !strings.HasPrefix(step, "SEARCH ") || !strings.Contains(step, "USING ") ||
+					strings.Contains(step, "TEMP B-TREE") || strings.Contains(step, "customer_secrets") {
+					t.Errorf("plan step %q is not an indexed search; plan:\n%s", step, strings.Join(plan, "\n"))
+				}
+			}
+		})
+	}
+}
+
+// explain returns the details of EXPLAIN QUERY PLAN for query, one per step.
+func explain(t *testing.T, st *Store, query string, args ...any) []string {
+	t.Helper()
+	rows, err := st.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		t.Fatalf("EXPLAIN QUERY PLAN: %v", err)
 	}
@@ -35,15 +60,7 @@ func TestOrganizationCustomersPlan(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatalf("read plan: %v", err)
 	}
-	if len(plan) != 3 {
-		t.Errorf("plan has %d steps, want 3 (organization, members, customers):\n%s", len(plan), strings.Join(plan, "\n"))
-	}
-	for _, step := range plan {
-		if !strings.HasPrefix(step, "SEARCH ") || !strings.Contains(step, "USING ") ||
-			strings.Contains(step, "TEMP B-TREE") || strings.Contains(step, "customer_secrets") {
-			t.Errorf("plan step %q is not an indexed search; plan:\n%s", step, strings.Join(plan, "\n"))
-		}
-	}
+	return plan
 }
 
 // TestPragmas checks the per-connection settings that the DSN asks for.

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -97,7 +98,9 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 	storetest.ClosedStoreIsUnavailable(t, st)
 }
 
-func BenchmarkOrganizationCustomers(b *testing.B) {
+// BenchmarkReadOrganization reads an organization through ReadOrganization as the read path
+// streams it: one document at a time, none kept.
+func BenchmarkReadOrganization(b *testing.B) {
 	for _, n := range []int{10, 1000} {
 		b.Run(fmt.Sprintf("customers=%d", n), func(b *testing.B) {
 			st := MustOpen(b)
@@ -112,16 +115,79 @@ func BenchmarkOrganizationCustomers(b *testing.B) {
 			ctx := b.Context()
 			b.ReportAllocs()
 			for b.Loop() {
-				got, err := st.OrganizationCustomers(ctx, "t-1", "o-1")
+				snap, err := st.ReadOrganization(ctx, "t-1", "o-1")
 				if err != nil {
 					b.Fatal(err)
 				}
-				if len(got) != n {
-					b.Fatalf("got %d customers, want %d", len(got), n)
+				got := 0
+				for _, err := range snap.Customers() {
+					if err != nil {
+						b.Fatal(err)
+					}
+					got++
+				}
+				snap.Close()
+				if got != n {
+					b.Fatalf("got %d customers, want %d", got, n)
 				}
 			}
 		})
 	}
+}
+
+// TestVersionTriggers checks the versions against writes the store itself never makes, as an
+// operator's SQL would: deleting a customer (its memberships go by ON DELETE CASCADE) changes
+// the version of each organization that held it, and an organization deleted and imported again
+// gets a version it never had.
+func TestVersionTriggers(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "customers.db")
+	st, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	MustMigrate(t, st)
+	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	exec := func(query string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(t.Context(), query, args...); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+	ada, grace := storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace")
+	storetest.MustImport(t, st, "t-1", "o-a", ada, grace)
+	storetest.MustImport(t, st, "t-1", "o-b", grace)
+	storetest.MustImport(t, st, "t-1", "o-c", ada)
+
+	t.Run("deleting a customer changes the versions of its organizations", func(t *testing.T) {
+		a, b, c := storetest.MustVersion(t, st, "t-1", "o-a"), storetest.MustVersion(t, st, "t-1", "o-b"), storetest.MustVersion(t, st, "t-1", "o-c")
+		exec(`DELETE FROM customers WHERE tenant_id = 't-1' AND id = 'c-2'`)
+		if storetest.MustVersion(t, st, "t-1", "o-a") == a || storetest.MustVersion(t, st, "t-1", "o-b") == b {
+			t.Error("an organization that held the deleted customer kept its version")
+		}
+		if storetest.MustVersion(t, st, "t-1", "o-c") != c {
+			t.Error("an organization that did not hold the deleted customer changed its version")
+		}
+	})
+
+	t.Run("an organization deleted and created again gets a new version", func(t *testing.T) {
+		seen := map[string]bool{}
+		for range 3 {
+			v := storetest.MustVersion(t, st, "t-1", "o-c")
+			if seen[v] {
+				t.Errorf("version %q came back", v)
+			}
+			seen[v] = true
+			exec(`DELETE FROM organizations WHERE tenant_id = 't-1' AND id = 'o-c'`)
+			storetest.WantNotFound(t, st, "t-1", "o-c")
+			storetest.MustImport(t, st, "t-1", "o-c", ada)
+		}
+	})
 }
 
 func TestTokenStoreConformance(t *testing.T) {

@@ -16,17 +16,19 @@ func ClosedStoreIsUnavailable(t *testing.T, st store.Store) {
 		t.Fatalf("Close: %v", err)
 	}
 	ctx := t.Context()
-	_, errCustomers := st.OrganizationCustomers(ctx, "t-1", "o-1")
+	_, errRead := st.ReadOrganization(ctx, "t-1", "o-1")
+	_, errVersion := st.OrganizationVersion(ctx, "t-1", "o-1")
 	_, errSecrets := st.CustomerSecrets(ctx, "t-1", "c-1")
 	_, errImport := st.ImportCustomers(ctx, "t-1", "o-1", Seq(Customer("c-1", "Ada")))
 	_, errEmpty := st.Empty(ctx)
 	for name, err := range map[string]error{
-		"Ping":                  st.Ping(ctx),
-		"OrganizationCustomers": errCustomers,
-		"CustomerSecrets":       errSecrets,
-		"ImportCustomers":       errImport,
-		"Empty":                 errEmpty,
-		"Migrate":               st.Migrate(ctx),
+		"Ping":                st.Ping(ctx),
+		"ReadOrganization":    errRead,
+		"OrganizationVersion": errVersion,
+		"CustomerSecrets":     errSecrets,
+		"ImportCustomers":     errImport,
+		"Empty":               errEmpty,
+		"Migrate":             st.Migrate(ctx),
 	} {
 		if !errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("%s on a closed store: error = %v, want it to wrap ErrUnavailable", name, err)

@@ -53,14 +53,39 @@ func MustImport(t testing.TB, st store.Store, tenantID, organizationID string, c
 	return sum
 }
 
-// MustCustomers reads the customers of the tenant's organization or fails the test.
+// MustCustomers reads the customers of the tenant's organization (through store.Collect) or
+// fails the test.
 func MustCustomers(t testing.TB, st store.Store, tenantID, organizationID string) []store.Customer {
 	t.Helper()
-	cs, err := st.OrganizationCustomers(t.Context(), tenantID, organizationID)
-	if err != nil {
-		t.Fatalf("OrganizationCustomers(%q, %q): %v", tenantID, organizationID, err)
-	}
+	_, cs := MustRead(t, st, tenantID, organizationID)
 	return cs
+}
+
+// MustRead reads the version and the customers of the tenant's organization (through
+// store.Collect) or fails the test.
+func MustRead(t testing.TB, st store.Store, tenantID, organizationID string) (string, []store.Customer) {
+	t.Helper()
+	version, cs, err := store.Collect(t.Context(), st, tenantID, organizationID)
+	if err != nil {
+		t.Fatalf("read organization %q of tenant %q: %v", organizationID, tenantID, err)
+	}
+	if version == "" {
+		t.Errorf("read organization %q of tenant %q: empty version", organizationID, tenantID)
+	}
+	return version, cs
+}
+
+// MustVersion returns the version of the tenant's organization or fails the test.
+func MustVersion(t testing.TB, st store.Store, tenantID, organizationID string) string {
+	t.Helper()
+	v, err := st.OrganizationVersion(t.Context(), tenantID, organizationID)
+	if err != nil {
+		t.Fatalf("OrganizationVersion(%q, %q): %v", tenantID, organizationID, err)
+	}
+	if v == "" {
+		t.Errorf("OrganizationVersion(%q, %q) is empty", tenantID, organizationID)
+	}
+	return v
 }
 
 // MustSecrets reads the secrets of the tenant's customer or fails the test.
@@ -85,12 +110,19 @@ func MustEmpty(t testing.TB, st store.Store, want bool) {
 	}
 }
 
-// WantNotFound checks that the tenant has no such organization.
+// WantNotFound checks that the tenant has no such organization, for ReadOrganization and for
+// OrganizationVersion.
 func WantNotFound(t testing.TB, st store.Store, tenantID, organizationID string) {
 	t.Helper()
-	cs, err := st.OrganizationCustomers(t.Context(), tenantID, organizationID)
-	if !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("OrganizationCustomers(%q, %q) = %d customers, error %v; want ErrNotFound", tenantID, organizationID, len(cs), err)
+	snap, err := st.ReadOrganization(t.Context(), tenantID, organizationID)
+	if snap != nil {
+		snap.Close()
+	}
+	if !errors.Is(err, store.ErrNotFound) || snap != nil {
+		t.Errorf("ReadOrganization(%q, %q) = %v, error %v; want ErrNotFound", tenantID, organizationID, snap, err)
+	}
+	if v, err := st.OrganizationVersion(t.Context(), tenantID, organizationID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("OrganizationVersion(%q, %q) = %q, error %v; want ErrNotFound", tenantID, organizationID, v, err)
 	}
 }
 

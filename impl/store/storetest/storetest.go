@@ -67,7 +67,7 @@ var tests = []struct {
 	{"customers come ordered by id in byte order", testOrderByID},
 	{"an unknown organization is not found", testUnknownOrganization},
 	{"tenants see only their own organizations and customers", testTenantIsolation},
-	{"an organization without customers has an empty list", testEmptyOrganization},
+	{"an organization without customers has a version and no customers", testEmptyOrganization},
 	{"a customer can belong to two organizations of a tenant", testTwoOrganizations},
 	{"an error from the sequence writes nothing", testSequenceError},
 	{"invalid customers are refused and nothing is written", testInvalidCustomers},
@@ -77,6 +77,14 @@ var tests = []struct {
 	{"the sequence can read the store while the import runs", testReadDuringImport},
 	{"concurrent imports and reads all succeed", testConcurrency},
 	{"migrating again is harmless", testMigrateTwice},
+	{"an organization's version is stable while nothing changes", testVersionStable},
+	{"a re-import that changes nothing keeps the version", testVersionNoopReimport},
+	{"a changed document changes the version of every organization holding the customer", testVersionChangedDocument},
+	{"a new member changes the version of its organization only", testVersionNewMember},
+	{"organizations have versions of their own", testVersionsDiffer},
+	{"a read stopped early and closed releases its connection", testReadStoppedEarly},
+	{"a read whose context is cancelled stops with an error", testReadCancelled},
+	{"a read sees the organization as it was when the read started", testReadConsistent},
 	{"ping answers", testPing},
 }
 
@@ -162,7 +170,6 @@ func testOrderByID(t *testing.T, st store.Store) {
 }
 
 func testUnknownOrganization(t *testing.T, st store.Store) {
-	ctx := t.Context()
 	WantNotFound(t, st, "t-1", "o-1") // nothing at all
 	MustImport(t, st, "t-1", "o-1", Customer("c-1", "Ada"))
 	WantNotFound(t, st, "t-1", "o-2")  // known tenant, unknown organization
@@ -170,9 +177,7 @@ func testUnknownOrganization(t *testing.T, st store.Store) {
 	WantNotFound(t, st, "t-1", "c-1")  // a customer id is no organization id
 	WantNotFound(t, st, "t-1", "o-1 ") // no trimming
 	WantNotFound(t, st, "t-1", "O-1")  // no case folding
-	if _, err := st.OrganizationCustomers(ctx, "", ""); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf(`OrganizationCustomers("", "") error = %v, want ErrNotFound`, err)
-	}
+	WantNotFound(t, st, "", "")
 }
 
 func testTenantIsolation(t *testing.T, st store.Store) {
@@ -209,14 +214,24 @@ func testTenantIsolation(t *testing.T, st store.Store) {
 func testEmptyOrganization(t *testing.T, st store.Store) {
 	WantSummary(t, MustImport(t, st, "t-1", "o-empty"), store.ImportSummary{})
 	MustEmpty(t, st, false)
-	got := MustCustomers(t, st, "t-1", "o-empty")
-	if got == nil || len(got) != 0 {
-		t.Errorf("OrganizationCustomers of an empty organization = %#v, want a non-nil empty slice", got)
+	snap, err := st.ReadOrganization(t.Context(), "t-1", "o-empty")
+	if err != nil {
+		t.Fatalf("ReadOrganization of an empty organization: %v", err)
+	}
+	defer snap.Close()
+	if snap.Version() == "" {
+		t.Error("an empty organization has no version")
+	}
+	for c, err := range snap.Customers() {
+		t.Errorf("an empty organization yielded %+v, %v", c, err)
+	}
+	if err := snap.Close(); err != nil {
+		t.Errorf("Close: %v", err)
 	}
 	// Another organization's customers do not leak in.
 	MustImport(t, st, "t-1", "o-full", Customer("c-1", "Ada"))
 	if got := MustCustomers(t, st, "t-1", "o-empty"); got == nil || len(got) != 0 {
-		t.Errorf("OrganizationCustomers of an empty organization = %#v, want a non-nil empty slice", got)
+		t.Errorf("customers of an empty organization = %#v, want a non-nil empty slice", got)
 	}
 }
 
@@ -310,7 +325,7 @@ func testReadWithoutSecrets(t *testing.T, st store.Store) {
 	MustImport(t, st, "t-1", "o-1", in...)
 	for _, c := range MustCustomers(t, st, "t-1", "o-1") {
 		if !reflect.DeepEqual(c.Secrets, store.Secrets{}) {
-			t.Errorf("OrganizationCustomers returned secrets for %s: %+v", c.ID, c.Secrets)
+			t.Errorf("ReadOrganization returned secrets for %s: %+v", c.ID, c.Secrets)
 		}
 	}
 }
@@ -345,7 +360,7 @@ func testReadDuringImport(t *testing.T, st store.Store) {
 	MustImport(t, st, "t-1", "o-1", WithSecrets(Customer("c-1", "Ada"), old), Customer("c-2", "Grace"))
 	seq := func(yield func(store.Customer, error) bool) {
 		for _, id := range []string{"c-1", "c-2", "c-3"} {
-			if _, err := st.OrganizationCustomers(ctx, "t-1", "o-1"); err != nil {
+			if _, _, err := store.Collect(ctx, st, "t-1", "o-1"); err != nil {
 				yield(store.Customer{}, fmt.Errorf("read customers during the import: %w", err))
 				return
 			}
@@ -385,7 +400,7 @@ func testConcurrency(t *testing.T, st store.Store) {
 				if _, err := st.ImportCustomers(ctx, "t-shared", "o-1", Seq(Customer(fmt.Sprintf("c-%d-%d", w, r), "Edsger"))); err != nil {
 					errs <- fmt.Errorf("import into t-shared: %w", err)
 				}
-				if _, err := st.OrganizationCustomers(ctx, "t-shared", "o-1"); err != nil {
+				if _, _, err := store.Collect(ctx, st, "t-shared", "o-1"); err != nil {
 					errs <- fmt.Errorf("read t-shared: %w", err)
 				}
 			}
