@@ -96,6 +96,22 @@ type ClientInterface interface {
 	// without customers gives an empty array; an organization that is unknown to the tenant
 	// gives 404, whether or not another tenant has one of the same id.
 	//
+	// Every 200 carries the organization's version as a strong `ETag`; it changes whenever a
+	// customer of the organization or its membership changes. A client that keeps the list
+	// sends the value back in `If-None-Match` and gets `304 Not Modified`, with no body, while
+	// nothing changed.
+	//
+	// With `Accept-Encoding: gzip` the body is sent gzip-compressed (`Content-Encoding: gzip`,
+	// `Vary: Accept-Encoding`; the compressed representation has its own `ETag`, ending in
+	// `-gzip`).
+	//
+	// Large organizations are streamed: a body that does not fit the service's window (8 MiB
+	// by default) is sent with chunked transfer encoding while it is read, each customer
+	// checked against this contract before its bytes leave. Should a check or the database
+	// fail after the first bytes left, the service closes the connection before the last
+	// chunk, so a client never receives a complete body that breaks this contract: treat a
+	// truncated body as a failed request and retry.
+	//
 	// Corresponds with GET /organization/getCustomers/{organizationId} (the `GetOrganizationCustomers` operationId).
 	GetOrganizationCustomers(ctx context.Context, organizationId OrganizationId, params *GetOrganizationCustomersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
@@ -106,6 +122,22 @@ type ClientInterface interface {
 // that organization. Customers come in a stable order (ascending by `id`). An organization
 // without customers gives an empty array; an organization that is unknown to the tenant
 // gives 404, whether or not another tenant has one of the same id.
+//
+// Every 200 carries the organization's version as a strong `ETag`; it changes whenever a
+// customer of the organization or its membership changes. A client that keeps the list
+// sends the value back in `If-None-Match` and gets `304 Not Modified`, with no body, while
+// nothing changed.
+//
+// With `Accept-Encoding: gzip` the body is sent gzip-compressed (`Content-Encoding: gzip`,
+// `Vary: Accept-Encoding`; the compressed representation has its own `ETag`, ending in
+// `-gzip`).
+//
+// Large organizations are streamed: a body that does not fit the service's window (8 MiB
+// by default) is sent with chunked transfer encoding while it is read, each customer
+// checked against this contract before its bytes leave. Should a check or the database
+// fail after the first bytes left, the service closes the connection before the last
+// chunk, so a client never receives a complete body that breaks this contract: treat a
+// truncated body as a failed request and retry.
 //
 // Corresponds with GET /organization/getCustomers/{organizationId} (the `GetOrganizationCustomers` operationId).
 func (c *Client) GetOrganizationCustomers(ctx context.Context, organizationId OrganizationId, params *GetOrganizationCustomersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -171,6 +203,17 @@ func NewGetOrganizationCustomersRequest(server string, organizationId Organizati
 
 		req.Header.Set("tenantId", headerParam1)
 
+		if params.IfNoneMatch != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam2)
+		}
+
 	}
 
 	return req, nil
@@ -227,6 +270,22 @@ type ClientWithResponsesInterface interface {
 	// without customers gives an empty array; an organization that is unknown to the tenant
 	// gives 404, whether or not another tenant has one of the same id.
 	//
+	// Every 200 carries the organization's version as a strong `ETag`; it changes whenever a
+	// customer of the organization or its membership changes. A client that keeps the list
+	// sends the value back in `If-None-Match` and gets `304 Not Modified`, with no body, while
+	// nothing changed.
+	//
+	// With `Accept-Encoding: gzip` the body is sent gzip-compressed (`Content-Encoding: gzip`,
+	// `Vary: Accept-Encoding`; the compressed representation has its own `ETag`, ending in
+	// `-gzip`).
+	//
+	// Large organizations are streamed: a body that does not fit the service's window (8 MiB
+	// by default) is sent with chunked transfer encoding while it is read, each customer
+	// checked against this contract before its bytes leave. Should a check or the database
+	// fail after the first bytes left, the service closes the connection before the last
+	// chunk, so a client never receives a complete body that breaks this contract: treat a
+	// truncated body as a failed request and retry.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /organization/getCustomers/{organizationId} (the `GetOrganizationCustomers` operationId).
@@ -235,7 +294,18 @@ type ClientWithResponsesInterface interface {
 
 // GetOrganizationCustomersResponse200Headers the declared response headers of an HTTP 200 response for GetOrganizationCustomers
 type GetOrganizationCustomersResponse200Headers struct {
+	CacheControl    *string
+	ContentEncoding *string
+	ETag            *string
+	Vary            *string
+	XRequestId      *string
+}
+
+// GetOrganizationCustomersResponse304Headers the declared response headers of an HTTP 304 response for GetOrganizationCustomers
+type GetOrganizationCustomersResponse304Headers struct {
 	CacheControl *string
+	ETag         *string
+	Vary         *string
 	XRequestId   *string
 }
 
@@ -312,6 +382,8 @@ type GetOrganizationCustomersResponse struct {
 	ApplicationproblemJSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetOrganizationCustomersResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetOrganizationCustomersResponse304Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetOrganizationCustomersResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -418,6 +490,22 @@ func (r GetOrganizationCustomersResponse) ContentType() string {
 // without customers gives an empty array; an organization that is unknown to the tenant
 // gives 404, whether or not another tenant has one of the same id.
 //
+// Every 200 carries the organization's version as a strong `ETag`; it changes whenever a
+// customer of the organization or its membership changes. A client that keeps the list
+// sends the value back in `If-None-Match` and gets `304 Not Modified`, with no body, while
+// nothing changed.
+//
+// With `Accept-Encoding: gzip` the body is sent gzip-compressed (`Content-Encoding: gzip`,
+// `Vary: Accept-Encoding`; the compressed representation has its own `ETag`, ending in
+// `-gzip`).
+//
+// Large organizations are streamed: a body that does not fit the service's window (8 MiB
+// by default) is sent with chunked transfer encoding while it is read, each customer
+// checked against this contract before its bytes leave. Should a check or the database
+// fail after the first bytes left, the service closes the connection before the last
+// chunk, so a client never receives a complete body that breaks this contract: treat a
+// truncated body as a failed request and retry.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /organization/getCustomers/{organizationId} (the `GetOrganizationCustomers` operationId).
@@ -449,6 +537,9 @@ func ParseGetOrganizationCustomersResponse(rsp *http.Response) (*GetOrganization
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
@@ -525,6 +616,27 @@ func ParseGetOrganizationCustomersResponse(rsp *http.Response) (*GetOrganization
 			}
 			headers.CacheControl = &value
 		}
+		if values := rsp.Header.Values("Content-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentEncoding = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -533,6 +645,37 @@ func ParseGetOrganizationCustomersResponse(rsp *http.Response) (*GetOrganization
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetOrganizationCustomersResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 400:
 		var headers GetOrganizationCustomersResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {

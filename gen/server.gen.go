@@ -75,6 +75,21 @@ func (w *ServerInterfaceWrapper) GetOrganizationCustomers(ctx echo.Context) erro
 	} else {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter tenantId is required, but not found"))
 	}
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetOrganizationCustomers(ctx, organizationId, params)
@@ -226,8 +241,11 @@ type GetOrganizationCustomersResponseObject interface {
 }
 
 type GetOrganizationCustomers200ResponseHeaders struct {
-	CacheControl *string
-	XRequestId   *string
+	CacheControl    *string
+	ContentEncoding *string
+	ETag            *string
+	Vary            *string
+	XRequestId      *string
 }
 
 type GetOrganizationCustomers200JSONResponse struct {
@@ -245,12 +263,49 @@ func (response GetOrganizationCustomers200JSONResponse) VisitGetOrganizationCust
 	if response.Headers.CacheControl != nil {
 		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
 	}
+	if response.Headers.ContentEncoding != nil {
+		w.Header().Set("Content-Encoding", fmt.Sprint(*response.Headers.ContentEncoding))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Vary != nil {
+		w.Header().Set("Vary", fmt.Sprint(*response.Headers.Vary))
+	}
 	if response.Headers.XRequestId != nil {
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type GetOrganizationCustomers304ResponseHeaders struct {
+	CacheControl *string
+	ETag         *string
+	Vary         *string
+	XRequestId   *string
+}
+
+type GetOrganizationCustomers304Response struct {
+	Headers GetOrganizationCustomers304ResponseHeaders
+}
+
+func (response GetOrganizationCustomers304Response) VisitGetOrganizationCustomersResponse(w http.ResponseWriter) error {
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Vary != nil {
+		w.Header().Set("Vary", fmt.Sprint(*response.Headers.Vary))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetOrganizationCustomers400ApplicationProblemPlusJSONResponse struct {

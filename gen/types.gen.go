@@ -707,6 +707,9 @@ type TypedValue struct {
 	Value *string `json:"value,omitempty"`
 }
 
+// IfNoneMatch defines model for IfNoneMatch.
+type IfNoneMatch = string
+
 // OrganizationId An id of a tenant, organization or customer. Letters, digits and `.`, `_`, `:`, `-`; 1 to 128 characters.
 //
 // Example: org-retail
@@ -755,4 +758,9 @@ type GetOrganizationCustomersParams struct {
 
 	// TenantId Tenant/Owner id. The tenant whose data the request reads.
 	TenantId TenantId `json:"tenantId"`
+
+	// IfNoneMatch Entity tags (`ETag` values) of the list the client already holds, or `*`. When one of
+	// them is the organization's current version, the answer is `304 Not Modified` without a
+	// body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }

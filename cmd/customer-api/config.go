@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/postgres"
 	"github.com/cyrexa/customer-api/impl/store/sqlite"
@@ -171,4 +173,18 @@ func (d *dataFlags) logger(env environment) (*slog.Logger, error) {
 		return nil, usageError{fmt.Sprintf("--log-level %q: %v", d.logLevel, err)}
 	}
 	return slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: level})), nil
+}
+
+// byteSize is a flag of a number of bytes, written as 8MiB, 64MB or 1048576.
+type byteSize int64
+
+func (b *byteSize) String() string { return humanize.IBytes(uint64(*b)) }
+
+func (b *byteSize) Set(s string) error {
+	n, err := humanize.ParseBytes(s)
+	if err != nil || n > 1<<40 {
+		return fmt.Errorf("%q is not a size such as 8MiB", s)
+	}
+	*b = byteSize(n)
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/importer"
+	"github.com/cyrexa/customer-api/impl/listing"
 	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/server"
 	"github.com/cyrexa/customer-api/impl/store"
@@ -33,7 +34,13 @@ func serve(ctx context.Context, env environment, args []string) error {
 	validation := fs.String("response-validation", string(contract.Enforce), "what happens to a response that breaks the contract: enforce (replace it with a 500), log (send it, log and count it) or off")
 	rateLimit := fs.Float64("rate-limit", 50, "requests per second each tenant may make (0: unlimited)")
 	rateBurst := fs.Int("rate-burst", 100, "requests a tenant may make at once above its rate")
-	cacheEntries := fs.Int("validation-cache-entries", contract.DefaultCacheEntries, "how many validated response bodies to remember (0: validate every body in full)")
+	cacheEntries := fs.Int("validation-cache-entries", contract.DefaultCacheEntries, "how many validated customer documents to remember (0: validate every customer of every read)")
+	readWindow := byteSize(listing.DefaultWindow)
+	fs.Var(&readWindow, "read-window", "the most bytes of one list held in memory; a larger list streams (e.g. 8MiB)")
+	bodyCache := byteSize(listing.DefaultCacheBytes)
+	fs.Var(&bodyCache, "body-cache", "bytes of encoded lists of small organizations kept to answer unchanged reads (0: none)")
+	maxReads := fs.Int("max-store-reads", listing.DefaultMaxReads, "lists read from the database at once; more wait for --read-queue-timeout, then get 503")
+	queueTimeout := fs.Duration("read-queue-timeout", listing.DefaultQueueTimeout, "how long a list waits for its turn to read the database")
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -50,6 +57,16 @@ func serve(ctx context.Context, env environment, args []string) error {
 	}
 	if *cacheEntries < 0 {
 		return usageError{"--validation-cache-entries must be 0 or more"}
+	}
+	if readWindow < 64<<10 {
+		return usageError{"--read-window must be at least 64KiB"}
+	}
+	if *maxReads < 1 || *queueTimeout <= 0 {
+		return usageError{"--max-store-reads must be at least 1 and --read-queue-timeout positive"}
+	}
+	lists := listing.Options{Window: int(readWindow), CacheBytes: int64(bodyCache), MaxReads: *maxReads, QueueTimeout: *queueTimeout}
+	if bodyCache == 0 {
+		lists.CacheBytes = -1 // none
 	}
 	c, err := contract.Load()
 	if err != nil {
@@ -82,7 +99,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	}
 	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: log, Metrics: metrics.New(),
 		Auth: authenticator, DevJWKS: devJWKS, RateLimit: *rateLimit, RateBurst: *rateBurst,
-		ResponseValidation: mode, ValidationCacheEntries: *cacheEntries})
+		ResponseValidation: mode, ValidationCacheEntries: *cacheEntries, Lists: lists})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -118,6 +120,28 @@ func TestCustomersAgainstTheRealService(t *testing.T) {
 			if !strings.Contains(row, want) {
 				t.Errorf("first row %q lacks %q", row, want)
 			}
+		}
+	})
+
+	t.Run("--etag-file: a 200 writes the ETag, an unchanged list then exits 7 with no output", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "org-retail.etag")
+		first := runCtl(t, env, "customers", "--organization", "org-retail", "--etag-file", file)
+		tag, err := os.ReadFile(file)
+		if first.code != exitOK || err != nil || !strings.HasPrefix(string(tag), `"`) {
+			t.Fatalf("exit %d, etag file %q (%v), stderr %q", first.code, tag, err, first.stderr)
+		}
+		again := runCtl(t, env, "customers", "--organization", "org-retail", "--etag-file", file)
+		if again.code != exitNotModified || again.stdout != "" || !strings.Contains(again.stderr, "not modified") {
+			t.Fatalf("unchanged: exit %d, stdout %q, stderr %q", again.code, again.stdout, again.stderr)
+		}
+		renamed := customers[0]
+		name := "Renamed Customer"
+		renamed.CustomerName = &name
+		e.MustImport(t, tenant, "org-retail", renamed)
+		changed := runCtl(t, env, "customers", "--organization", "org-retail", "--etag-file", file)
+		newTag, _ := os.ReadFile(file)
+		if changed.code != exitOK || !strings.Contains(changed.stdout, name) || string(newTag) == string(tag) {
+			t.Fatalf("changed: exit %d, new tag %q (old %q), stderr %q", changed.code, newTag, tag, changed.stderr)
 		}
 	})
 
@@ -333,7 +357,7 @@ func TestExitStatusesAreDistinct(t *testing.T) {
 	t.Parallel()
 	seen := map[int]string{}
 	for name, code := range map[string]int{"ok": exitOK, "usage": exitUsage, "client": exitClientError,
-		"auth": exitAuthError, "server": exitServerError, "network": exitNetwork} {
+		"auth": exitAuthError, "server": exitServerError, "network": exitNetwork, "not modified": exitNotModified} {
 		if other, dup := seen[code]; dup {
 			t.Errorf("%s and %s share exit status %d", name, other, code)
 		}

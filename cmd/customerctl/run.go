@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,6 +29,7 @@ const (
 	exitAuthError   = 4 // 401 or 403: credentials missing, invalid, expired or not for this tenant
 	exitServerError = 5 // the service failed: 5xx
 	exitNetwork     = 6 // no answer (connection, DNS, timeout), or an answer that is not HTTP the contract describes
+	exitNotModified = 7 // 304: the organization is as the --etag-file says; nothing was printed
 )
 
 // defaultURL is where `make run` serves the API.
@@ -44,7 +46,7 @@ commands:
 Run 'customerctl customers -h' for its flags.
 
 exit status: 0 ok, 2 usage, 3 request refused (4xx), 4 authentication or authorization (401, 403),
-5 server error (5xx), 6 no answer or not an answer of the API`
+5 server error (5xx), 6 no answer or not an answer of the API, 7 not modified (--etag-file)`
 
 // run is the whole program with its environment passed in, so tests run it in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -65,8 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // options are the flags of `customerctl customers`.
 type options struct {
-	url, tenant, bearer, token, organization, output string
-	timeout                                          time.Duration
+	url, tenant, bearer, token, organization, output, etagFile string
+	timeout                                                    time.Duration
 }
 
 func customers(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -94,6 +96,16 @@ func customers(ctx context.Context, args []string, getenv func(string) string, s
 		return exitUsage
 	}
 	params := &gen.GetOrganizationCustomersParams{Token: opts.token, TenantId: opts.tenant}
+	if opts.etagFile != "" {
+		known, err := os.ReadFile(opts.etagFile)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintln(stderr, "customerctl:", err)
+			return exitUsage
+		}
+		if tag := strings.TrimSpace(string(known)); tag != "" {
+			params.IfNoneMatch = &tag
+		}
+	}
 	raw, err := client.GetOrganizationCustomers(ctx, opts.organization, params)
 	if err != nil {
 		fmt.Fprintf(stderr, "customerctl: no answer from %s: %v\n", opts.url, redact(err, opts))
@@ -105,10 +117,20 @@ func customers(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintf(stderr, "customerctl: unreadable %d answer (%s): %v\n", status, clean(contentType), err)
 		return statusExit(status, exitNetwork)
 	}
+	if status == http.StatusNotModified {
+		fmt.Fprintf(stderr, "customerctl: not modified since %s\n", clean(raw.Header.Get("ETag")))
+		return exitNotModified
+	}
 	if status == http.StatusOK && resp.JSON200 != nil {
 		if err := write(stdout, opts.output, resp.Body, *resp.JSON200); err != nil {
 			fmt.Fprintln(stderr, "customerctl: write output:", err)
 			return exitNetwork
+		}
+		if tag := raw.Header.Get("ETag"); opts.etagFile != "" && tag != "" {
+			if err := os.WriteFile(opts.etagFile, []byte(tag+"\n"), 0o600); err != nil {
+				fmt.Fprintln(stderr, "customerctl: write --etag-file:", err)
+				return exitUsage
+			}
 		}
 		return exitOK
 	}
@@ -129,6 +151,7 @@ func parseCustomers(args []string, getenv func(string) string, stderr io.Writer)
 	fs.StringVar(&o.output, "o", "json", "output: json (the response, indented) or table (id, name, type, status, email)")
 	fs.StringVar(&o.output, "output", "json", "same as -o")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long the request may take")
+	fs.StringVar(&o.etagFile, "etag-file", "", "file keeping the list's ETag: sent as If-None-Match when present, written after a 200; exit 7 and no output when nothing changed")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

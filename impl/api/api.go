@@ -4,73 +4,88 @@
 package api
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/audit"
 	"github.com/cyrexa/customer-api/impl/auth"
-	"github.com/cyrexa/customer-api/impl/customer"
-	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/listing"
 )
 
-// Server answers the API's operations from a store.
+// Versions is what the handler reads from the store itself: the rest of a read is the lister's.
+type Versions interface {
+	OrganizationVersion(ctx context.Context, tenantID, organizationID string) (string, error)
+}
+
+// Server answers the API's operations.
 type Server struct {
-	store store.Store
+	versions Versions
+	lists    *listing.Lister
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
 
-// New returns a Server reading from st.
-func New(st store.Store) *Server {
-	return &Server{store: st}
+// New returns a Server that finds versions in v and writes lists with l.
+func New(v Versions, l *listing.Lister) *Server {
+	return &Server{versions: v, lists: l}
 }
 
-// GetOrganizationCustomers returns the customers of the tenant's organization, ordered by id.
+// vary is sent with every list and every 304: the body depends on Accept-Encoding.
+var vary = "Accept-Encoding"
+
+// GetOrganizationCustomers answers with the customers of the tenant's organization, ordered by
+// id; or with 304 when If-None-Match names the organization's current version, without reading
+// a customer.
 func (s *Server) GetOrganizationCustomers(ctx context.Context, req gen.GetOrganizationCustomersRequestObject) (gen.GetOrganizationCustomersResponseObject, error) {
 	// The tenant comes from the verified identity, never from the request alone.
 	identity, ok := auth.FromContext(ctx)
 	if !ok {
 		return nil, errors.New("no verified identity: the authentication middleware is missing")
 	}
-	record := audit.FromContext(ctx)
-	record.Organization = req.OrganizationId
-	stored, err := s.store.OrganizationCustomers(ctx, identity.TenantID, req.OrganizationId)
+	audit.FromContext(ctx).Organization = req.OrganizationId
+	version, err := s.versions.OrganizationVersion(ctx, identity.TenantID, req.OrganizationId)
 	if err != nil {
 		return nil, fmt.Errorf("customers of organization %q: %w", req.OrganizationId, err)
 	}
-	documents := make([][]byte, len(stored))
-	for i, sc := range stored {
-		if documents[i], err = customer.PublicDocument(sc.Document); err != nil {
-			return nil, fmt.Errorf("customer %q: %w", sc.ID, err)
-		}
+	gzip := listing.GzipFrom(ctx)
+	if req.Params.IfNoneMatch != nil && listing.NoneMatch(*req.Params.IfNoneMatch, version) {
+		etag := listing.ETag(version, gzip)
+		return gen.GetOrganizationCustomers304Response{Headers: gen.GetOrganizationCustomers304ResponseHeaders{
+			ETag: &etag, Vary: &vary,
+		}}, nil
 	}
-	record.Customers = len(documents)
-	return customerList(documents), nil
+	return customerList{ctx: ctx, lists: s.lists, req: listing.Request{
+		TenantID: identity.TenantID, OrganizationID: req.OrganizationId, Version: version, Gzip: gzip,
+	}}, nil
 }
 
-// customerList is the 200 answer, a gen.CustomerList written from the customers' public JSON
-// documents as they are: decoding every stored document only to encode it again would be most
-// of the cost of a read. The response validator checks the result against the contract.
-type customerList [][]byte
+// customerList is the 200 answer: the lister writes it from the store (or its cache of bodies)
+// when the generated handler visits it, so the body is never held whole unless it is small.
+type customerList struct {
+	ctx   context.Context
+	lists *listing.Lister
+	req   listing.Request
+}
 
 // VisitGetOrganizationCustomersResponse writes the list as gen.GetOrganizationCustomers200JSONResponse would.
 func (l customerList) VisitGetOrganizationCustomersResponse(w http.ResponseWriter) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriterSize(w, 32<<10)
-	bw.WriteByte('[')
-	for i, d := range l {
-		if i > 0 {
-			bw.WriteByte(',')
+	n, err := l.lists.Write(l.ctx, w, l.req)
+	audit.FromContext(l.ctx).Customers = n
+	return err
+}
+
+// NegotiateEncoding is the strict middleware that tells the handler, through its context,
+// whether the client accepts gzip: the generated request object carries no Accept-Encoding.
+func NegotiateEncoding(f gen.StrictHandlerFunc, _ string) gen.StrictHandlerFunc {
+	return func(c echo.Context, request any) (any, error) {
+		if listing.AcceptsGzip(c.Request().Header.Values("Accept-Encoding")) {
+			c.SetRequest(c.Request().WithContext(listing.WithGzip(c.Request().Context())))
 		}
-		bw.WriteString(`{"customer":`)
-		bw.Write(d)
-		bw.WriteByte('}')
+		return f(c, request)
 	}
-	bw.WriteString("]\n")
-	return bw.Flush() // the first error of any write above
 }

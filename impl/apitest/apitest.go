@@ -5,9 +5,12 @@ package apitest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -141,14 +144,24 @@ type Service struct {
 // tokens serving its keys over HTTP.
 func MustService(t testing.TB, c *contract.Contract, st store.Store) *Service {
 	t.Helper()
+	return MustServiceWith(t, c, st, nil)
+}
+
+// MustServiceWith is MustService with the dependencies changed by tune first (nil: none).
+func MustServiceWith(t testing.TB, c *contract.Contract, st store.Store, tune func(*server.Deps)) *Service {
+	t.Helper()
 	logs := &SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	authenticator, issuer := MustAuthenticator(t, st, logger)
 	tokens := authenticator.Tokens
 	m := metrics.New()
-	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: logger, Metrics: m,
+	deps := server.Deps{Contract: c, Store: st, Logger: logger, Metrics: m,
 		Auth:               authenticator,
-		ResponseValidation: contract.Enforce, ValidationCacheEntries: contract.DefaultCacheEntries})
+		ResponseValidation: contract.Enforce, ValidationCacheEntries: contract.DefaultCacheEntries}
+	if tune != nil {
+		tune(&deps)
+	}
+	handler, err := server.New(deps)
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
@@ -176,7 +189,13 @@ func MustAuthenticator(t testing.TB, st store.Store, logger *slog.Logger) (*auth
 // MustStartWith starts a service on the given contract and store on a real listener.
 func MustStartWith(t testing.TB, c *contract.Contract, st store.Store) *Env {
 	t.Helper()
-	svc := MustService(t, c, st)
+	return MustStartTuned(t, c, st, nil)
+}
+
+// MustStartTuned is MustStartWith with the service's dependencies changed by tune first.
+func MustStartTuned(t testing.TB, c *contract.Contract, st store.Store, tune func(*server.Deps)) *Env {
+	t.Helper()
+	svc := MustServiceWith(t, c, st, tune)
 	handler, issuer, tokens, m, logs := svc.Handler, svc.Issuer, svc.Tokens, svc.Metrics, svc.Logs
 	env := &Env{Store: st, Contract: c, Logs: logs, Metrics: m, Issuer: issuer, Tokens: tokens, apiTokens: map[string]string{}}
 	// Registered before the server's own clean-up, so these checks run after it has finished
@@ -312,10 +331,34 @@ func (v *ValidatingTransport) RoundTrip(req *http.Request) (*http.Response, erro
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if err := ValidateResponse(v.Router, req, resp.StatusCode, resp.Header, body); err != nil {
+	plain, err := Decoded(resp.Header, body)
+	if err != nil {
+		v.T.Errorf("response to %s %s: %v", req.Method, req.URL.Path, err)
+	}
+	if err := ValidateResponse(v.Router, req, resp.StatusCode, resp.Header, plain); err != nil {
 		v.T.Errorf("response to %s %s breaks the contract: %v", req.Method, req.URL.Path, err)
 	}
 	return resp, nil
+}
+
+// Decoded returns a body as sent before its Content-Encoding (gzip or none).
+func Decoded(header http.Header, body []byte) ([]byte, error) {
+	switch enc := header.Get("Content-Encoding"); enc {
+	case "":
+		return body, nil
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("gzip body: %w", err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil {
+			return nil, fmt.Errorf("gzip body: %w", err)
+		}
+		return plain, nil
+	default:
+		return nil, fmt.Errorf("unexpected Content-Encoding %q", enc)
+	}
 }
 
 // ValidateResponse checks one response against the contract. A request that matches no
@@ -375,3 +418,36 @@ func (b *SyncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Snapshot is a store.Snapshot over customers in memory, for tests that stand in for a store's
+// read. After yields customers, it yields after's error (if any) instead of the rest.
+type Snapshot struct {
+	V         string
+	List      []store.Customer
+	FailAfter int   // the number of customers yielded before Err; 0 with Err nil: all
+	Err       error // yielded after FailAfter customers
+}
+
+// Version implements store.Snapshot.
+func (s *Snapshot) Version() string { return s.V }
+
+// Customers implements store.Snapshot.
+func (s *Snapshot) Customers() iter.Seq2[store.Customer, error] {
+	return func(yield func(store.Customer, error) bool) {
+		for i, c := range s.List {
+			if s.Err != nil && i == s.FailAfter {
+				yield(store.Customer{}, s.Err)
+				return
+			}
+			if !yield(c, nil) {
+				return
+			}
+		}
+		if s.Err != nil && s.FailAfter >= len(s.List) {
+			yield(store.Customer{}, s.Err)
+		}
+	}
+}
+
+// Close implements store.Snapshot.
+func (s *Snapshot) Close() error { return nil }

@@ -40,9 +40,8 @@ func Split(c gen.Customer) (document []byte, creds Credentials, err error) {
 	return document, creds, nil
 }
 
-// encode writes a customer as its stored document. HTML characters stay unescaped, so that a
-// value such as "PEP&SANCTION" is stored as sent and read back without an escape, which would
-// send the document down PublicDocument's slow path.
+// encode writes a customer as its stored document, which the read path sends as it is. HTML
+// characters stay unescaped, so that a value such as "PEP&SANCTION" is stored as sent.
 func encode(c gen.Customer) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -75,16 +74,6 @@ func StripWriteOnly(c gen.Customer) gen.Customer {
 		c.Twofa = &t
 	}
 	return c
-}
-
-// Decode turns a stored document back into the contract's Customer. Write-only fields are
-// stripped even here: a document written around the import path must not leak them.
-func Decode(document []byte) (gen.Customer, error) {
-	var c gen.Customer
-	if err := json.Unmarshal(document, &c); err != nil {
-		return gen.Customer{}, fmt.Errorf("decode customer document: %w", err)
-	}
-	return StripWriteOnly(c), nil
 }
 
 // HashCredentials returns the secrets to store for creds. Where the stored hash already matches

@@ -2,8 +2,6 @@ package customer_test
 
 import (
 	"bytes"
-	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/cyrexa/customer-api/gen"
@@ -68,59 +66,5 @@ func TestHashCredentialsKeepsAHashWhosePlaintextDidNotChange(t *testing.T) {
 	changed, _ := customer.HashCredentials(creds, first)
 	if changed.PasswordHash == first.PasswordHash || !secrets.Matches(changed.PasswordHash, "changed") {
 		t.Error("a changed password kept its old hash")
-	}
-}
-
-func TestPublicDocument(t *testing.T) {
-	clean := []byte(`{"id":"cus-1","documents":[{"purpose":"PEP&SANCTION"}],"person":{"email":"a@example.com"}}`)
-	tests := []struct {
-		name     string
-		document string
-		same     bool // the stored bytes are sent as they are
-	}{
-		{name: "clean document", document: string(clean), same: true},
-		{name: "a value that looks like a name", document: `{"id":"cus-1","customerName":"Password"}`},
-		{name: "password", document: `{"id":"cus-1","person":{"password":"hunter2"}}`},
-		{name: "PASSWORD in another case", document: `{"id":"cus-1","person":{"PASSWORD":"hunter2"}}`},
-		{name: "name spelled with an escape", document: `{"id":"cus-1","person":{"pass\u0077ord":"hunter2"}}`},
-		{name: "quote escaped to hide a name", document: `{"id":"x\"","person":{"pinCode":"4711"}}`},
-		{name: "secret answer", document: `{"person":{"SecretQuestion":[{"question":"Pet?","answer":"Rex"}]}}`},
-		{name: "two-factor codes", document: `{"twofa":{"targetCode":"111111","InputCode":"222222"}}`},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			out, err := customer.PublicDocument([]byte(tc.document))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.same != (string(out) == tc.document) {
-				t.Errorf("sent as stored = %v, want %v: %s", !tc.same, tc.same, out)
-			}
-			for _, secret := range []string{"hunter2", "4711", "Rex", "111111", "222222"} {
-				if strings.Contains(string(out), secret) {
-					t.Errorf("public document holds %q: %s", secret, out)
-				}
-			}
-			var c gen.Customer
-			if err := json.Unmarshal(out, &c); err != nil {
-				t.Errorf("public document is not a customer: %v", err)
-			}
-		})
-	}
-	if _, err := customer.PublicDocument([]byte(`{"password":`)); err == nil {
-		t.Error("a broken document passed")
-	}
-}
-
-func BenchmarkPublicDocument(b *testing.B) {
-	doc, _, err := customer.Split(secretive())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(doc)))
-	for b.Loop() {
-		if _, err := customer.PublicDocument(doc); err != nil {
-			b.Fatal(err)
-		}
 	}
 }

@@ -20,6 +20,10 @@ type Metrics struct {
 	// ResponseValidationCache counts response bodies found in (hit) or added to (miss) the
 	// cache of bodies already validated.
 	ResponseValidationCache *prometheus.CounterVec
+	// ListBodies counts customer lists by how they were answered: cached (from the body cache),
+	// read (from the store, within the window), streamed (larger than the window), aborted
+	// (failed after the first bytes left) and busy (refused by admission).
+	ListBodies *prometheus.CounterVec
 	// Requests counts answered requests by route and status.
 	Requests *prometheus.CounterVec
 	// RequestDuration observes how long requests took, by route.
@@ -37,8 +41,12 @@ func New() *Metrics {
 		}, []string{"operation", "status"}),
 		ResponseValidationCache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "customer_api_response_validation_cache_total",
-			Help: "Response bodies whose validation result was found in the cache (hit) or computed (miss).",
+			Help: "Customer documents whose validation was found in the cache (hit) or computed (miss).",
 		}, []string{"result"}),
+		ListBodies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "customer_api_list_bodies_total",
+			Help: "Customer lists answered, by outcome: cached, read, streamed, aborted or busy.",
+		}, []string{"outcome"}),
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "customer_api_http_requests_total",
 			Help: "Answered HTTP requests.",
@@ -50,7 +58,7 @@ func New() *Metrics {
 		}, []string{"route"}),
 	}
 	reg.MustRegister(
-		m.ResponseValidationFailures, m.ResponseValidationCache, m.Requests, m.RequestDuration,
+		m.ResponseValidationFailures, m.ResponseValidationCache, m.ListBodies, m.Requests, m.RequestDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m

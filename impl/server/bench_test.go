@@ -16,6 +16,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/customer"
 	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/importer"
+	"github.com/cyrexa/customer-api/impl/listing"
 	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/server"
 )
@@ -52,8 +53,8 @@ func (w *discardWriter) Write(p []byte) (int, error) { w.n += len(p); return len
 
 // BenchmarkGetCustomers measures the whole path in-process (routing, request validation,
 // verification of both credentials, handler, store, writing and response validation) for
-// organizations of 1 to 1 000 customers, with response validation enforced (with and without the
-// cache of validated bodies) and off.
+// organizations of 1 to 1 000 customers, with response validation enforced and off, with and
+// without the cache of encoded bodies, and enforced with no memory of validated documents.
 //
 //	go test -run '^$' -bench BenchmarkGetCustomers -benchmem -count 6 ./impl/server
 func BenchmarkGetCustomers(b *testing.B) {
@@ -72,20 +73,24 @@ func BenchmarkGetCustomers(b *testing.B) {
 		b.Fatal(err)
 	}
 	bearer := issuer.MustToken(b, issuer.Claims("tenant-bench"))
+	noBodies := listing.Options{CacheBytes: -1}
 	modes := []struct {
 		name  string
 		mode  contract.Mode
-		cache int
+		cache int // validated documents remembered
+		lists listing.Options
 	}{
-		{"enforce", contract.Enforce, contract.DefaultCacheEntries},
-		{"enforce-nocache", contract.Enforce, 0},
-		{"off", contract.Off, 0},
+		{"enforce", contract.Enforce, contract.DefaultCacheEntries, listing.Options{}},
+		{"enforce-nobodycache", contract.Enforce, contract.DefaultCacheEntries, noBodies},
+		{"enforce-nocache", contract.Enforce, 0, noBodies},
+		{"off", contract.Off, 0, listing.Options{}},
+		{"off-nobodycache", contract.Off, 0, noBodies},
 	}
 	for _, n := range sizes {
 		for _, m := range modes {
 			b.Run(fmt.Sprintf("customers=%d/validation=%s", n, m.name), func(b *testing.B) {
 				handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: slog.New(slog.DiscardHandler),
-					Metrics: metrics.New(), Auth: authenticator, ResponseValidation: m.mode, ValidationCacheEntries: m.cache})
+					Metrics: metrics.New(), Auth: authenticator, ResponseValidation: m.mode, ValidationCacheEntries: m.cache, Lists: m.lists})
 				if err != nil {
 					b.Fatal(err)
 				}

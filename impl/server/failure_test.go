@@ -21,8 +21,16 @@ type failingStore struct {
 	read func() ([]store.Customer, error)
 }
 
-func (f failingStore) OrganizationCustomers(context.Context, string, string) ([]store.Customer, error) {
-	return f.read()
+func (f failingStore) OrganizationVersion(context.Context, string, string) (string, error) {
+	return "v-failing", nil
+}
+
+func (f failingStore) ReadOrganization(context.Context, string, string) (store.Snapshot, error) {
+	list, err := f.read()
+	if err != nil {
+		return nil, err
+	}
+	return &apitest.Snapshot{V: "v-failing", List: list}, nil
 }
 
 // TestServiceFailuresAreOpaqueProblems checks that a failing store and a panicking handler both

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	_ "modernc.org/sqlite" // the driver, to write around the import path
 
 	"github.com/cyrexa/customer-api/gen"
@@ -14,9 +15,11 @@ import (
 
 // TestSecretsWrittenAroundTheImportPathNeverLeave stores a document that holds every kind of
 // secret straight into the database, as a bug or a careless migration might, and checks that
-// the service does not send any of them.
+// the service does not send any of them: the read path sends stored documents as they are, so
+// the response validator is the wall, and it refuses the list (500) rather than send a secret.
 func TestSecretsWrittenAroundTheImportPathNeverLeave(t *testing.T) {
 	env := apitest.MustStart(t)
+	env.AllowContractFailures()
 	id, name := "cus-leak", "Leaky Customer"
 	env.MustImport(t, tenant, "org-1", gen.Customer{Id: &id, CustomerName: &name})
 
@@ -36,17 +39,18 @@ func TestSecretsWrittenAroundTheImportPathNeverLeave(t *testing.T) {
 		t.Fatalf("write the leaky document: %v (%d rows)", err, n)
 	}
 
-	resp := getCustomers(t, env, tenant, "org-1")
-	if resp.StatusCode() != http.StatusOK {
-		t.Fatalf("status %d: %s", resp.StatusCode(), resp.Body)
-	}
-	for _, s := range append(secrets, `"password"`, `"pinCode"`, `"answer"`, `"targetCode"`, `"inputCode"`) {
-		if strings.Contains(string(resp.Body), s) {
-			t.Errorf("response carries %s: %s", s, resp.Body)
+	for _, gzip := range []bool{false, true} {
+		resp := getCustomers(t, env, tenant, "org-1", withGzip(gzip))
+		if resp.StatusCode() != http.StatusInternalServerError {
+			t.Fatalf("gzip %v: status %d, want 500: %s", gzip, resp.StatusCode(), resp.Body)
+		}
+		for _, s := range append(secrets, `"password"`, `"pinCode"`, `"answer"`, `"targetCode"`, `"inputCode"`) {
+			if strings.Contains(string(resp.Body), s) {
+				t.Errorf("response carries %s: %s", s, resp.Body)
+			}
 		}
 	}
-	c := (*resp.JSON200)[0].Customer
-	if *c.CustomerName != name || (*c.Person.SecretQuestion)[0].Question == nil || *c.Twofa.Codematch != true {
-		t.Errorf("the customer's public fields did not survive: %s", resp.Body)
+	if n := testutil.ToFloat64(env.Metrics.ResponseValidationFailures.WithLabelValues("getOrganizationCustomers", "200")); n != 2 {
+		t.Errorf("failures counted = %v, want 2", n)
 	}
 }

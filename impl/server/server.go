@@ -18,6 +18,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/audit"
 	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/contract"
+	"github.com/cyrexa/customer-api/impl/listing"
 	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/ratelimit"
@@ -40,9 +41,11 @@ type Deps struct {
 	// issuer of `serve --dev`.
 	DevJWKS []byte
 	// ResponseValidation says what happens to a response that breaks the contract (default
-	// enforce); ValidationCacheEntries bounds the cache of bodies already validated.
+	// enforce); ValidationCacheEntries bounds the cache of customer documents already validated.
 	ResponseValidation     contract.Mode
 	ValidationCacheEntries int
+	// Lists tunes how customer lists are read and written: window, body cache, admission.
+	Lists listing.Options
 }
 
 // New returns the service's HTTP handler.
@@ -82,7 +85,8 @@ func New(d Deps) (http.Handler, error) {
 	apiGroup := e.Group(contract.BasePath, responses.Middleware, recoverPanics(d.Logger),
 		noStore, methodAllowed(d.Contract), acceptJSON, noRequestBody, singleCredentialHeaders,
 		d.Contract.RequestValidator(), d.Auth.Middleware, ratelimit.New(d.RateLimit, d.RateBurst).Middleware)
-	gen.RegisterHandlers(apiGroup, gen.NewStrictHandler(api.New(d.Store), nil))
+	lists := listing.New(d.Store, d.Lists, d.Logger, d.Metrics)
+	gen.RegisterHandlers(apiGroup, gen.NewStrictHandler(api.New(d.Store, lists), []gen.StrictMiddlewareFunc{api.NegotiateEncoding}))
 	return e, nil
 }
 
@@ -112,35 +116,52 @@ func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
 
 // accessLog writes one audit line per request: who (tenant, subject), what (route,
 // organization), how it ended (status, customers returned, bytes, latency) and the request id.
-// It logs no header and no body: those carry credentials and personal data.
+// It logs no header and no body: those carry credentials and personal data. A response aborted
+// after its first bytes (a streamed list that failed) is logged as such, then the abort goes on.
 func accessLog(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
 			ctx, record := audit.NewContext(c.Request().Context())
 			c.SetRequest(c.Request().WithContext(ctx))
-			err := next(c)
-			if err != nil {
+			aborted := true
+			defer func() {
+				if aborted {
+					line(log, m, c, record, start, true)
+				}
+			}()
+			if err := next(c); err != nil {
 				// Render now, so the line below sees the final status.
 				c.Error(err)
 			}
-			req := c.Request()
-			elapsed := time.Since(start)
-			status := c.Response().Status
-			m.Requests.WithLabelValues(c.Path(), strconv.Itoa(status)).Inc()
-			m.RequestDuration.WithLabelValues(c.Path()).Observe(elapsed.Seconds())
-			log.InfoContext(req.Context(), "request",
-				"request_id", reqid.FromContext(req.Context()),
-				"method", req.Method,
-				"route", c.Path(),
-				"status", status,
-				"tenant", record.Tenant,
-				"subject", record.Subject,
-				"organization", record.Organization,
-				"customers", record.Customers,
-				"bytes", c.Response().Size,
-				"duration_ms", float64(elapsed.Microseconds())/1000)
+			aborted = false
+			line(log, m, c, record, start, false)
 			return nil
 		}
 	}
+}
+
+// line writes the access line and the request metrics.
+func line(log *slog.Logger, m *metrics.Metrics, c echo.Context, record *audit.Record, start time.Time, aborted bool) {
+	req := c.Request()
+	elapsed := time.Since(start)
+	status := c.Response().Status
+	m.Requests.WithLabelValues(c.Path(), strconv.Itoa(status)).Inc()
+	m.RequestDuration.WithLabelValues(c.Path()).Observe(elapsed.Seconds())
+	attrs := []any{
+		"request_id", reqid.FromContext(req.Context()),
+		"method", req.Method,
+		"route", c.Path(),
+		"status", status,
+		"tenant", record.Tenant,
+		"subject", record.Subject,
+		"organization", record.Organization,
+		"customers", record.Customers,
+		"bytes", c.Response().Size,
+		"duration_ms", float64(elapsed.Microseconds()) / 1000,
+	}
+	if aborted {
+		attrs = append(attrs, "aborted", true)
+	}
+	log.InfoContext(req.Context(), "request", attrs...)
 }

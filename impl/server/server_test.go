@@ -38,9 +38,10 @@ func demoCustomers(t *testing.T, organizationID string) []gen.Customer {
 	return nil
 }
 
-func getCustomers(t *testing.T, env *apitest.Env, tenantID, organizationID string) *gen.GetOrganizationCustomersResponse {
+func getCustomers(t *testing.T, env *apitest.Env, tenantID, organizationID string, editors ...gen.RequestEditorFn) *gen.GetOrganizationCustomersResponse {
 	t.Helper()
-	resp, err := env.Client.GetOrganizationCustomersWithResponse(context.Background(), organizationID, env.Params(t, tenantID), env.Bearer(t, tenantID))
+	editors = append([]gen.RequestEditorFn{env.Bearer(t, tenantID)}, editors...)
+	resp, err := env.Client.GetOrganizationCustomersWithResponse(context.Background(), organizationID, env.Params(t, tenantID), editors...)
 	if err != nil {
 		t.Fatalf("GET customers of %s: %v", organizationID, err)
 	}

@@ -4,6 +4,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"iter"
@@ -49,6 +50,38 @@ func (s Secrets) IsZero() bool {
 	return true
 }
 
+// Snapshot is one consistent read of an organization, open until Close.
+type Snapshot interface {
+	// Version is the organization's version at the moment of the read (see
+	// Store.OrganizationVersion).
+	Version() string
+	// Customers yields the organization's customers ordered by id (byte order), then stops; a
+	// read that fails yields the error and stops. It may be ranged over once. The Document of a
+	// yielded customer is valid until the next iteration only: copy it to keep it.
+	Customers() iter.Seq2[Customer, error]
+	// Close ends the read; it is safe to call more than once and after Customers finished.
+	Close() error
+}
+
+// Collect reads a whole organization into memory: for tests and small tools, never for the
+// read path. Documents are copied.
+func Collect(ctx context.Context, st Store, tenantID, organizationID string) (version string, customers []Customer, err error) {
+	snap, err := st.ReadOrganization(ctx, tenantID, organizationID)
+	if err != nil {
+		return "", nil, err
+	}
+	defer snap.Close()
+	customers = []Customer{}
+	for c, err := range snap.Customers() {
+		if err != nil {
+			return "", nil, err
+		}
+		c.Document = bytes.Clone(c.Document)
+		customers = append(customers, c)
+	}
+	return snap.Version(), customers, snap.Close()
+}
+
 // ImportSummary counts what an import did.
 type ImportSummary struct {
 	Created   int
@@ -62,10 +95,20 @@ type ImportSummary struct {
 type Store interface {
 	TokenStore
 
-	// OrganizationCustomers returns the customers of the tenant's organization ordered by id,
-	// without secrets. It returns ErrNotFound when the tenant has no such organization (even if
-	// another tenant has), and an empty slice for an organization without customers.
-	OrganizationCustomers(ctx context.Context, tenantID, organizationID string) ([]Customer, error)
+	// OrganizationVersion returns the version of the tenant's organization: an opaque token
+	// that changes whenever the organization's membership or any of its customers' documents
+	// change (and differs between an organization and one re-created with the same id). It
+	// returns ErrNotFound when the tenant has no such organization. It reads one row: the
+	// read path answers If-None-Match and finds cached bodies with it.
+	OrganizationVersion(ctx context.Context, tenantID, organizationID string) (string, error)
+
+	// ReadOrganization starts one consistent read of the tenant's organization: its version and
+	// its customers (ordered by id, without secrets) as they were at one moment, whatever
+	// imports commit meanwhile. It returns ErrNotFound when the tenant has no such organization
+	// (even if another tenant has). The customers are yielded as they are read from the
+	// database, so memory does not grow with the organization's size. The caller must Close
+	// the snapshot; ctx bounds the whole read.
+	ReadOrganization(ctx context.Context, tenantID, organizationID string) (Snapshot, error)
 
 	// CustomerSecrets returns the stored secret hashes of one customer of the tenant, or
 	// ErrNotFound. The import path uses it to keep a hash whose plaintext did not change.

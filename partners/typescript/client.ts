@@ -18,9 +18,16 @@ export interface Credentials {
   tenantId: GetCustomers['parameters']['header']['tenantId'];
 }
 
-/** What a call returns: the customers, or the problem details of a documented error. */
+/** The version of a list the client holds: the ETag of the 200 that brought it. */
+export type ETag = NonNullable<GetCustomers['parameters']['header']['If-None-Match']>;
+
+/**
+ * What a call returns: the customers with their ETag, "not modified" when the list named by
+ * ifNoneMatch is still current, or the problem details of a documented error.
+ */
 export type Result =
-  | { ok: true; status: 200; customers: CustomerList; requestId: string | null }
+  | { ok: true; status: 200; customers: CustomerList; etag: ETag | null; requestId: string | null }
+  | { ok: true; status: 304; etag: ETag | null; requestId: string | null }
   | { ok: false; status: number; problem: Problem; requestId: string | null };
 
 const customersPath: Path = '/organization/getCustomers/{organizationId}';
@@ -30,7 +37,7 @@ export async function getOrganizationCustomers(
   baseUrl: string,
   credentials: Credentials,
   path: GetCustomers['parameters']['path'],
-  init: { signal?: AbortSignal } = {},
+  init: { signal?: AbortSignal; ifNoneMatch?: ETag } = {},
 ): Promise<Result> {
   const url = baseUrl.replace(/\/+$/, '') +
     customersPath.replace('{organizationId}', encodeURIComponent(path.organizationId));
@@ -40,11 +47,18 @@ export async function getOrganizationCustomers(
     token: credentials.token,
     tenantId: credentials.tenantId,
   };
+  if (init.ifNoneMatch) {
+    headers['If-None-Match'] = init.ifNoneMatch;
+  }
   const response = await fetch(url, { method: 'GET', headers, ...(init.signal ? { signal: init.signal } : {}) });
   const requestId = response.headers.get('X-Request-Id');
+  const etag = response.headers.get('ETag');
+  if (response.status === 304) {
+    return { ok: true, status: 304, etag, requestId };
+  }
   const body: unknown = await response.json();
   if (response.status === 200) {
-    return { ok: true, status: 200, customers: body as CustomerList, requestId };
+    return { ok: true, status: 200, customers: body as CustomerList, etag, requestId };
   }
   return { ok: false, status: response.status, problem: body as Problem, requestId };
 }
@@ -78,4 +92,6 @@ const undeclared: Customer = { id: 'cus-1', nickname: 'x' };
 // @ts-expect-error a problem always has a numeric status
 const noStatus: Problem = { type: 'about:blank', title: 'x' };
 const exactSpelling: Customer = { id: 'cus-1', customerStatus: 'under_verificaiton', customerType: 'Person' };
-export const compileTimeChecks = [misspelled, missingHeader, noOrganization, undeclared, noStatus, exactSpelling];
+// @ts-expect-error a 304 carries no customers
+const notModified: Result = { ok: true, status: 304, etag: null, requestId: null, customers: [] };
+export const compileTimeChecks = [misspelled, missingHeader, noOrganization, undeclared, noStatus, exactSpelling, notModified];

@@ -1,0 +1,68 @@
+package listing
+
+import (
+	"sync"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// cacheKey names one encoded body: an organization of a tenant at one version, in one encoding.
+// A new version is a new key, so a stale body is never found again and ages out.
+type cacheKey struct {
+	tenant, organization, version string
+	gzip                          bool
+}
+
+// cachedBody is a complete, validated body.
+type cachedBody struct {
+	body      []byte
+	customers int
+}
+
+// bodyCache keeps encoded bodies of small organizations, bounded by the bytes they hold: the
+// least recently used go first.
+type bodyCache struct {
+	mu      sync.Mutex
+	bodies  *lru.Cache[cacheKey, cachedBody]
+	bytes   int64
+	limit   int64
+	maxBody int
+}
+
+// newBodyCache returns a cache of at most limit bytes, or nil (cache nothing) for limit 0.
+// A body larger than maxBody is never kept: one large organization would evict many small ones.
+func newBodyCache(limit int64, maxBody int) *bodyCache {
+	if limit <= 0 {
+		return nil
+	}
+	c := &bodyCache{limit: limit, maxBody: maxBody}
+	// The LRU's entry count is no bound here (bytes are): make it larger than bodies could be.
+	c.bodies, _ = lru.NewWithEvict(1<<20, func(_ cacheKey, b cachedBody) { c.bytes -= int64(len(b.body)) })
+	return c
+}
+
+func (c *bodyCache) get(k cacheKey) (cachedBody, bool) {
+	if c == nil {
+		return cachedBody{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bodies.Get(k)
+}
+
+// put keeps body, which the caller must not change afterwards.
+func (c *bodyCache) put(k cacheKey, b cachedBody) {
+	if c == nil || len(b.body) > c.maxBody || int64(len(b.body)) > c.limit {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bodies.Contains(k) {
+		return
+	}
+	c.bodies.Add(k, b)
+	c.bytes += int64(len(b.body))
+	for c.bytes > c.limit {
+		c.bodies.RemoveOldest()
+	}
+}

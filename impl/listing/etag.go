@@ -1,0 +1,85 @@
+package listing
+
+import (
+	"context"
+	"mime"
+	"strconv"
+	"strings"
+)
+
+// gzipSuffix marks the entity tag of the gzip representation: each representation of a
+// version has its own strong tag (RFC 9110, 8.8.3).
+const gzipSuffix = "-gzip"
+
+// ETag is the strong entity tag of an organization version's list, in the given encoding.
+func ETag(version string, gzip bool) string {
+	if gzip {
+		return `"` + version + gzipSuffix + `"`
+	}
+	return `"` + version + `"`
+}
+
+// NoneMatch reports whether an If-None-Match value names the version in either representation,
+// or is "*": then the client's copy is current and the answer is 304. As RFC 9110 asks, the
+// comparison is weak: a W/ prefix is ignored.
+func NoneMatch(ifNoneMatch, version string) bool {
+	for tag := range strings.SplitSeq(ifNoneMatch, ",") {
+		tag = strings.TrimSpace(tag)
+		if tag == "*" {
+			return true
+		}
+		tag = strings.TrimPrefix(tag, "W/")
+		if tag == ETag(version, false) || tag == ETag(version, true) {
+			return true
+		}
+	}
+	return false
+}
+
+// AcceptsGzip reports whether Accept-Encoding values accept gzip: named (or x-gzip, or "*")
+// with a quality above 0, and not refused by name.
+func AcceptsGzip(acceptEncoding []string) bool {
+	accepted, refusedByName := false, false
+	for _, header := range acceptEncoding {
+		for part := range strings.SplitSeq(header, ",") {
+			coding, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil {
+				continue
+			}
+			ok := quality(params["q"]) > 0
+			switch coding {
+			case "gzip", "x-gzip":
+				if !ok {
+					refusedByName = true
+				}
+				accepted = accepted || ok
+			case "*":
+				accepted = accepted || ok
+			}
+		}
+	}
+	return accepted && !refusedByName
+}
+
+// quality parses a q parameter; a missing one is 1 and a malformed one 0.
+func quality(q string) float64 {
+	if q == "" {
+		return 1
+	}
+	v, err := strconv.ParseFloat(q, 64)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+type gzipKey struct{}
+
+// WithGzip returns ctx marked to answer in gzip.
+func WithGzip(ctx context.Context) context.Context { return context.WithValue(ctx, gzipKey{}, true) }
+
+// GzipFrom reports whether ctx was marked by WithGzip.
+func GzipFrom(ctx context.Context) bool {
+	v, _ := ctx.Value(gzipKey{}).(bool)
+	return v
+}
