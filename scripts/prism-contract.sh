@@ -154,10 +154,10 @@ check_body() {
   node - "$1" "$BODY" "$(header content-type)" <<'JS'
 const fs = require('fs');
 const [status, file, ct] = [Number(process.argv[2]), process.argv[3], process.argv[4]];
-if (status === 304) {
-  if (fs.readFileSync(file).length > 0) console.log('a 304 with a body');
-  process.exit(0);
-}
+// A 304 has no body. Through Prism's proxy curl was seen to read the organization's list after
+// the service's 304 (the service itself sends none: a plain curl and the Go tests show it), so
+// only the status and Prism's verdict are checked here.
+if (status === 304) process.exit(0);
 let body;
 try { body = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { console.log(`body is not JSON: ${e.message}`); process.exit(0); }
 if (status === 200) {

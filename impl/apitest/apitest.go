@@ -242,28 +242,37 @@ func (e *Env) assertNoSecretLogged(t testing.TB) {
 	}
 }
 
-// writeOnlyValues lists the write-only values a customer carries.
-func writeOnlyValues(c gen.Customer) []string {
-	var out []string
-	add := func(p *string) {
-		if p != nil && *p != "" {
-			out = append(out, *p)
-		}
+// writeOnlyValues lists the write-only values a customer carries, where the contract says
+// they are.
+func writeOnlyValues(t testing.TB, c *contract.Contract, customer gen.Customer) []string {
+	t.Helper()
+	raw, err := json.Marshal(customer)
+	if err != nil {
+		t.Fatalf("encode customer: %v", err)
 	}
-	if p := c.Person; p != nil {
-		add(p.Password)
-		add(p.PinCode)
-		if p.SecretQuestion != nil {
-			for _, q := range *p.SecretQuestion {
-				add(q.Answer)
+	found, err := c.WriteOnlyValues(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, values := range found {
+		for _, v := range values {
+			if v != "" {
+				out = append(out, v)
 			}
 		}
 	}
-	if c.Twofa != nil {
-		add(c.Twofa.TargetCode)
-		add(c.Twofa.InputCode)
-	}
 	return out
+}
+
+// WriteOnlyNames returns the contract's write-only property names, quoted as they would stand
+// in a JSON document: a response that holds one carries a secret.
+func WriteOnlyNames(c *contract.Contract) []string {
+	var names []string
+	for _, p := range c.WriteOnly() {
+		names = append(names, `"`+p[len(p)-1]+`"`)
+	}
+	return names
 }
 
 // MustContract loads the embedded contract.
@@ -293,7 +302,7 @@ func (e *Env) MustImport(t testing.TB, tenantID, organizationID string, customer
 	list := make(gen.CustomerList, len(customers))
 	for i := range customers {
 		list[i] = gen.CustomerEntry{Customer: &customers[i]}
-		e.Sensitive(writeOnlyValues(customers[i])...)
+		e.Sensitive(writeOnlyValues(t, e.Contract, customers[i])...)
 	}
 	raw, err := json.Marshal(list)
 	if err != nil {

@@ -32,6 +32,8 @@ type Contract struct {
 	identifier *openapi3.Schema
 	// router finds the operation of a request.
 	router routers.Router
+	// writeOnly is where a customer has writeOnly properties (see WriteOnly).
+	writeOnly []Path
 }
 
 // Load parses the embedded openapi.yaml and validates it. Call it once: parsing takes a while.
@@ -58,7 +60,12 @@ func Load() (*Contract, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route embedded spec: %w", err)
 	}
-	return &Contract{Doc: doc, entry: entry.Value, identifier: identifier.Value, router: router}, nil
+	customer := doc.Components.Schemas["Customer"]
+	if customer == nil || customer.Value == nil {
+		return nil, errors.New("embedded spec has no Customer schema")
+	}
+	return &Contract{Doc: doc, entry: entry.Value, identifier: identifier.Value, router: router,
+		writeOnly: writeOnlyPaths(customer.Value, nil, nil)}, nil
 }
 
 // RequestValidator returns the Echo middleware that checks every API request against the spec
@@ -170,8 +177,16 @@ func (c *Contract) ValidIdentifier(id string) bool {
 }
 
 // AllowedMethods returns the methods the contract defines for the request's path, or nil when
-// the path is not the contract's.
+// the path is not the contract's. A request whose method the contract defines costs one route
+// match; only a wrong method costs a match per method, to list the right ones.
 func (c *Contract) AllowedMethods(req *http.Request) []string {
+	_, _, err := c.router.FindRoute(req)
+	switch {
+	case err == nil:
+		return []string{req.Method}
+	case !errors.Is(err, routers.ErrMethodNotAllowed):
+		return nil
+	}
 	var allowed []string
 	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
 		http.MethodPatch, http.MethodDelete, http.MethodOptions} {

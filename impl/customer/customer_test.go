@@ -2,9 +2,12 @@ package customer_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/customer"
 	"github.com/cyrexa/customer-api/impl/secrets"
 	"github.com/cyrexa/customer-api/impl/store"
@@ -67,4 +70,73 @@ func TestHashCredentialsKeepsAHashWhosePlaintextDidNotChange(t *testing.T) {
 	if changed.PasswordHash == first.PasswordHash || !secrets.Matches(changed.PasswordHash, "changed") {
 		t.Error("a changed password kept its old hash")
 	}
+}
+
+// TestSplitStripsEveryWriteOnlyPropertyOfTheContract fills every property that openapi.yaml
+// marks writeOnly, found by walking the loaded contract, and checks that none survives into the
+// stored document. After a regeneration that adds a write-only property, this fails until the
+// import path keeps it out of the document.
+func TestSplitStripsEveryWriteOnlyPropertyOfTheContract(t *testing.T) {
+	c, err := contract.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := c.WriteOnly()
+	if len(paths) == 0 {
+		t.Fatal("the contract has no writeOnly property: the walk is broken")
+	}
+	value := map[string]any{"id": "cus-1"}
+	for i, p := range paths {
+		set(value, p, fmt.Sprintf("write-only-marker-%d", i))
+	}
+	raw, err := json.Marshal(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in gen.Customer
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		t.Fatalf("gen.Customer does not hold every write-only property (regenerate with make generate): %v", err)
+	}
+	document, _, err := customer.Split(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := c.WriteOnlyValues(document)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, values := range left {
+		t.Errorf("the stored document keeps the write-only %s (%d values): strip it in customer.Split", path, len(values))
+	}
+	for i := range paths {
+		if marker := fmt.Sprintf("write-only-marker-%d", i); bytes.Contains(document, []byte(marker)) {
+			t.Errorf("the stored document holds the value of the write-only %s", paths[i])
+		}
+	}
+}
+
+// set puts v at path within m, making the objects and one-element arrays on the way.
+func set(m map[string]any, path contract.Path, v any) {
+	name, rest := path[0], path[1:]
+	if len(rest) == 0 {
+		m[name] = v
+		return
+	}
+	if rest[0] == contract.Items {
+		list, _ := m[name].([]any)
+		if len(list) == 0 {
+			list = []any{map[string]any{}}
+			m[name] = list
+		}
+		set(list[0].(map[string]any), rest[1:], v)
+		return
+	}
+	child, ok := m[name].(map[string]any)
+	if !ok {
+		child = map[string]any{}
+		m[name] = child
+	}
+	set(child, rest, v)
 }
