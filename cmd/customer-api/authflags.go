@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -44,7 +45,7 @@ var errNoIssuer = usageError{"no access token issuer is configured: set --oidc-i
 
 // authenticator builds the verifier of both credentials. In dev mode it also returns the JWKS
 // to publish and the development signing key.
-func (a *authFlags) authenticator(ctx context.Context, dataDir, addr string, tokens store.TokenStore) (*auth.Authenticator, []byte, *auth.SigningKey, error) {
+func (a *authFlags) authenticator(ctx context.Context, log *slog.Logger, dataDir, addr string, tokens store.TokenStore) (*auth.Authenticator, []byte, *auth.SigningKey, error) {
 	cfg := auth.VerifierConfig{Issuer: a.jwtIssuer, Audience: a.jwtAudience, TenantClaim: a.tenantClaim, Leeway: a.leeway}
 	var (
 		keys    jwt.Keyfunc
@@ -78,14 +79,14 @@ func (a *authFlags) authenticator(ctx context.Context, dataDir, addr string, tok
 			return nil, nil, nil, err
 		}
 		cfg.Issuer = d.Issuer
-		if keys, err = auth.RemoteKeys(ctx, d.JWKSURI, auth.KeySetOptions{}); err != nil {
+		if keys, err = auth.RemoteKeys(ctx, d.JWKSURI, auth.KeySetOptions{Logger: log}); err != nil {
 			return nil, nil, nil, err
 		}
 	case a.jwksURL != "":
 		if a.jwtIssuer == "" {
 			return nil, nil, nil, usageError{"--jwks-url needs --jwt-issuer: the iss access tokens must carry"}
 		}
-		if keys, err = auth.RemoteKeys(ctx, a.jwksURL, auth.KeySetOptions{}); err != nil {
+		if keys, err = auth.RemoteKeys(ctx, a.jwksURL, auth.KeySetOptions{Logger: log}); err != nil {
 			return nil, nil, nil, err
 		}
 	default:

@@ -60,7 +60,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	defer st.Close()
-	authenticator, devJWKS, devKey, err := authn.authenticator(ctx, data.dataDir, *addr, st)
+	authenticator, devJWKS, devKey, err := authn.authenticator(ctx, log, data.dataDir, *addr, st)
 	if err != nil {
 		return err
 	}

@@ -119,10 +119,10 @@ func MustSQLite(t testing.TB) (*sqlite.Store, string) {
 }
 
 // MustStart starts a service on a fresh SQLite database and stops it when the test ends.
-func MustStart(t testing.TB) *Env {
+func MustStart(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	st, path := MustSQLite(t)
-	env := MustStartWith(t, MustContract(t), st)
+	env := MustStartWith(t, MustContract(t), st, opts...)
 	env.SQLitePath = path
 	return env
 }
@@ -139,16 +139,28 @@ type Service struct {
 
 // MustService builds the service on the given contract and store, with a test issuer of access
 // tokens serving its keys over HTTP.
-func MustService(t testing.TB, c *contract.Contract, st store.Store) *Service {
+func MustService(t testing.TB, c *contract.Contract, st store.Store, opts ...Option) *Service {
 	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	logs := &SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	authenticator, issuer := MustAuthenticator(t, st, logger)
+	issuer := MustIssuer(t)
+	if o.issuer != nil {
+		o.issuer(issuer)
+	}
+	authenticator := mustAuthenticator(t, st, logger, issuer, o.keySet)
 	tokens := authenticator.Tokens
 	m := metrics.New()
-	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: logger, Metrics: m,
+	deps := server.Deps{Contract: c, Store: st, Logger: logger, Metrics: m,
 		Auth:               authenticator,
-		ResponseValidation: contract.Enforce, ValidationCacheEntries: contract.DefaultCacheEntries})
+		ResponseValidation: contract.Enforce, ValidationCacheEntries: contract.DefaultCacheEntries}
+	for _, f := range o.deps {
+		f(&deps)
+	}
+	handler, err := server.New(deps)
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
@@ -160,9 +172,40 @@ func MustService(t testing.TB, c *contract.Contract, st store.Store) *Service {
 func MustAuthenticator(t testing.TB, st store.Store, logger *slog.Logger) (*auth.Authenticator, *Issuer) {
 	t.Helper()
 	issuer := MustIssuer(t)
+	return mustAuthenticator(t, st, logger, issuer, nil), issuer
+}
+
+// Option changes how MustStart, MustStartWith and MustService build the service.
+type Option func(*options)
+
+type options struct {
+	keySet *auth.KeySetOptions
+	issuer func(*Issuer)
+	deps   []func(*server.Deps)
+}
+
+// WithKeySet sets how the service keeps the test issuer's key set (by default it may refetch
+// the set every millisecond). The logger is always the service's.
+func WithKeySet(o auth.KeySetOptions) Option { return func(opts *options) { opts.keySet = &o } }
+
+// WithIssuer changes the test issuer before the service first fetches its keys.
+func WithIssuer(f func(*Issuer)) Option { return func(opts *options) { opts.issuer = f } }
+
+// WithDeps changes the service's dependencies before it is built.
+func WithDeps(f func(*server.Deps)) Option {
+	return func(opts *options) { opts.deps = append(opts.deps, f) }
+}
+
+func mustAuthenticator(t testing.TB, st store.Store, logger *slog.Logger, issuer *Issuer, keySet *auth.KeySetOptions) *auth.Authenticator {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	keys, err := auth.RemoteKeys(ctx, issuer.JWKSURL, auth.KeySetOptions{UnknownKeyRefetch: time.Millisecond, Logger: logger})
+	keyOpts := auth.KeySetOptions{UnknownKeyRefetch: time.Millisecond}
+	if keySet != nil {
+		keyOpts = *keySet
+	}
+	keyOpts.Logger = logger
+	keys, err := auth.RemoteKeys(ctx, issuer.JWKSURL, keyOpts)
 	if err != nil {
 		t.Fatalf("key set: %v", err)
 	}
@@ -170,13 +213,13 @@ func MustAuthenticator(t testing.TB, st store.Store, logger *slog.Logger) (*auth
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &auth.Authenticator{Verifier: verifier, Tokens: auth.NewAPITokens(st, nil)}, issuer
+	return &auth.Authenticator{Verifier: verifier, Tokens: auth.NewAPITokens(st, nil)}
 }
 
 // MustStartWith starts a service on the given contract and store on a real listener.
-func MustStartWith(t testing.TB, c *contract.Contract, st store.Store) *Env {
+func MustStartWith(t testing.TB, c *contract.Contract, st store.Store, opts ...Option) *Env {
 	t.Helper()
-	svc := MustService(t, c, st)
+	svc := MustService(t, c, st, opts...)
 	handler, issuer, tokens, m, logs := svc.Handler, svc.Issuer, svc.Tokens, svc.Metrics, svc.Logs
 	env := &Env{Store: st, Contract: c, Logs: logs, Metrics: m, Issuer: issuer, Tokens: tokens, apiTokens: map[string]string{}}
 	// Registered before the server's own clean-up, so these checks run after it has finished

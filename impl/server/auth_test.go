@@ -4,8 +4,10 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -192,25 +194,86 @@ func TestAttacksOnTheCredentials(t *testing.T) {
 	}
 }
 
-// TestRotatedKeysArePickedUpWithoutARestart rotates the issuer's key while the service runs.
+// TestRotatedKeysArePickedUpWithoutARestart rotates the issuer's key while the service runs,
+// against an issuer that answers its key set only after a network's latency.
 func TestRotatedKeysArePickedUpWithoutARestart(t *testing.T) {
-	env := apitest.MustStart(t)
+	const interval = 400 * time.Millisecond
+	env := apitest.MustStart(t,
+		apitest.WithIssuer(func(i *apitest.Issuer) { i.SetLatency(60 * time.Millisecond) }),
+		apitest.WithKeySet(auth.KeySetOptions{UnknownKeyRefetch: interval, RefreshInterval: time.Hour}))
 	env.MustImport(t, "tenant-a", "org-a")
 	creds := credentials{apiToken: env.APIToken(t, "tenant-a"), tenantID: "tenant-a"}
+	token := func() string {
+		s := env.Issuer.MustToken(t, env.Issuer.Claims("tenant-a"))
+		env.Sensitive(s)
+		return "Bearer " + s
+	}
 
-	creds.bearer = "Bearer " + env.Issuer.MustToken(t, env.Issuer.Claims("tenant-a"))
+	creds.bearer = token()
 	if resp, _ := send(t, env, "org-a", creds); resp.StatusCode != http.StatusOK {
 		t.Fatalf("before rotation: %d", resp.StatusCode)
 	}
 	oldBearer := creds.bearer
 
-	env.Issuer.Rotate(apitest.MustEd25519Key(t, "test-key-2"))
-	creds.bearer = "Bearer " + env.Issuer.MustToken(t, env.Issuer.Claims("tenant-a"))
-	if resp, p := send(t, env, "org-a", creds); resp.StatusCode != http.StatusOK {
-		t.Fatalf("token of the new key: %d %+v", resp.StatusCode, p)
-	}
-	creds.bearer = oldBearer
-	if resp, _ := send(t, env, "org-a", creds); resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("token of the withdrawn key: %d, want 401", resp.StatusCode)
+	t.Run("a token of the new key is accepted at once, after one fetch", func(t *testing.T) {
+		before, _ := env.Issuer.Fetches()
+		env.Issuer.Rotate(apitest.MustEd25519Key(t, "test-key-2"))
+		creds.bearer = token()
+		if resp, p := send(t, env, "org-a", creds); resp.StatusCode != http.StatusOK {
+			t.Fatalf("token of the new key: %d %+v", resp.StatusCode, p)
+		}
+		if after, _ := env.Issuer.Fetches(); after != before+1 {
+			t.Errorf("%d fetches of the key set, want 1", after-before)
+		}
+	})
+	t.Run("a token of the withdrawn key is refused", func(t *testing.T) {
+		creds := creds
+		creds.bearer = oldBearer
+		if resp, _ := send(t, env, "org-a", creds); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("token of the withdrawn key: %d, want 401", resp.StatusCode)
+		}
+	})
+	t.Run("a flood of unknown key ids fetches at most once per interval", func(t *testing.T) {
+		before, _ := env.Issuer.Fetches()
+		start := time.Now()
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Go(func() {
+				s, _ := auth.Sign(apitest.MustEd25519Key(t, fmt.Sprintf("forged-%d", i)), env.Issuer.Claims("tenant-a"))
+				c := creds
+				c.bearer = "Bearer " + s
+				if resp, _ := send(t, env, "org-a", c); resp.StatusCode != http.StatusUnauthorized {
+					t.Errorf("forged kid: %d, want 401", resp.StatusCode)
+				}
+			})
+		}
+		wg.Wait()
+		after, _ := env.Issuer.Fetches()
+		if allowed := 1 + int(time.Since(start)/interval); after-before > allowed {
+			t.Errorf("%d fetches in %s, want at most %d", after-before, time.Since(start), allowed)
+		}
+	})
+	t.Run("the next rotation is picked up within one interval", func(t *testing.T) {
+		env.Issuer.Rotate(apitest.MustEd25519Key(t, "test-key-3"))
+		creds.bearer = token()
+		start := time.Now()
+		deadline := time.After(interval + 10*time.Second) // generous: the machine may be loaded
+		for {
+			resp, _ := send(t, env, "org-a", creds)
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("token of the newest key: %d", resp.StatusCode)
+			}
+			select {
+			case <-deadline:
+				t.Fatalf("token of the newest key still refused after %s", time.Since(start))
+			case <-time.After(interval / 8):
+			}
+		}
+	})
+	if strings.Contains(env.Logs.String(), "deadline exceeded") {
+		t.Errorf("a fetch of the key set timed out:\n%s", env.Logs.String())
 	}
 }
