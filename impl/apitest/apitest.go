@@ -401,15 +401,51 @@ func (e *problemError) Error() string { return e.msg }
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers, for captured logs.
 type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{} // closed and replaced by every write
 }
 
 // Write appends p.
 func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.written != nil {
+		close(b.written)
+		b.written = nil
+	}
 	return b.buf.Write(p)
+}
+
+// Next returns a channel closed at the next write.
+func (b *SyncBuffer) Next() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.written == nil {
+		b.written = make(chan struct{})
+	}
+	return b.written
+}
+
+// MustAccessLine waits for the service's access log line of the request (it is written once
+// the answer has gone, so it may trail the response) and returns it decoded.
+func (e *Env) MustAccessLine(t testing.TB, requestID string) map[string]any {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		next := e.Logs.Next()
+		for _, line := range strings.Split(e.Logs.String(), "\n") {
+			var entry map[string]any
+			if json.Unmarshal([]byte(line), &entry) == nil && entry["msg"] == "request" && entry["request_id"] == requestID {
+				return entry
+			}
+		}
+		select {
+		case <-next:
+		case <-timeout:
+			t.Fatalf("no access line for request %s:\n%s", requestID, e.Logs.String())
+		}
+	}
 }
 
 // String returns everything written so far.
