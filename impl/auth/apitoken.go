@@ -62,6 +62,20 @@ func (a *APITokens) Issue(ctx context.Context, tenantID, name string, ttl time.D
 	return apiTokenPrefix + t.ID + "." + encoded, t, nil
 }
 
+// APITokenID returns the id that arg names: arg is an id as listings show it, with or without
+// the cat_ prefix, or a whole token, whose secret (after the '.') it ignores. It reports false
+// when arg holds no well-formed id.
+func APITokenID(arg string) (string, bool) {
+	id, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(arg), apiTokenPrefix), ".")
+	if len(id) != 32 {
+		return "", false
+	}
+	if _, err := hex.DecodeString(id); err != nil {
+		return "", false
+	}
+	return strings.ToLower(id), true
+}
+
 // Check returns the stored token that token is, if it is valid now. The secret is compared in
 // constant time; an unknown id costs the same comparison.
 func (a *APITokens) Check(ctx context.Context, token string) (store.APIToken, error) {
