@@ -25,6 +25,7 @@ type authFlags struct {
 	tenantClaim   string
 	requiredScope string
 	leeway        time.Duration
+	maxLifetime   time.Duration
 }
 
 func (a *authFlags) register(fs *flag.FlagSet) {
@@ -35,7 +36,8 @@ func (a *authFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.jwtAudience, "jwt-audience", "", "required aud of access tokens")
 	fs.StringVar(&a.tenantClaim, "tenant-claim", "tenant_id", "access token claim that holds the tenant id; must equal the tenantId header")
 	fs.StringVar(&a.requiredScope, "required-scope", auth.DefaultScope, "scope an access token needs")
-	fs.DurationVar(&a.leeway, "jwt-leeway", 30*time.Second, "clock skew allowed on exp and nbf (at most 60s)")
+	fs.DurationVar(&a.leeway, "jwt-leeway", 30*time.Second, "clock skew allowed on exp, nbf and iat (at most 60s)")
+	fs.DurationVar(&a.maxLifetime, "jwt-max-lifetime", auth.DefaultMaxLifetime, "longest an access token may be valid, from iat (or now) to exp")
 }
 
 // errNoIssuer says what to set when serve has no way to verify access tokens.
@@ -46,7 +48,7 @@ var errNoIssuer = usageError{"no access token issuer is configured: set --oidc-i
 // authenticator builds the verifier of both credentials. In dev mode it also returns the JWKS
 // to publish and the development signing key.
 func (a *authFlags) authenticator(ctx context.Context, log *slog.Logger, dataDir, addr string, tokens store.TokenStore) (*auth.Authenticator, []byte, *auth.SigningKey, error) {
-	cfg := auth.VerifierConfig{Issuer: a.jwtIssuer, Audience: a.jwtAudience, TenantClaim: a.tenantClaim, Leeway: a.leeway}
+	cfg := auth.VerifierConfig{Issuer: a.jwtIssuer, Audience: a.jwtAudience, TenantClaim: a.tenantClaim, Leeway: a.leeway, MaxLifetime: a.maxLifetime}
 	var (
 		keys    jwt.Keyfunc
 		devJWKS []byte

@@ -33,6 +33,9 @@ func serve(ctx context.Context, env environment, args []string) error {
 	validation := fs.String("response-validation", string(contract.Enforce), "what happens to a response that breaks the contract: enforce (replace it with a 500), log (send it, log and count it) or off")
 	rateLimit := fs.Float64("rate-limit", 50, "requests per second each tenant may make (0: unlimited)")
 	rateBurst := fs.Int("rate-burst", 100, "requests a tenant may make at once above its rate")
+	var limits limitFlags
+	limits.register(fs)
+	metricsAddr := fs.String("metrics-addr", DefaultMetricsAddr, `address of the /metrics listener, apart from the API ("" or "off": none)`)
 	cacheEntries := fs.Int("validation-cache-entries", contract.DefaultCacheEntries, "how many validated response bodies to remember (0: validate every body in full)")
 	if err := parse(fs, args, env); err != nil {
 		return err
@@ -48,6 +51,9 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if *rateLimit < 0 || *rateBurst < 1 {
 		return usageError{"--rate-limit must be 0 or more and --rate-burst at least 1"}
 	}
+	if err := limits.check(); err != nil {
+		return err
+	}
 	if *cacheEntries < 0 {
 		return usageError{"--validation-cache-entries must be 0 or more"}
 	}
@@ -60,6 +66,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	defer st.Close()
+	warnOpenDataDir(log, data.dataDir, data.database)
 	authenticator, devJWKS, devKey, err := authn.authenticator(ctx, log, data.dataDir, *addr, st)
 	if err != nil {
 		return err
@@ -80,12 +87,18 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if mode != contract.Enforce {
 		log.Warn("responses are not enforced against the contract", "response_validation", string(mode))
 	}
-	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: log, Metrics: metrics.New(),
-		Auth: authenticator, DevJWKS: devJWKS, RateLimit: *rateLimit, RateBurst: *rateBurst,
+	m := metrics.New()
+	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: log, Metrics: m,
+		Auth: authenticator, DevJWKS: devJWKS, RateLimit: *rateLimit, RateBurst: *rateBurst, ClientLimit: limits.cfg,
 		ResponseValidation: mode, ValidationCacheEntries: *cacheEntries})
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := serveMetrics(*metricsAddr, m, log, env.stdout)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics(context.Background())
 	srv := &http.Server{Handler: handler, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	server.ApplyLimits(srv)
 	base := "http://" + ln.Addr().String()
