@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/ratelimit"
+	"github.com/cyrexa/customer-api/impl/secrets"
 	"github.com/cyrexa/customer-api/impl/server"
 )
 
@@ -88,4 +90,33 @@ func warnOpenDataDir(log *slog.Logger, dataDir, database string) {
 				"path", p, "mode", fmt.Sprintf("%04o", mode))
 		}
 	}
+}
+
+// pepperEnv holds the pepper itself, for deployments that inject secrets as environment
+// variables. It has no flag: a command line shows in process listings.
+const pepperEnv = "CUSTOMER_API_PEPPER"
+
+// loadPepper returns the pepper of --pepper-file or CUSTOMER_API_PEPPER (nil when neither is
+// set). Surrounding whitespace is trimmed; at least secrets.MinPepperLen bytes must remain.
+func loadPepper(file string, env environment) (*secrets.Pepper, error) {
+	key := []byte(env.getenv(pepperEnv))
+	if file != "" {
+		if len(key) > 0 {
+			return nil, usageError{"set --pepper-file or " + pepperEnv + ", not both"}
+		}
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read pepper: %w", err)
+		}
+		key = raw
+	}
+	key = bytes.TrimSpace(key)
+	if len(key) == 0 {
+		return nil, nil
+	}
+	p, err := secrets.NewPepper(key)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return p, nil
 }

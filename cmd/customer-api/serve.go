@@ -72,7 +72,11 @@ func serve(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	if *loadDemo {
-		if err := loadDemoData(ctx, st, c, log); err != nil {
+		pepper, err := loadPepper(data.pepperFile, env)
+		if err != nil {
+			return err
+		}
+		if err := loadDemoData(ctx, st, c, log, importer.WithPepper(pepper)); err != nil {
 			return err
 		}
 	}
@@ -156,7 +160,7 @@ func printDemoCurl(ctx context.Context, env environment, authenticator *auth.Aut
 
 // loadDemoData imports the demo dataset through the same path as `customer-api import`, so demo
 // records are validated and their credentials hashed like any other.
-func loadDemoData(ctx context.Context, st store.Store, c *contract.Contract, log *slog.Logger) error {
+func loadDemoData(ctx context.Context, st store.Store, c *contract.Contract, log *slog.Logger, opts ...importer.Option) error {
 	empty, err := st.Empty(ctx)
 	if err != nil {
 		return fmt.Errorf("check for existing data: %w", err)
@@ -174,7 +178,7 @@ func loadDemoData(ctx context.Context, st store.Store, c *contract.Contract, log
 		if err != nil {
 			return fmt.Errorf("encode demo data: %w", err)
 		}
-		sum, err := importer.Import(ctx, st, c, demo.TenantID, org.ID, bytes.NewReader(raw))
+		sum, err := importer.Import(ctx, st, c, demo.TenantID, org.ID, bytes.NewReader(raw), opts...)
 		if err != nil {
 			return fmt.Errorf("load demo organization %s: %w", org.ID, err)
 		}
