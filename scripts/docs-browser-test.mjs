@@ -24,7 +24,7 @@ const schemaShot = join(outDir, 'docs-customer-schema.png');
 const operationId = 'getOrganizationCustomers';
 const operationPath = '/organization/getCustomers/{organizationId}';
 // The docs need no data and no credentials; --dev only spares configuring a token issuer.
-const serveFlags = ['--dev'];
+const serveFlags = ['--dev', '--metrics-addr', 'off'];
 
 const failures = [];
 let passes = 0;
