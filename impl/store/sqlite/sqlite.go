@@ -63,7 +63,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite: %q is not a plain database file path", path)
 	}
 	if err := createPrivate(path); err != nil {
-		return nil, fmt.Errorf("open sqlite: %w", err)
+		return nil, fmt.Errorf("%w: open sqlite: %w", store.ErrUnavailable, err) // as SQLITE_CANTOPEN would be
 	}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
