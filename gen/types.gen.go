@@ -753,7 +753,9 @@ type UnexpectedError = Problem
 // GetOrganizationCustomersParams defines parameters for GetOrganizationCustomers.
 type GetOrganizationCustomersParams struct {
 	// Token The API token issued to the tenant's integration. Opaque to the client: 1 to 512 printable
-	// ASCII characters without spaces. Required in addition to the bearer access token.
+	// ASCII characters without spaces. Required in addition to the bearer access token. Missing
+	// or not of this form, the request breaks the contract (400); well formed but not a valid
+	// token of the tenant named in `tenantId`, it is refused like an invalid access token (401).
 	Token Token `json:"token"`
 
 	// TenantId Tenant/Owner id. The tenant whose data the request reads.

@@ -28,12 +28,20 @@ import (
 // envEnable turns the suite on.
 const envEnable = "CUSTOMER_API_RELIABILITY"
 
+// envBinary names a customer-api binary to test instead of building one (a release build, or a
+// build of another tree).
+const envBinary = "CUSTOMER_API_RELIABILITY_BINARY"
+
 // binary is the customer-api built once by TestMain; empty when the suite is off.
 var binary string
 
 func TestMain(m *testing.M) {
 	if os.Getenv(envEnable) != "1" {
 		os.Exit(m.Run()) // every test skips itself
+	}
+	if prebuilt := os.Getenv(envBinary); prebuilt != "" {
+		binary = prebuilt
+		os.Exit(m.Run())
 	}
 	dir, err := os.MkdirTemp("", "customer-api-reliability-")
 	if err != nil {
@@ -442,7 +450,7 @@ type loadRun struct {
 	mu      sync.Mutex
 	results []result
 	headers atomic.Int64 // responses whose headers arrived
-	missed  int // ticks of an open-loop load that found every worker busy
+	missed  int          // ticks of an open-loop load that found every worker busy
 	stop    context.CancelFunc
 	done    chan struct{}
 }

@@ -1,7 +1,9 @@
 package reliability
 
 import (
+	"cmp"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -73,6 +75,9 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 		slowest = max(slowest, r.Duration)
 	}
 	t.Logf("PostgreSQL outages under load: %d requests (%s); slowest %v", len(results), c, slowest.Round(time.Millisecond))
+	for _, r := range slowestOf(results, 5) {
+		t.Logf("  slow: %s %v, status %d, began %v into the test", r.Target.Org, r.Duration.Round(time.Millisecond), r.Status, r.Start.Sub(results[0].Start).Round(time.Millisecond))
+	}
 	t.Run("only 200s and 503s with Retry-After", func(t *testing.T) {
 		if c.Failed+c.OtherTransport+c.Refused != 0 {
 			t.Errorf("%s; first: %q", c, c.FirstFailures)
@@ -95,6 +100,13 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 			t.Errorf("PostgreSQL connections of customer-api: %d before, %d after", connsBefore, connsAfter)
 		}
 	})
+}
+
+// slowestOf is the n slowest results, slowest first.
+func slowestOf(results []result, n int) []result {
+	s := slices.Clone(results)
+	slices.SortFunc(s, func(a, b result) int { return cmp.Compare(b.Duration, a.Duration) })
+	return s[:min(n, len(s))]
 }
 
 // startedAfter counts answers to requests that began after t0.

@@ -1,7 +1,10 @@
 // End-to-end test of the docs page: starts the real binary on an empty database, opens
 // /customer/1.0.0/docs in Debian's headless chromium through playwright-core, and checks that the
 // operation, its path and the Customer schema are shown, that every request the page makes goes
-// to the service itself (no CDN), and that the console has no errors. Saves a screenshot.
+// to the service itself (no CDN), that the console has no errors (a breach of the page's
+// Content-Security-Policy would be one), that the page sends X-Frame-Options: DENY and a strict
+// policy, and that "Try it out" offers this instance first and the public gateway second. Saves a
+// screenshot.
 //
 //   node scripts/docs-browser-test.mjs [path to customer-api binary, default bin/customer-api]
 //
@@ -21,7 +24,7 @@ const schemaShot = join(outDir, 'docs-customer-schema.png');
 const operationId = 'getOrganizationCustomers';
 const operationPath = '/organization/getCustomers/{organizationId}';
 // The docs need no data and no credentials; --dev only spares configuring a token issuer.
-const serveFlags = ['--dev'];
+const serveFlags = ['--dev', '--metrics-addr', 'off'];
 
 const failures = [];
 let passes = 0;
@@ -89,6 +92,11 @@ try {
 
   const resp = await page.goto(`${base}/docs`, { waitUntil: 'networkidle' });
   check(resp?.status() === 200, `GET ${base}/docs answers 200 (got ${resp?.status()})`);
+  const headers = resp?.headers() ?? {};
+  check(headers['x-frame-options'] === 'DENY', `the page says X-Frame-Options: DENY (got ${headers['x-frame-options']})`);
+  const csp = headers['content-security-policy'] ?? '';
+  check(csp.includes("default-src 'none'") && csp.includes("frame-ancestors 'none'") && !/script-src[^;]*unsafe/.test(csp),
+    `the page has a strict Content-Security-Policy (got ${csp})`);
 
   const op = page.locator('.opblock-get').filter({ hasText: operationPath });
   await op.first().waitFor({ timeout: 20_000 });
@@ -97,6 +105,11 @@ try {
     `the operation shows its id ${operationId}`);
   check(await page.locator('.info .title').innerText().then((t) => t.includes('Cyrexa Customer API')),
     'the title is the contract\'s');
+
+  // "Try it out" sends to the selected server: this instance first, the public gateway second.
+  const servers = await page.$$eval('.servers select option', (options) => options.map((o) => o.value));
+  check(servers.length === 2 && servers[0] === new URL(base).pathname && servers[1].startsWith('https://gateway.cyrexa.com/'),
+    `the servers are this instance, then the public gateway (got ${servers.join(', ')})`);
 
   const models = page.locator('section.models');
   check(await models.isVisible(), 'the Schemas section is shown');

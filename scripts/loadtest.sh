@@ -19,7 +19,7 @@ url="http://127.0.0.1:$port/customer/1.0.0/organization/getCustomers"
 # taken from the curl line it prints; no rate limit, so the measurement is of the service.
 start() {
   GOMAXPROCS=1 taskset -c 0 "$bin" serve --dev --demo --data-dir "$work/data" --addr "127.0.0.1:$port" \
-    --rate-limit 0 --response-validation "$1" --validation-cache-entries "$2" --log-level error >"$work/out" 2>&1 &
+    --rate-limit 0 --client-rate-limit 0 --global-rate-limit 0 --metrics-addr off --response-validation "$1" --validation-cache-entries "$2" --log-level error >"$work/out" 2>&1 &
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
   bearer=$(sed -n "s/.*-H 'Authorization: \([^']*\)'.*/\1/p" "$work/out")
   token=$(sed -n "s/.*-H 'token: \([^']*\)'.*/\1/p" "$work/out")

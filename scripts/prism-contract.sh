@@ -72,7 +72,7 @@ log="$work/server.log"
 # credentials from the curl line it prints.
 start_server() {
   : >"$work/server.out"
-  "$bin" serve "${SERVE_FLAGS[@]}" --addr 127.0.0.1:0 --data-dir "$data" --log-level warn \
+  "$bin" serve "${SERVE_FLAGS[@]}" --addr 127.0.0.1:0 --metrics-addr off --data-dir "$data" --log-level warn \
     >"$work/server.out" 2>>"$log" &
   server_pid=$!
   pids+=("$server_pid")

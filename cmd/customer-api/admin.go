@@ -71,6 +71,10 @@ func importFile(ctx context.Context, env environment, args []string) error {
 		defer f.Close()
 		in = f
 	}
+	pepper, err := loadPepper(data.pepperFile, env)
+	if err != nil {
+		return err
+	}
 	st, err := data.openMigrated(ctx)
 	if err != nil {
 		return err
@@ -79,7 +83,7 @@ func importFile(ctx context.Context, env environment, args []string) error {
 	// An import allocates much and keeps little (it streams), so the collector may let the heap
 	// grow further between cycles: measured, a third less time for the same records.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	sum, err := importer.Import(ctx, st, c, *tenant, *organization, in)
+	sum, err := importer.Import(ctx, st, c, *tenant, *organization, in, importer.WithPepper(pepper))
 	if err != nil {
 		return fmt.Errorf("import %s: nothing was written: %w", fs.Arg(0), err)
 	}

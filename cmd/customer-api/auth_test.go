@@ -39,9 +39,57 @@ func TestTokensIssueListRevoke(t *testing.T) {
 	if _, _, err := runCmd(t, "", "tokens", "revoke", "--data-dir", dir, "0123"); err == nil {
 		t.Error("revoking an unknown token succeeded")
 	}
+	if _, _, err := runCmd(t, "", "tokens", "revoke", "--data-dir", dir, strings.Repeat("0", 32)); err == nil {
+		t.Error("revoking an unknown token succeeded")
+	}
 	if other, _, _ := runCmd(t, "", "tokens", "list", "--data-dir", dir, "--tenant", "tenant-b"); strings.Contains(other, id) {
 		t.Error("another tenant's list shows the token")
 	}
+}
+
+func TestTokensRevokeTakesTheWholeTokenAndNeverShowsItsSecret(t *testing.T) {
+	dir := t.TempDir()
+	issue := func() string {
+		token, _, err := runCmd(t, "", "tokens", "issue", "--data-dir", dir, "--tenant", "tenant-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(token)
+	}
+	secretOf := func(token string) string { return token[strings.Index(token, ".")+1:] }
+
+	t.Run("the whole token revokes it", func(t *testing.T) {
+		token := issue()
+		out, errOut, err := runCmd(t, "", "tokens", "revoke", "--data-dir", dir, token)
+		if err != nil || !strings.Contains(out, "revoked") {
+			t.Fatalf("revoke: %q %q, %v", out, errOut, err)
+		}
+		if strings.Contains(out+errOut, secretOf(token)) {
+			t.Fatal("revoke printed the secret")
+		}
+		list, _, _ := runCmd(t, "", "tokens", "list", "--data-dir", dir, "--tenant", "tenant-a")
+		if id, _, _ := strings.Cut(strings.TrimPrefix(token, "cat_"), "."); !strings.Contains(list, id) || !strings.Contains(list, "revoked") {
+			t.Errorf("after revoke, list printed:\n%s", list)
+		}
+	})
+	t.Run("an id with the prefix revokes it", func(t *testing.T) {
+		token := issue()
+		id, _, _ := strings.Cut(token, ".")
+		if out, _, err := runCmd(t, "", "tokens", "revoke", "--data-dir", dir, id); err != nil || !strings.Contains(out, "revoked") {
+			t.Fatalf("revoke: %q, %v", out, err)
+		}
+	})
+	t.Run("nothing after the dot is printed when the token is wrong", func(t *testing.T) {
+		for _, arg := range []string{"cat_0123.s3cr3t-part-of-a-token", "cat_" + strings.Repeat("f", 32) + ".s3cr3t-part-of-a-token", "s3cr3t-part-of-a-token"} {
+			out, errOut, err := runCmd(t, "", "tokens", "revoke", "--data-dir", dir, arg)
+			if err == nil {
+				t.Errorf("revoke %d-character argument succeeded", len(arg))
+			}
+			if strings.Contains(out+errOut+err.Error(), "s3cr3t") {
+				t.Errorf("revoke printed the secret: %q %q %v", out, errOut, err)
+			}
+		}
+	})
 }
 
 func TestDevTokenPrintsAJWT(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -24,6 +25,7 @@ type authFlags struct {
 	tenantClaim   string
 	requiredScope string
 	leeway        time.Duration
+	maxLifetime   time.Duration
 }
 
 func (a *authFlags) register(fs *flag.FlagSet) {
@@ -34,7 +36,8 @@ func (a *authFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.jwtAudience, "jwt-audience", "", "required aud of access tokens")
 	fs.StringVar(&a.tenantClaim, "tenant-claim", "tenant_id", "access token claim that holds the tenant id; must equal the tenantId header")
 	fs.StringVar(&a.requiredScope, "required-scope", auth.DefaultScope, "scope an access token needs")
-	fs.DurationVar(&a.leeway, "jwt-leeway", 30*time.Second, "clock skew allowed on exp and nbf (at most 60s)")
+	fs.DurationVar(&a.leeway, "jwt-leeway", 30*time.Second, "clock skew allowed on exp, nbf and iat (at most 60s)")
+	fs.DurationVar(&a.maxLifetime, "jwt-max-lifetime", auth.DefaultMaxLifetime, "longest an access token may be valid, from iat (or now) to exp")
 }
 
 // errNoIssuer says what to set when serve has no way to verify access tokens.
@@ -44,8 +47,8 @@ var errNoIssuer = usageError{"no access token issuer is configured: set --oidc-i
 
 // authenticator builds the verifier of both credentials. In dev mode it also returns the JWKS
 // to publish and the development signing key.
-func (a *authFlags) authenticator(ctx context.Context, dataDir, addr string, tokens store.TokenStore) (*auth.Authenticator, []byte, *auth.SigningKey, error) {
-	cfg := auth.VerifierConfig{Issuer: a.jwtIssuer, Audience: a.jwtAudience, TenantClaim: a.tenantClaim, Leeway: a.leeway}
+func (a *authFlags) authenticator(ctx context.Context, log *slog.Logger, dataDir, addr string, tokens store.TokenStore) (*auth.Authenticator, []byte, *auth.SigningKey, error) {
+	cfg := auth.VerifierConfig{Issuer: a.jwtIssuer, Audience: a.jwtAudience, TenantClaim: a.tenantClaim, Leeway: a.leeway, MaxLifetime: a.maxLifetime}
 	var (
 		keys    jwt.Keyfunc
 		devJWKS []byte
@@ -78,14 +81,14 @@ func (a *authFlags) authenticator(ctx context.Context, dataDir, addr string, tok
 			return nil, nil, nil, err
 		}
 		cfg.Issuer = d.Issuer
-		if keys, err = auth.RemoteKeys(ctx, d.JWKSURI, auth.KeySetOptions{}); err != nil {
+		if keys, err = auth.RemoteKeys(ctx, d.JWKSURI, auth.KeySetOptions{Logger: log}); err != nil {
 			return nil, nil, nil, err
 		}
 	case a.jwksURL != "":
 		if a.jwtIssuer == "" {
 			return nil, nil, nil, usageError{"--jwks-url needs --jwt-issuer: the iss access tokens must carry"}
 		}
-		if keys, err = auth.RemoteKeys(ctx, a.jwksURL, auth.KeySetOptions{}); err != nil {
+		if keys, err = auth.RemoteKeys(ctx, a.jwksURL, auth.KeySetOptions{Logger: log}); err != nil {
 			return nil, nil, nil, err
 		}
 	default:

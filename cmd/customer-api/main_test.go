@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -93,7 +95,7 @@ func TestServeDemoPrintsACurlThatWorks(t *testing.T) {
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--dev", "--demo", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()},
+		done <- run(ctx, []string{"serve", "--dev", "--demo", "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--data-dir", t.TempDir()},
 			func(string) string { return "" }, nil, outW, io.Discard)
 		outW.Close()
 	}()
@@ -139,5 +141,80 @@ func TestFlagsMayFollowArguments(t *testing.T) {
 	_, _, err = runCmd(t, "", "import", "--data-dir", dir, "--tenant", "t1", "--organization", "o1", "--", "--odd-name.json")
 	if err == nil || !strings.Contains(err.Error(), "open --odd-name.json") {
 		t.Errorf("after --, a flag-like argument was not taken as the file: %v", err)
+	}
+}
+
+// TestMetricsHaveTheirOwnListener starts serve with a metrics listener and checks that /metrics
+// answers there, and not on the API's listener.
+func TestMetricsHaveTheirOwnListener(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--dev", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", t.TempDir()},
+			func(string) string { return "" }, nil, outW, io.Discard)
+		outW.Close()
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	metricsRe := regexp.MustCompile(`^customer-api metrics on (http://\S+)$`)
+	apiRe := regexp.MustCompile(`^customer-api listening on (http://[^/]+)`)
+	var metricsURL, apiURL string
+	scanner := bufio.NewScanner(outR)
+	for (metricsURL == "" || apiURL == "") && scanner.Scan() {
+		if m := metricsRe.FindStringSubmatch(scanner.Text()); m != nil {
+			metricsURL = m[1]
+		}
+		if m := apiRe.FindStringSubmatch(scanner.Text()); m != nil {
+			apiURL = m[1]
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, outR) }()
+	if metricsURL == "" || apiURL == "" {
+		t.Fatalf("serve printed no metrics (%q) or API (%q) URL", metricsURL, apiURL)
+	}
+	if !strings.HasPrefix(metricsURL, "http://127.0.0.1:") {
+		t.Errorf("metrics at %s, want loopback", metricsURL)
+	}
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "customer_api_auth_failures_total") {
+		t.Errorf("metrics listener: %d\n%.300s", resp.StatusCode, body)
+	}
+	resp, err = http.Get(apiURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /metrics on the API listener: %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestServeWarnsAboutADataDirectoryOthersCanRead(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	warnOpenDataDir(slog.New(slog.NewJSONHandler(&logs, nil)), dir, "")
+	if !strings.Contains(logs.String(), `"level":"WARN"`) || !strings.Contains(logs.String(), `"mode":"0755"`) {
+		t.Errorf("no warning for a data directory of mode 0755: %s", logs.String())
+	}
+	logs.Reset()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	warnOpenDataDir(slog.New(slog.NewJSONHandler(&logs, nil)), dir, "")
+	if logs.Len() != 0 {
+		t.Errorf("a warning for a data directory of mode 0700: %s", logs.String())
 	}
 }

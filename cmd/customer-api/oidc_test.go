@@ -50,7 +50,7 @@ func TestServeWithAnOpenIDConnectIssuer(t *testing.T) {
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--data-dir", dir,
 			"--oidc-issuer", issuerURL, "--jwt-audience", "customer-api"},
 			func(string) string { return "" }, nil, outW, io.Discard)
 		outW.Close()

@@ -34,6 +34,9 @@ func serve(ctx context.Context, env environment, args []string) error {
 	validation := fs.String("response-validation", string(contract.Enforce), "what happens to a response that breaks the contract: enforce (replace it with a 500), log (send it, log and count it) or off")
 	rateLimit := fs.Float64("rate-limit", 50, "requests per second each tenant may make (0: unlimited)")
 	rateBurst := fs.Int("rate-burst", 100, "requests a tenant may make at once above its rate")
+	var limits limitFlags
+	limits.register(fs)
+	metricsAddr := fs.String("metrics-addr", DefaultMetricsAddr, `address of the /metrics listener, apart from the API ("" or "off": none)`)
 	cacheEntries := fs.Int("validation-cache-entries", contract.DefaultCacheEntries, "how many validated customer documents to remember (0: validate every customer of every read)")
 	readWindow := byteSize(listing.DefaultWindow)
 	fs.Var(&readWindow, "read-window", "the most bytes of one list held in memory; a larger list streams (e.g. 8MiB)")
@@ -54,6 +57,9 @@ func serve(ctx context.Context, env environment, args []string) error {
 	}
 	if *rateLimit < 0 || *rateBurst < 1 {
 		return usageError{"--rate-limit must be 0 or more and --rate-burst at least 1"}
+	}
+	if err := limits.check(); err != nil {
+		return err
 	}
 	if *cacheEntries < 0 {
 		return usageError{"--validation-cache-entries must be 0 or more"}
@@ -77,12 +83,17 @@ func serve(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	defer st.Close()
-	authenticator, devJWKS, devKey, err := authn.authenticator(ctx, data.dataDir, *addr, st)
+	warnOpenDataDir(log, data.dataDir, data.database)
+	authenticator, devJWKS, devKey, err := authn.authenticator(ctx, log, data.dataDir, *addr, st)
 	if err != nil {
 		return err
 	}
 	if *loadDemo {
-		if err := loadDemoData(ctx, st, c, log); err != nil {
+		pepper, err := loadPepper(data.pepperFile, env)
+		if err != nil {
+			return err
+		}
+		if err := loadDemoData(ctx, st, c, log, importer.WithPepper(pepper)); err != nil {
 			return err
 		}
 	}
@@ -97,12 +108,18 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if mode != contract.Enforce {
 		log.Warn("responses are not enforced against the contract", "response_validation", string(mode))
 	}
-	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: log, Metrics: metrics.New(),
-		Auth: authenticator, DevJWKS: devJWKS, RateLimit: *rateLimit, RateBurst: *rateBurst,
+	m := metrics.New()
+	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: log, Metrics: m,
+		Auth: authenticator, DevJWKS: devJWKS, RateLimit: *rateLimit, RateBurst: *rateBurst, ClientLimit: limits.cfg,
 		ResponseValidation: mode, ValidationCacheEntries: *cacheEntries, Lists: lists})
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := serveMetrics(*metricsAddr, m, log, env.stdout)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics(context.Background())
 	srv := &http.Server{Handler: handler, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	server.ApplyLimits(srv)
 	base := "http://" + ln.Addr().String()
@@ -160,7 +177,7 @@ func printDemoCurl(ctx context.Context, env environment, authenticator *auth.Aut
 
 // loadDemoData imports the demo dataset through the same path as `customer-api import`, so demo
 // records are validated and their credentials hashed like any other.
-func loadDemoData(ctx context.Context, st store.Store, c *contract.Contract, log *slog.Logger) error {
+func loadDemoData(ctx context.Context, st store.Store, c *contract.Contract, log *slog.Logger, opts ...importer.Option) error {
 	empty, err := st.Empty(ctx)
 	if err != nil {
 		return fmt.Errorf("check for existing data: %w", err)
@@ -178,7 +195,7 @@ func loadDemoData(ctx context.Context, st store.Store, c *contract.Contract, log
 		if err != nil {
 			return fmt.Errorf("encode demo data: %w", err)
 		}
-		sum, err := importer.Import(ctx, st, c, demo.TenantID, org.ID, bytes.NewReader(raw))
+		sum, err := importer.Import(ctx, st, c, demo.TenantID, org.ID, bytes.NewReader(raw), opts...)
 		if err != nil {
 			return fmt.Errorf("load demo organization %s: %w", org.ID, err)
 		}

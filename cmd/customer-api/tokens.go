@@ -80,14 +80,18 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 		return w.Flush()
 	case "revoke":
 		if fs.NArg() != 1 {
-			return usageError{"usage: customer-api tokens revoke TOKEN-ID"}
+			return usageError{"usage: customer-api tokens revoke TOKEN-ID|TOKEN"}
+		}
+		id, ok := auth.APITokenID(fs.Arg(0))
+		if !ok {
+			// Quote nothing of the argument: it may be a mistyped token, secret included.
+			return usageError{"tokens revoke: want a token id (32 hex digits, as `tokens list` shows) or the whole token"}
 		}
 		st, err := data.openMigrated(ctx)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		id := strings.TrimPrefix(fs.Arg(0), "cat_")
 		if err := st.RevokeAPIToken(ctx, id, time.Now()); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("no API token %q", id)

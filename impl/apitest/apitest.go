@@ -122,10 +122,10 @@ func MustSQLite(t testing.TB) (*sqlite.Store, string) {
 }
 
 // MustStart starts a service on a fresh SQLite database and stops it when the test ends.
-func MustStart(t testing.TB) *Env {
+func MustStart(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	st, path := MustSQLite(t)
-	env := MustStartWith(t, MustContract(t), st)
+	env := MustStartWith(t, MustContract(t), st, opts...)
 	env.SQLitePath = path
 	return env
 }
@@ -142,24 +142,26 @@ type Service struct {
 
 // MustService builds the service on the given contract and store, with a test issuer of access
 // tokens serving its keys over HTTP.
-func MustService(t testing.TB, c *contract.Contract, st store.Store) *Service {
+func MustService(t testing.TB, c *contract.Contract, st store.Store, opts ...Option) *Service {
 	t.Helper()
-	return MustServiceWith(t, c, st, nil)
-}
-
-// MustServiceWith is MustService with the dependencies changed by tune first (nil: none).
-func MustServiceWith(t testing.TB, c *contract.Contract, st store.Store, tune func(*server.Deps)) *Service {
-	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	logs := &SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	authenticator, issuer := MustAuthenticator(t, st, logger)
+	issuer := MustIssuer(t)
+	if o.issuer != nil {
+		o.issuer(issuer)
+	}
+	authenticator := mustAuthenticator(t, st, logger, issuer, o.keySet)
 	tokens := authenticator.Tokens
 	m := metrics.New()
 	deps := server.Deps{Contract: c, Store: st, Logger: logger, Metrics: m,
 		Auth:               authenticator,
 		ResponseValidation: contract.Enforce, ValidationCacheEntries: contract.DefaultCacheEntries}
-	if tune != nil {
-		tune(&deps)
+	for _, f := range o.deps {
+		f(&deps)
 	}
 	handler, err := server.New(deps)
 	if err != nil {
@@ -173,9 +175,40 @@ func MustServiceWith(t testing.TB, c *contract.Contract, st store.Store, tune fu
 func MustAuthenticator(t testing.TB, st store.Store, logger *slog.Logger) (*auth.Authenticator, *Issuer) {
 	t.Helper()
 	issuer := MustIssuer(t)
+	return mustAuthenticator(t, st, logger, issuer, nil), issuer
+}
+
+// Option changes how MustStart, MustStartWith and MustService build the service.
+type Option func(*options)
+
+type options struct {
+	keySet *auth.KeySetOptions
+	issuer func(*Issuer)
+	deps   []func(*server.Deps)
+}
+
+// WithKeySet sets how the service keeps the test issuer's key set (by default it may refetch
+// the set every millisecond). The logger is always the service's.
+func WithKeySet(o auth.KeySetOptions) Option { return func(opts *options) { opts.keySet = &o } }
+
+// WithIssuer changes the test issuer before the service first fetches its keys.
+func WithIssuer(f func(*Issuer)) Option { return func(opts *options) { opts.issuer = f } }
+
+// WithDeps changes the service's dependencies before it is built.
+func WithDeps(f func(*server.Deps)) Option {
+	return func(opts *options) { opts.deps = append(opts.deps, f) }
+}
+
+func mustAuthenticator(t testing.TB, st store.Store, logger *slog.Logger, issuer *Issuer, keySet *auth.KeySetOptions) *auth.Authenticator {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	keys, err := auth.RemoteKeys(ctx, issuer.JWKSURL, auth.KeySetOptions{UnknownKeyRefetch: time.Millisecond, Logger: logger})
+	keyOpts := auth.KeySetOptions{UnknownKeyRefetch: time.Millisecond}
+	if keySet != nil {
+		keyOpts = *keySet
+	}
+	keyOpts.Logger = logger
+	keys, err := auth.RemoteKeys(ctx, issuer.JWKSURL, keyOpts)
 	if err != nil {
 		t.Fatalf("key set: %v", err)
 	}
@@ -183,19 +216,13 @@ func MustAuthenticator(t testing.TB, st store.Store, logger *slog.Logger) (*auth
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &auth.Authenticator{Verifier: verifier, Tokens: auth.NewAPITokens(st, nil)}, issuer
+	return &auth.Authenticator{Verifier: verifier, Tokens: auth.NewAPITokens(st, nil)}
 }
 
 // MustStartWith starts a service on the given contract and store on a real listener.
-func MustStartWith(t testing.TB, c *contract.Contract, st store.Store) *Env {
+func MustStartWith(t testing.TB, c *contract.Contract, st store.Store, opts ...Option) *Env {
 	t.Helper()
-	return MustStartTuned(t, c, st, nil)
-}
-
-// MustStartTuned is MustStartWith with the service's dependencies changed by tune first.
-func MustStartTuned(t testing.TB, c *contract.Contract, st store.Store, tune func(*server.Deps)) *Env {
-	t.Helper()
-	svc := MustServiceWith(t, c, st, tune)
+	svc := MustService(t, c, st, opts...)
 	handler, issuer, tokens, m, logs := svc.Handler, svc.Issuer, svc.Tokens, svc.Metrics, svc.Logs
 	env := &Env{Store: st, Contract: c, Logs: logs, Metrics: m, Issuer: issuer, Tokens: tokens, apiTokens: map[string]string{}}
 	// Registered before the server's own clean-up, so these checks run after it has finished
@@ -410,15 +437,51 @@ func (e *problemError) Error() string { return e.msg }
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers, for captured logs.
 type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{} // closed and replaced by every write
 }
 
 // Write appends p.
 func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.written != nil {
+		close(b.written)
+		b.written = nil
+	}
 	return b.buf.Write(p)
+}
+
+// Next returns a channel closed at the next write.
+func (b *SyncBuffer) Next() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.written == nil {
+		b.written = make(chan struct{})
+	}
+	return b.written
+}
+
+// MustAccessLine waits for the service's access log line of the request (it is written once
+// the answer has gone, so it may trail the response) and returns it decoded.
+func (e *Env) MustAccessLine(t testing.TB, requestID string) map[string]any {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		next := e.Logs.Next()
+		for _, line := range strings.Split(e.Logs.String(), "\n") {
+			var entry map[string]any
+			if json.Unmarshal([]byte(line), &entry) == nil && entry["msg"] == "request" && entry["request_id"] == requestID {
+				return entry
+			}
+		}
+		select {
+		case <-next:
+		case <-timeout:
+			t.Fatalf("no access line for request %s:\n%s", requestID, e.Logs.String())
+		}
+	}
 }
 
 // String returns everything written so far.

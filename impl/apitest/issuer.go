@@ -25,17 +25,30 @@ const (
 type Issuer struct {
 	JWKSURL string
 
-	mu  sync.Mutex
-	key auth.SigningKey
+	mu      sync.Mutex
+	key     auth.SigningKey
+	latency time.Duration
+	fetches int
+	fetched chan struct{} // closed and replaced on every fetch of the key set
 }
 
 // MustIssuer starts an issuer with a fresh Ed25519 key.
 func MustIssuer(t testing.TB) *Issuer {
 	t.Helper()
-	i := &Issuer{key: MustEd25519Key(t, "test-key-1")}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	i := &Issuer{key: MustEd25519Key(t, "test-key-1"), fetched: make(chan struct{})}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		i.mu.Lock()
-		key := i.key
+		key, latency := i.key, i.latency
+		i.mu.Unlock()
+		select { // a real issuer is a network away
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return
+		}
+		i.mu.Lock()
+		i.fetches++
+		close(i.fetched)
+		i.fetched = make(chan struct{})
 		i.mu.Unlock()
 		jwks, err := auth.PublicJWKS(key)
 		if err != nil {
@@ -48,6 +61,21 @@ func MustIssuer(t testing.TB) *Issuer {
 	t.Cleanup(ts.Close)
 	i.JWKSURL = ts.URL + "/jwks.json"
 	return i
+}
+
+// SetLatency makes every answer of the key set wait d first.
+func (i *Issuer) SetLatency(d time.Duration) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.latency = d
+}
+
+// Fetches returns how often the key set was served so far, and a channel closed at the next
+// time it is served.
+func (i *Issuer) Fetches() (int, <-chan struct{}) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.fetches, i.fetched
 }
 
 // MustEd25519Key returns a new Ed25519 signing key with the given id.

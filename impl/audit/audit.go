@@ -11,6 +11,9 @@ type Record struct {
 	Subject      string
 	Organization string
 	Customers    int
+	// AuthFailure names the check that refused a credential (an auth.Reason), for the log line
+	// and the metric; empty when none was refused.
+	AuthFailure string
 }
 
 type recordKey struct{}

@@ -62,30 +62,44 @@ func (a *APITokens) Issue(ctx context.Context, tenantID, name string, ttl time.D
 	return apiTokenPrefix + t.ID + "." + encoded, t, nil
 }
 
+// APITokenID returns the id that arg names: arg is an id as listings show it, with or without
+// the cat_ prefix, or a whole token, whose secret (after the '.') it ignores. It reports false
+// when arg holds no well-formed id.
+func APITokenID(arg string) (string, bool) {
+	id, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(arg), apiTokenPrefix), ".")
+	if len(id) != 32 {
+		return "", false
+	}
+	if _, err := hex.DecodeString(id); err != nil {
+		return "", false
+	}
+	return strings.ToLower(id), true
+}
+
 // Check returns the stored token that token is, if it is valid now. The secret is compared in
 // constant time; an unknown id costs the same comparison.
 func (a *APITokens) Check(ctx context.Context, token string) (store.APIToken, error) {
 	id, secret, ok := strings.Cut(strings.TrimPrefix(token, apiTokenPrefix), ".")
 	if !strings.HasPrefix(token, apiTokenPrefix) || !ok || len(id) != 32 || secret == "" {
-		return store.APIToken{}, fmt.Errorf("%w: malformed", ErrInvalidAPIToken)
+		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: malformed", ErrInvalidAPIToken))
 	}
 	sum := sha256.Sum256([]byte(secret))
 	t, err := a.store.APIToken(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		subtle.ConstantTimeCompare(sum[:], make([]byte, sha256.Size))
-		return store.APIToken{}, fmt.Errorf("%w: unknown", ErrInvalidAPIToken)
+		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: unknown", ErrInvalidAPIToken))
 	case err != nil:
 		return store.APIToken{}, fmt.Errorf("check API token: %w", err)
 	}
 	now := a.now()
 	switch {
 	case subtle.ConstantTimeCompare(sum[:], t.SecretHash) != 1:
-		return store.APIToken{}, fmt.Errorf("%w: wrong secret", ErrInvalidAPIToken)
+		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: wrong secret", ErrInvalidAPIToken))
 	case !t.RevokedAt.IsZero():
-		return store.APIToken{}, fmt.Errorf("%w: revoked", ErrInvalidAPIToken)
+		return store.APIToken{}, fail(ReasonAPITokenRevoked, fmt.Errorf("%w: revoked", ErrInvalidAPIToken))
 	case !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
-		return store.APIToken{}, fmt.Errorf("%w: expired", ErrInvalidAPIToken)
+		return store.APIToken{}, fail(ReasonAPITokenExpired, fmt.Errorf("%w: expired", ErrInvalidAPIToken))
 	}
 	return t, nil
 }

@@ -9,9 +9,13 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,4 +156,57 @@ func TestDevKeyIsCreatedOnceAndKept(t *testing.T) {
 	if id, err := v.Verify(token); err != nil || id.TenantID != "t1" {
 		t.Fatalf("dev token: %+v, %v", id, err)
 	}
+}
+
+// TestAFailedRefetchIsLoggedThroughTheGivenLogger breaks the issuer after the first fetch and
+// expects the unknown kid's refetch failure in the service's JSON log, not the default logger.
+func TestAFailedRefetchIsLoggedThroughTheGivenLogger(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	signing := auth.SigningKey{ID: "k1", Algorithm: "EdDSA", Private: key}
+	jwks, err := auth.PublicJWKS(signing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var broken atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if broken.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		_, _ = w.Write(jwks)
+	}))
+	defer srv.Close()
+	var logs syncBuffer
+	kf, err := auth.RemoteKeys(t.Context(), srv.URL, auth.KeySetOptions{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken.Store(true)
+	v, _ := auth.NewVerifier(auth.VerifierConfig{Issuer: "https://issuer.test/", Audience: "api"}, kf)
+	token, _ := auth.Sign(auth.SigningKey{ID: "k2", Algorithm: "EdDSA", Private: key}, claims(time.Now()))
+	_, err = v.Verify(token)
+	if reason, _ := auth.ReasonOf(err); reason != auth.ReasonUnknownKey {
+		t.Fatalf("Verify = %v (reason %q), want unknown_key", err, reason)
+	}
+	var line map[string]any
+	if err := json.Unmarshal([]byte(logs.String()), &line); err != nil || line["level"] != "WARN" || !strings.Contains(fmt.Sprint(line["error"]), "status 502") {
+		t.Errorf("log %q: want one JSON warning with the status", logs.String())
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

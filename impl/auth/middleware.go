@@ -20,14 +20,33 @@ type Authenticator struct {
 	Verifier      *Verifier
 	Tokens        *APITokens
 	RequiredScope string // default DefaultScope
+	// Limiter, when set, charges each request whose access token is verified to that token's
+	// tenant, before the API token is looked up: failures (401, 403) count as much as successes.
+	Limiter TenantLimiter
+}
+
+// TenantLimiter takes one request from a tenant's budget, or returns the error to answer (429).
+type TenantLimiter interface {
+	Take(tenantID string) error
+}
+
+// WithLimiter returns a copy of a that charges verified requests to l.
+func (a *Authenticator) WithLimiter(l TenantLimiter) *Authenticator {
+	c := *a
+	c.Limiter = l
+	return &c
 }
 
 // Middleware checks both credentials and the tenant they are for, and puts the verified identity
 // into the request context. It runs after the request validator, which has already refused
-// missing or malformed headers.
+// missing or malformed headers (a missing `token` header is a 400 there).
 //
-// Failures to authenticate all answer the same 401 (RFC 6750 invalid_token); valid credentials
-// that do not reach the tenant or lack the scope answer 403.
+// Failures to authenticate all answer the same 401 (RFC 6750 invalid_token): a bad access
+// token, and an API token that is unknown, revoked, expired or another tenant's (an API token
+// is a credential for its own tenant only; answering 403 would confirm to whoever holds a
+// stolen one that it is real). A verified access token that does not reach the tenant or lacks
+// the scope answers 403. The reason for each refusal goes to the request's audit record, for
+// the log and the metrics only.
 func (a *Authenticator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	scope := a.RequiredScope
 	if scope == "" {
@@ -36,31 +55,43 @@ func (a *Authenticator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		ctx := req.Context()
+		record := audit.FromContext(ctx)
+		refuse := func(err error) error {
+			reason, _ := ReasonOf(err)
+			record.AuthFailure = string(reason)
+			return problem.Unauthenticated(err)
+		}
 		bearer, ok := cutSchemeFold(req.Header.Get("Authorization"))
 		if !ok {
-			return problem.Unauthenticated(errors.New("no bearer token"))
+			return refuse(fail(ReasonMalformed, errors.New("no bearer token")))
 		}
 		id, err := a.Verifier.Verify(bearer)
 		if err != nil {
-			return problem.Unauthenticated(err)
+			return refuse(err)
+		}
+		record.Subject = id.Subject
+		if a.Limiter != nil {
+			if err := a.Limiter.Take(id.TenantID); err != nil {
+				return err
+			}
 		}
 		tenantID := req.Header.Get("tenantId")
-		record := audit.FromContext(ctx)
-		record.Subject = id.Subject
 		token, err := a.Tokens.Check(ctx, req.Header.Get("token"))
 		if err != nil {
 			if !errors.Is(err, ErrInvalidAPIToken) {
 				return err // the token store failed: not the client's fault
 			}
-			return problem.Unauthenticated(err)
+			return refuse(err)
 		}
 		if token.TenantID != tenantID {
-			return problem.Unauthenticated(fmt.Errorf("%w: API token of another tenant", ErrInvalidAPIToken))
+			return refuse(fail(ReasonAPITokenOtherTenant, fmt.Errorf("%w: API token of another tenant", ErrInvalidAPIToken)))
 		}
 		if id.TenantID != tenantID {
+			record.AuthFailure = string(ReasonTenantMismatch)
 			return &problem.Error{Kind: problem.Forbidden, Detail: "The access token does not grant access to this tenant."}
 		}
 		if !id.HasScope(scope) {
+			record.AuthFailure = string(ReasonMissingScope)
 			return &problem.Error{
 				Kind:   problem.Forbidden,
 				Detail: "The access token lacks the " + scope + " scope.",

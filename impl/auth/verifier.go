@@ -19,8 +19,12 @@ import (
 // "signature" made with a public key is the classic confusion attack.
 var Algorithms = []string{"RS256", "ES256", "EdDSA"}
 
-// MaxLeeway bounds the clock skew allowed on exp and nbf.
+// MaxLeeway bounds the clock skew allowed on exp, nbf and iat.
 const MaxLeeway = 60 * time.Second
+
+// DefaultMaxLifetime is the longest an access token may be valid, from iat (or from now, when
+// it has no iat) to exp, unless VerifierConfig says otherwise.
+const DefaultMaxLifetime = 24 * time.Hour
 
 // ErrInvalidToken is the cause of every refused bearer token. What exactly failed stays in the
 // wrapped error, for the log; clients learn only RFC 6750's invalid_token.
@@ -32,7 +36,10 @@ type VerifierConfig struct {
 	Audience string // required value in aud
 	// TenantClaim names the claim that holds the tenant id (default tenant_id).
 	TenantClaim string
-	Leeway      time.Duration // allowed clock skew on exp and nbf; at most MaxLeeway
+	Leeway      time.Duration // allowed clock skew on exp, nbf and iat; at most MaxLeeway
+	// MaxLifetime bounds exp minus iat (or exp minus now, without iat); default
+	// DefaultMaxLifetime.
+	MaxLifetime time.Duration
 }
 
 // Identity is what a verified access token says about its holder.
@@ -60,6 +67,12 @@ func NewVerifier(cfg VerifierConfig, keys jwt.Keyfunc) (*Verifier, error) {
 	if cfg.TenantClaim == "" {
 		cfg.TenantClaim = "tenant_id"
 	}
+	if cfg.MaxLifetime == 0 {
+		cfg.MaxLifetime = DefaultMaxLifetime
+	}
+	if cfg.MaxLifetime < 0 {
+		return nil, fmt.Errorf("maximum lifetime %s: must be positive", cfg.MaxLifetime)
+	}
 	if cfg.Leeway < 0 || cfg.Leeway > MaxLeeway {
 		return nil, fmt.Errorf("leeway %s: must be between 0 and %s", cfg.Leeway, MaxLeeway)
 	}
@@ -69,22 +82,39 @@ func NewVerifier(cfg VerifierConfig, keys jwt.Keyfunc) (*Verifier, error) {
 		jwt.WithAudience(cfg.Audience),
 		jwt.WithLeeway(cfg.Leeway),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(), // an iat after now plus the leeway is refused
 	)
 	return &Verifier{cfg: cfg, keys: keys, parser: parser}, nil
 }
 
-// Verify checks the token's signature, algorithm, issuer, audience and validity period, and
-// returns its identity. Every failure wraps ErrInvalidToken.
+// Verify checks the token's JSON (no key twice), signature, algorithm, type, issuer, audience,
+// validity period and lifetime, and returns its identity. Every failure wraps ErrInvalidToken
+// and a Failure that names the check.
 func (v *Verifier) Verify(token string) (Identity, error) {
+	if err := noDuplicateKeys(token); err != nil {
+		return Identity{}, fail(ReasonMalformed, fmt.Errorf("%w: %w", ErrInvalidToken, err))
+	}
 	claims := jwt.MapClaims{}
-	if _, err := v.parser.ParseWithClaims(token, claims, v.keys); err != nil {
-		return Identity{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	parsed, err := v.parser.ParseWithClaims(token, claims, v.keys)
+	if err != nil {
+		return Identity{}, fail(classify(err), fmt.Errorf("%w: %w", ErrInvalidToken, err))
+	}
+	if typ, ok := parsed.Header["typ"]; ok && !acceptedType(typ) {
+		return Identity{}, fail(ReasonMalformed, fmt.Errorf("%w: typ is not at+jwt or JWT", ErrInvalidToken))
+	}
+	exp, _ := claims.GetExpirationTime() // required and checked by the parser
+	start := time.Now()
+	if iat, _ := claims.GetIssuedAt(); iat != nil {
+		start = iat.Time
+	}
+	if exp != nil && exp.Sub(start) > v.cfg.MaxLifetime {
+		return Identity{}, fail(ReasonMalformed, fmt.Errorf("%w: valid for longer than %s", ErrInvalidToken, v.cfg.MaxLifetime))
 	}
 	id := Identity{Scopes: scopes(claims)}
 	id.Subject, _ = claims["sub"].(string)
 	id.TenantID, _ = claims[v.cfg.TenantClaim].(string)
 	if id.TenantID == "" {
-		return Identity{}, fmt.Errorf("%w: no %s claim", ErrInvalidToken, v.cfg.TenantClaim)
+		return Identity{}, fail(ReasonMalformed, fmt.Errorf("%w: no %s claim", ErrInvalidToken, v.cfg.TenantClaim))
 	}
 	return id, nil
 }

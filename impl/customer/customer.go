@@ -80,12 +80,19 @@ func StripWriteOnly(c gen.Customer) gen.Customer {
 // the plaintext it is kept, so importing the same file twice changes nothing; values that already
 // are password hashes are kept as given.
 func HashCredentials(creds Credentials, stored store.Secrets) (store.Secrets, error) {
+	return HashCredentialsWith(secrets.Hasher{}, creds, stored)
+}
+
+// HashCredentialsWith is HashCredentials with h's pepper mixed into the PIN and the secret
+// answers: the low-entropy secrets a dump of the database would otherwise give away to a few
+// thousand guesses. Passwords are hashed without it.
+func HashCredentialsWith(h secrets.Hasher, creds Credentials, stored store.Secrets) (store.Secrets, error) {
 	var out store.Secrets
 	var err error
-	if out.PasswordHash, err = prepare(creds.Password, stored.PasswordHash); err != nil {
+	if out.PasswordHash, err = prepare(secrets.Hasher{}, creds.Password, stored.PasswordHash); err != nil {
 		return store.Secrets{}, fmt.Errorf("hash password: %w", err)
 	}
-	if out.PINHash, err = prepare(creds.PIN, stored.PINHash); err != nil {
+	if out.PINHash, err = prepare(h, creds.PIN, stored.PINHash); err != nil {
 		return store.Secrets{}, fmt.Errorf("hash PIN: %w", err)
 	}
 	if len(creds.SecretAnswers) > 0 {
@@ -95,7 +102,7 @@ func HashCredentials(creds Credentials, stored store.Secrets) (store.Secrets, er
 			if i < len(stored.SecretAnswerHashes) {
 				old = stored.SecretAnswerHashes[i]
 			}
-			if out.SecretAnswerHashes[i], err = prepare(answer, old); err != nil {
+			if out.SecretAnswerHashes[i], err = prepare(h, answer, old); err != nil {
 				return store.Secrets{}, fmt.Errorf("hash secret answer %d: %w", i, err)
 			}
 		}
@@ -116,12 +123,12 @@ func (c Credentials) HasAny() bool {
 	return false
 }
 
-func prepare(plain *string, stored string) (string, error) {
+func prepare(h secrets.Hasher, plain *string, stored string) (string, error) {
 	switch {
 	case plain == nil:
 		return "", nil
-	case *plain == stored, stored != "" && secrets.Matches(stored, *plain):
+	case *plain == stored, stored != "" && h.Matches(stored, *plain):
 		return stored, nil
 	}
-	return secrets.Prepare(*plain)
+	return h.Prepare(*plain)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/customer"
+	"github.com/cyrexa/customer-api/impl/secrets"
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
@@ -36,9 +37,20 @@ func (e *RecordError) Unwrap() error { return e.Err }
 
 // Import reads a JSON array of {"customer": {...}} from r and upserts every customer into the
 // tenant's organization, in one transaction.
-func Import(ctx context.Context, st store.Store, v Validator, tenantID, organizationID string, r io.Reader) (store.ImportSummary, error) {
+func Import(ctx context.Context, st store.Store, v Validator, tenantID, organizationID string, r io.Reader, opts ...Option) (store.ImportSummary, error) {
 	p := &preparer{store: st, validator: v, tenantID: tenantID}
+	for _, opt := range opts {
+		opt(p)
+	}
 	return st.ImportCustomers(ctx, tenantID, organizationID, p.records(ctx, r))
+}
+
+// Option changes how Import prepares records.
+type Option func(*preparer)
+
+// WithPepper mixes the pepper into new hashes of PINs and secret answers (nil: no pepper).
+func WithPepper(p *secrets.Pepper) Option {
+	return func(pr *preparer) { pr.hasher = secrets.Hasher{Pepper: p} }
 }
 
 // preparer turns raw records into store customers: validated, decoded, credentials hashed.
@@ -46,6 +58,7 @@ type preparer struct {
 	store     store.Store
 	validator Validator
 	tenantID  string
+	hasher    secrets.Hasher
 }
 
 // pending is one record on its way through the pipeline; done receives its outcome.
@@ -172,7 +185,7 @@ func (p *preparer) prepare(ctx context.Context, raw json.RawMessage) (store.Cust
 			return store.Customer{}, fmt.Errorf("read stored secrets: %w", err)
 		}
 	}
-	hashed, err := customer.HashCredentials(creds, stored)
+	hashed, err := customer.HashCredentialsWith(p.hasher, creds, stored)
 	if err != nil {
 		return store.Customer{}, err
 	}

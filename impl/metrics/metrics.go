@@ -28,6 +28,8 @@ type Metrics struct {
 	Requests *prometheus.CounterVec
 	// RequestDuration observes how long requests took, by route.
 	RequestDuration *prometheus.HistogramVec
+	// AuthFailures counts refused credentials by the check that refused them (auth.Reason).
+	AuthFailures *prometheus.CounterVec
 }
 
 // New registers the service's metrics, plus the Go runtime's and the process's, in a new registry.
@@ -56,9 +58,13 @@ func New() *Metrics {
 			Help:    "Time to answer HTTP requests.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"route"}),
+		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "customer_api_auth_failures_total",
+			Help: "Refused credentials, by the check that refused them.",
+		}, []string{"reason"}),
 	}
 	reg.MustRegister(
-		m.ResponseValidationFailures, m.ResponseValidationCache, m.ListBodies, m.Requests, m.RequestDuration,
+		m.ResponseValidationFailures, m.ResponseValidationCache, m.ListBodies, m.Requests, m.RequestDuration, m.AuthFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m

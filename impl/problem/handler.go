@@ -1,7 +1,9 @@
 package problem
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -21,7 +23,10 @@ func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 		req := c.Request()
 		id := reqid.FromContext(req.Context())
 		p := FromError(err)
-		if p.Kind.Status >= http.StatusInternalServerError {
+		// A request whose client went away fails with context.Canceled: the access log records
+		// it as 499; it is no failure of the service.
+		clientGone := errors.Is(err, context.Canceled) && req.Context().Err() != nil
+		if p.Kind.Status >= http.StatusInternalServerError && !clientGone {
 			log.ErrorContext(req.Context(), "request failed",
 				"request_id", id, "method", req.Method, "route", c.Path(),
 				"status", p.Kind.Status, "error", err.Error())

@@ -41,7 +41,8 @@ func New(perSecond float64, burst int) *PerTenant {
 }
 
 // Middleware answers 429 to a tenant over its rate. It runs after authentication: the tenant is
-// the verified one.
+// the verified one. (The service charges tenants inside authentication instead, through Take,
+// so that refused credentials count too.)
 func (p *PerTenant) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	if p.limit <= 0 {
 		return next
@@ -51,15 +52,32 @@ func (p *PerTenant) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok {
 			return next(c)
 		}
-		if wait := p.delay(id.TenantID, time.Now()); wait > 0 {
-			seconds := int(math.Ceil(wait.Seconds()))
-			return &problem.Error{
-				Kind:   problem.TooManyRequests,
-				Detail: "Rate limit exceeded; retry after " + strconv.Itoa(seconds) + " seconds.",
-				Header: http.Header{"Retry-After": {strconv.Itoa(seconds)}},
-			}
+		if err := p.Take(id.TenantID); err != nil {
+			return err
 		}
 		return next(c)
+	}
+}
+
+// Take charges one request to the tenant, or returns the 429 problem to answer when its bucket
+// is empty. It implements auth.TenantLimiter.
+func (p *PerTenant) Take(tenantID string) error {
+	if p.limit <= 0 {
+		return nil
+	}
+	return tooMany(p.delay(tenantID, time.Now()))
+}
+
+// tooMany is the 429 problem for a wait, or nil when there is none.
+func tooMany(wait time.Duration) error {
+	if wait <= 0 {
+		return nil
+	}
+	seconds := int(math.Ceil(wait.Seconds()))
+	return &problem.Error{
+		Kind:   problem.TooManyRequests,
+		Detail: "Rate limit exceeded; retry after " + strconv.Itoa(seconds) + " seconds.",
+		Header: http.Header{"Retry-After": {strconv.Itoa(seconds)}},
 	}
 }
 
@@ -72,9 +90,15 @@ func (p *PerTenant) delay(tenantID string, now time.Time) time.Duration {
 		p.buckets.Add(tenantID, limiter)
 	}
 	p.mu.Unlock()
+	return take(limiter, now)
+}
+
+// take takes a token from the bucket, or says how long until one is there. A refused request
+// does not use up the bucket.
+func take(limiter *rate.Limiter, now time.Time) time.Duration {
 	r := limiter.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now) // a refused request does not use up the bucket
+		r.CancelAt(now)
 		return d
 	}
 	return 0

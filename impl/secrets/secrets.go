@@ -64,14 +64,22 @@ func Hash(plain string) (string, error) {
 	if plain == "" {
 		return "", ErrEmpty
 	}
-	salt := make([]byte, SaltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("hash secret: read salt: %w", err)
+	salt, err := newSalt()
+	if err != nil {
+		return "", err
 	}
 	key := argon2.IDKey([]byte(plain), salt, Iterations, MemoryKiB, Parallelism, KeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, MemoryKiB, Iterations, Parallelism,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+func newSalt() ([]byte, error) {
+	salt := make([]byte, SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, fmt.Errorf("hash secret: read salt: %w", err)
+	}
+	return salt, nil
 }
 
 // IsHash reports whether s is a hash this package can verify: an argon2id or argon2i PHC string
@@ -101,9 +109,12 @@ func Prepare(value string) (string, error) {
 
 // Matches reports whether plain is the secret hashed in hash, comparing in constant time. It
 // supports argon2id and argon2i PHC strings and bcrypt hashes, and returns false for anything
-// malformed or beyond the cost limits.
+// malformed or beyond the cost limits, and for a peppered hash (see Hasher).
 func Matches(hash, plain string) bool {
 	if p, err := parseArgon2(hash); err == nil {
+		if p.keyID != "" {
+			return false
+		}
 		key := p.derive([]byte(plain))
 		return subtle.ConstantTimeCompare(key, p.key) == 1
 	}
@@ -119,6 +130,7 @@ type argon2Hash struct {
 	memory      uint32
 	iterations  uint32
 	parallelism uint8
+	keyID       string // the pepper's id, for a peppered hash
 	salt, key   []byte
 }
 
@@ -129,8 +141,9 @@ func (p argon2Hash) derive(plain []byte) []byte {
 	return argon2.IDKey(plain, p.salt, p.iterations, p.memory, p.parallelism, uint32(len(p.key)))
 }
 
-// parseArgon2 parses $argon2id$v=19$m=M,t=T,p=P$salt$key (or argon2i). Only version 19 exists in
-// golang.org/x/crypto/argon2, and the optional keyid/data parameters are not supported.
+// parseArgon2 parses $argon2id$v=19$m=M,t=T,p=P[,keyid=K]$salt$key (or argon2i). Only version 19
+// exists in golang.org/x/crypto/argon2; keyid names a Pepper, and the data parameter is not
+// supported.
 func parseArgon2(s string) (argon2Hash, error) {
 	var p argon2Hash
 	parts := strings.Split(s, "$")
@@ -145,8 +158,14 @@ func parseArgon2(s string) (argon2Hash, error) {
 		return p, fmt.Errorf("unsupported version %q", parts[2])
 	}
 	params := strings.Split(parts[3], ",")
-	if len(params) != 3 {
-		return p, fmt.Errorf("want parameters m,t,p, got %q", parts[3])
+	if len(params) != 3 && len(params) != 4 {
+		return p, fmt.Errorf("want parameters m,t,p[,keyid], got %q", parts[3])
+	}
+	if len(params) == 4 {
+		var err error
+		if p.keyID, err = parseKeyID(params[3]); err != nil {
+			return p, err
+		}
 	}
 	m, err := param(params[0], "m", 1, maxMemoryKiB)
 	if err != nil {

@@ -75,7 +75,7 @@ func registerDocs(e *echo.Echo) error {
 
 	ui := v5emb.NewHandlerWithConfig(swgui.Config{
 		Title:       "Cyrexa Customer API",
-		SwaggerJSON: SpecJSONPath,
+		SwaggerJSON: DocsSpecPath,
 		BasePath:    DocsPath + "/",
 		// Show the schemas (Customer and the rest) below the operations, which swgui hides by
 		// default, and each operation's id, the name partners' generated clients use.
@@ -85,6 +85,15 @@ func registerDocs(e *echo.Echo) error {
 	if err != nil {
 		return err
 	}
+	specForDocs, apiOrigins, err := docsSpec(customerapi.OpenAPIYAML)
+	if err != nil {
+		return err
+	}
+	policy, err := docsPolicy(ui, DocsPath, apiOrigins)
+	if err != nil {
+		return err
+	}
+	e.Any(DocsSpecPath, readOnly(serveDocument(publishedDocument{Body: specForDocs, ContentType: "application/json", ETag: etag(specForDocs)})))
 	docs := func(c echo.Context) error {
 		name := strings.TrimPrefix(c.Request().URL.Path, DocsPath)
 		name = strings.TrimPrefix(name, "/")
@@ -93,6 +102,8 @@ func registerDocs(e *echo.Echo) error {
 		}
 		h := c.Response().Header()
 		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", policy)
+		h.Set("X-Frame-Options", "DENY")
 		if name == "" {
 			// The page is tiny: revalidate it always. The assets change only with the binary and
 			// may be kept as long as the spec.

@@ -3,6 +3,8 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -17,6 +19,7 @@ import (
 
 	customerapi "github.com/cyrexa/customer-api"
 	"github.com/cyrexa/customer-api/impl/apitest"
+	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/server"
 )
@@ -233,8 +236,27 @@ func TestDocsPage(t *testing.T) {
 				t.Fatalf("status %d, Content-Type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 			}
 			page := string(body)
-			if !strings.Contains(page, `"swaggerJsonUrl":"`+server.SpecJSONPath+`"`) {
-				t.Errorf("the page does not load %s", server.SpecJSONPath)
+			if !strings.Contains(page, `"swaggerJsonUrl":"`+server.DocsSpecPath+`"`) {
+				t.Errorf("the page does not load %s", server.DocsSpecPath)
+			}
+			if got := resp.Header.Get("X-Frame-Options"); got != "DENY" {
+				t.Errorf("X-Frame-Options %q, want DENY", got)
+			}
+			csp := resp.Header.Get("Content-Security-Policy")
+			for _, want := range []string{"default-src 'none'", "frame-ancestors 'none'", "connect-src 'self' https://gateway.cyrexa.com"} {
+				if !strings.Contains(csp, want) {
+					t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+				}
+			}
+			// Every inline script of the page is allowed by its hash, and nothing else inline.
+			for _, m := range regexp.MustCompile(`(?s)<script>(.*?)</script>`).FindAllStringSubmatch(page, -1) {
+				sum := sha256.Sum256([]byte(m[1]))
+				if !strings.Contains(csp, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'") {
+					t.Errorf("an inline script of the page is not in the policy")
+				}
+			}
+			if strings.Contains(csp, "'unsafe-inline'") && strings.Contains(strings.Split(strings.Split(csp, "script-src")[1], ";")[0], "unsafe") {
+				t.Errorf("scripts may run inline unchecked: %q", csp)
 			}
 			refs := regexp.MustCompile(`(?:src|href)="([^"]+)"`).FindAllStringSubmatch(page, -1)
 			if len(refs) < 3 {
@@ -253,6 +275,24 @@ func TestDocsPage(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("Try it out targets this instance first and the public gateway second", func(t *testing.T) {
+		resp, body := fetch(t, env, http.MethodGet, server.DocsSpecPath, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		var doc struct {
+			Servers []struct {
+				URL string `json:"url"`
+			} `json:"servers"`
+		}
+		if err := json.Unmarshal(body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Servers) != 2 || doc.Servers[0].URL != contract.BasePath || !strings.HasPrefix(doc.Servers[1].URL, "https://gateway.cyrexa.com/") {
+			t.Errorf("servers of the docs page: %+v", doc.Servers)
+		}
+	})
 
 	t.Run("the bundle is JavaScript", func(t *testing.T) {
 		resp, body := fetch(t, env, http.MethodGet, server.DocsPath+"/swagger-ui-bundle.js", nil)

@@ -187,9 +187,9 @@ func TestGzipBodiesDecodeToTheSameList(t *testing.T) {
 // so every read of a few dozen customers streams from the store.
 func startSmallWindow(t *testing.T, st store.Store) *apitest.Env {
 	t.Helper()
-	return apitest.MustStartTuned(t, apitest.MustContract(t), st, func(d *server.Deps) {
+	return apitest.MustStartWith(t, apitest.MustContract(t), st, apitest.WithDeps(func(d *server.Deps) {
 		d.Lists = listing.Options{Window: 4 << 10, CacheBytes: -1}
-	})
+	}))
 }
 
 func TestListsLargerThanTheWindowStreamTheSameBytes(t *testing.T) {
@@ -254,8 +254,8 @@ func TestAStreamThatFailsIsCutShortNeverCompleted(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			env := apitest.MustStartTuned(t, base.Contract, snapshotStore{Store: base.Store, snapshot: func() store.Snapshot { return tc.snapshot }},
-				func(d *server.Deps) { d.Lists = listing.Options{Window: 4 << 10, CacheBytes: -1} })
+			env := apitest.MustStartWith(t, base.Contract, snapshotStore{Store: base.Store, snapshot: func() store.Snapshot { return tc.snapshot }},
+				apitest.WithDeps(func(d *server.Deps) { d.Lists = listing.Options{Window: 4 << 10, CacheBytes: -1} }))
 			env.AllowContractFailures()
 			env.Sensitive("4711")
 			resp, body, err := rawGet(t, env, "org-1", nil)
@@ -310,9 +310,9 @@ func TestReadsBeyondTheBudgetGet503(t *testing.T) {
 	base := apitest.MustStart(t)
 	base.MustImport(t, tenant, "org-1", publicCustomers(t, 2)...)
 	blocking := blockingStore{Store: base.Store, began: make(chan struct{}, 1), release: make(chan struct{})}
-	env := apitest.MustStartTuned(t, base.Contract, blocking, func(d *server.Deps) {
+	env := apitest.MustStartWith(t, base.Contract, blocking, apitest.WithDeps(func(d *server.Deps) {
 		d.Lists = listing.Options{MaxReads: 1, QueueTimeout: 50 * time.Millisecond, CacheBytes: -1}
-	})
+	}))
 	first := make(chan int, 1)
 	go func() {
 		resp, _, err := rawGet(t, env, "org-1", nil)
@@ -339,9 +339,9 @@ func TestReadsBeyondTheBudgetGet503(t *testing.T) {
 func TestEachCustomerIsValidatedOnceAcrossReads(t *testing.T) {
 	base := apitest.MustStart(t)
 	base.MustImport(t, tenant, "org-1", publicCustomers(t, 30)...)
-	env := apitest.MustStartTuned(t, base.Contract, base.Store, func(d *server.Deps) {
+	env := apitest.MustStartWith(t, base.Contract, base.Store, apitest.WithDeps(func(d *server.Deps) {
 		d.Lists = listing.Options{CacheBytes: -1} // every read goes to the store
-	})
+	}))
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {

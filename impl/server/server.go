@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/api"
-	"github.com/cyrexa/customer-api/impl/audit"
 	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/listing"
@@ -37,6 +35,9 @@ type Deps struct {
 	// RateLimit is each tenant's rate of requests per second (0: unlimited), with RateBurst.
 	RateLimit float64
 	RateBurst int
+	// ClientLimit is the coarse limit per client address and in total that every API request
+	// meets before authentication (zero: none).
+	ClientLimit ratelimit.ClientConfig
 	// DevJWKS, when set, is published at /.well-known/jwks.json: the keys of the development
 	// issuer of `serve --dev`.
 	DevJWKS []byte
@@ -68,7 +69,6 @@ func New(d Deps) (http.Handler, error) {
 	e.Use(reqid.Middleware, accessLog(d.Logger, d.Metrics), recoverPanics(d.Logger))
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", readyz(d.Store))
-	e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
 	if err := registerDocs(e); err != nil { // the published contract and its docs page, outside the API group
 		return nil, err
 	}
@@ -80,11 +80,12 @@ func New(d Deps) (http.Handler, error) {
 
 	// Request flow under the base path: the response validator sees everything that leaves,
 	// panics included; then cache policy, method, content negotiation, request hygiene, the
-	// contract's request validator, authentication, the tenant's rate limit and the generated
-	// strict handler.
+	// limit per client address, the contract's request validator, authentication (which charges
+	// the verified access token's tenant) and the generated strict handler.
 	apiGroup := e.Group(contract.BasePath, responses.Middleware, recoverPanics(d.Logger),
 		noStore, methodAllowed(d.Contract), acceptJSON, noRequestBody, singleCredentialHeaders,
-		d.Contract.RequestValidator(), d.Auth.Middleware, ratelimit.New(d.RateLimit, d.RateBurst).Middleware)
+		ratelimit.NewPerClient(d.ClientLimit).Middleware, d.Contract.RequestValidator(),
+		d.Auth.WithLimiter(ratelimit.New(d.RateLimit, d.RateBurst)).Middleware)
 	lists := listing.New(d.Store, d.Lists, d.Logger, d.Metrics)
 	gen.RegisterHandlers(apiGroup, gen.NewStrictHandler(api.New(d.Store, lists), []gen.StrictMiddlewareFunc{api.NegotiateEncoding}))
 	return e, nil
@@ -112,56 +113,4 @@ func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
 			return err
 		},
 	})
-}
-
-// accessLog writes one audit line per request: who (tenant, subject), what (route,
-// organization), how it ended (status, customers returned, bytes, latency) and the request id.
-// It logs no header and no body: those carry credentials and personal data. A response aborted
-// after its first bytes (a streamed list that failed) is logged as such, then the abort goes on.
-func accessLog(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			start := time.Now()
-			ctx, record := audit.NewContext(c.Request().Context())
-			c.SetRequest(c.Request().WithContext(ctx))
-			aborted := true
-			defer func() {
-				if aborted {
-					line(log, m, c, record, start, true)
-				}
-			}()
-			if err := next(c); err != nil {
-				// Render now, so the line below sees the final status.
-				c.Error(err)
-			}
-			aborted = false
-			line(log, m, c, record, start, false)
-			return nil
-		}
-	}
-}
-
-// line writes the access line and the request metrics.
-func line(log *slog.Logger, m *metrics.Metrics, c echo.Context, record *audit.Record, start time.Time, aborted bool) {
-	req := c.Request()
-	elapsed := time.Since(start)
-	status := c.Response().Status
-	m.Requests.WithLabelValues(c.Path(), strconv.Itoa(status)).Inc()
-	m.RequestDuration.WithLabelValues(c.Path()).Observe(elapsed.Seconds())
-	attrs := []any{
-		"request_id", reqid.FromContext(req.Context()),
-		"method", req.Method,
-		"route", c.Path(),
-		"status", status,
-		"tenant", record.Tenant,
-		"subject", record.Subject,
-		"organization", record.Organization,
-		"customers", record.Customers,
-		"bytes", c.Response().Size,
-		"duration_ms", float64(elapsed.Microseconds()) / 1000,
-	}
-	if aborted {
-		attrs = append(attrs, "aborted", true)
-	}
-	log.InfoContext(req.Context(), "request", attrs...)
 }

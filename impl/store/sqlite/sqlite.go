@@ -58,12 +58,15 @@ type Store struct {
 	prepared sync.Map
 }
 
-// Open opens (creating it if needed) the SQLite database file at path and checks that it can be
-// read. It does not change the schema: call Migrate for that. path is a file path; ":memory:"
+// Open opens (creating it if needed, with FileMode whatever the umask) the SQLite database file
+// at path and checks that it can be read; its -wal and -shm files get FileMode too. It does not change the schema: call Migrate for that. path is a file path; ":memory:"
 // and paths with a '?' are refused, since every pooled connection would see its own database.
 func Open(path string) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.Contains(path, "?") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("open sqlite: %q is not a plain database file path", path)
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("%w: open sqlite: %w", store.ErrUnavailable, err) // as SQLITE_CANTOPEN would be
 	}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
@@ -87,6 +90,10 @@ func Open(path string) (*Store, error) {
 	if err := s.Ping(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := privateSidecars(path); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	s.migrator, err = goose.NewProvider(goose.DialectSQLite3, db, Migrations(), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
