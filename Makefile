@@ -76,3 +76,14 @@ check-typescript: npm-tools ## generate TypeScript types from openapi.yaml; part
 
 test-browser: npm-tools build ## open the docs page in headless Debian chromium; screenshots in test-output/
 	node scripts/docs-browser-test.mjs $(BIN)
+
+# The reliability suite (reliability/, docs/reliability.md): the real binary under load and faults.
+# SOAK is the length of the soak (the full one: SOAK=10m); PostgreSQL's tests run when a server
+# answers on 127.0.0.1:5432, the full-disk test when mount(8) is permitted.
+SOAK ?= 90s
+.PHONY: reliability
+reliability: ## SIGTERM, PostgreSQL outages, imports while reading, a soak (SOAK=90s) and a full disk, on the real binary
+	@if [ -z "$$CUSTOMER_API_TEST_POSTGRES" ] && pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+		export CUSTOMER_API_TEST_POSTGRES='$(PG_TEST_URL)'; fi; \
+	echo "CUSTOMER_API_RELIABILITY=1 CUSTOMER_API_SOAK=$(SOAK) go test -count=1 -v -timeout 40m ./reliability"; \
+	CUSTOMER_API_RELIABILITY=1 CUSTOMER_API_SOAK=$(SOAK) $(GO) test -count=1 -v -timeout 40m ./reliability

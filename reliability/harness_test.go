@@ -76,6 +76,7 @@ const apiPath = "/customer/1.0.0/organization/getCustomers/"
 // server is one running `customer-api serve --dev`.
 type server struct {
 	Base     string // http://127.0.0.1:PORT
+	Metrics  string // http://127.0.0.1:PORT/metrics
 	DataDir  string
 	Database string // --database, empty for <data-dir>/customers.db
 
@@ -94,6 +95,7 @@ type serverConfig struct {
 	Args     []string // more flags
 }
 
+var metricsLine = regexp.MustCompile(`customer-api metrics on (http://127\.0\.0\.1:\d+/metrics)`)
 var listeningLine = regexp.MustCompile(`customer-api listening on (http://127\.0\.0\.1:\d+)/`)
 var curlLine = regexp.MustCompile(`-H 'Authorization: ([^']+)' -H 'token: ([^']+)' -H 'tenantId: ([^']+)'`)
 
@@ -102,7 +104,10 @@ var curlLine = regexp.MustCompile(`-H 'Authorization: ([^']+)' -H 'token: ([^']+
 // the test stopped it.
 func startServer(t testing.TB, cfg serverConfig) *server {
 	t.Helper()
-	args := []string{"serve", "--dev", "--addr", "127.0.0.1:0", "--data-dir", cfg.DataDir, "--rate-limit", "0", "--log-level", "warn"}
+	// No rate limits: the suite measures the service, from one loopback address. Metrics on a
+	// port of their own, found from the line serve prints.
+	args := []string{"serve", "--dev", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", cfg.DataDir,
+		"--rate-limit", "0", "--client-rate-limit", "0", "--global-rate-limit", "0", "--log-level", "warn"}
 	if cfg.Database != "" {
 		args = append(args, "--database", cfg.Database)
 	}
@@ -146,12 +151,15 @@ func startServer(t testing.TB, cfg serverConfig) *server {
 		}
 	})
 	deadline := time.After(90 * time.Second) // a build-loaded machine; a failure, not a wait
-	for s.Base == "" || cfg.Demo && s.demo.Bearer == "" {
+	for s.Base == "" || s.Metrics == "" || cfg.Demo && s.demo.Bearer == "" {
 		select {
 		case line, ok := <-lines:
 			if !ok {
 				<-s.exited
 				t.Fatalf("customer-api exited before it listened (%v):\n%s", s.err, s.output.Tail(4096))
+			}
+			if m := metricsLine.FindStringSubmatch(line); m != nil {
+				s.Metrics = m[1]
 			}
 			if m := listeningLine.FindStringSubmatch(line); m != nil {
 				s.Base = m[1]
@@ -253,7 +261,7 @@ func (s *server) goroutines(t testing.TB) int {
 // metric reads an unlabelled sample from /metrics.
 func (s *server) metric(t testing.TB, name string) float64 {
 	t.Helper()
-	resp, err := plainClient.Get(s.Base + "/metrics")
+	resp, err := plainClient.Get(s.Metrics)
 	if err != nil {
 		t.Fatalf("metrics: %v", err)
 	}
