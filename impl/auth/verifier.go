@@ -6,6 +6,8 @@ package auth
 
 import (
 	"context"
+	"crypto"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // Algorithms are the signature algorithms accepted. `none` and HMAC are refused: an HMAC
@@ -53,10 +56,44 @@ type Identity struct {
 func (id Identity) HasScope(scope string) bool { return slices.Contains(id.Scopes, scope) }
 
 // Verifier checks bearer access tokens locally against the issuer's keys.
+//
+// Checking a signature is most of what a request costs the service, and a client sends the same
+// token with every request until it expires. So a token that passed is remembered by the
+// SHA-256 of its exact bytes, for at most VerifiedFor: within that time its signature and
+// claims are not checked again. What can change meanwhile is checked on every use: its expiry,
+// and that the issuer's key set still holds the very key that signed it (a withdrawn or
+// replaced key refuses its tokens at once). Refused tokens are never remembered.
 type Verifier struct {
-	cfg    VerifierConfig
-	keys   jwt.Keyfunc
-	parser *jwt.Parser
+	cfg      VerifierConfig
+	keys     jwt.Keyfunc
+	parser   *jwt.Parser
+	verified *lru.Cache[[sha256.Size]byte, verifiedToken]
+	now      func() time.Time // time.Now; tests move it
+}
+
+// VerifiedFor is the longest a verified token is remembered; VerifiedTokens how many are.
+const (
+	VerifiedFor    = time.Minute
+	VerifiedTokens = 10_000
+)
+
+// verifiedToken is what is remembered of a token that passed.
+type verifiedToken struct {
+	identity Identity
+	exp      time.Time // the token's expiry
+	until    time.Time // when it must be verified in full again
+	header   map[string]any
+	key      any // the public key that verified its signature
+}
+
+// stillSigned reports whether the key set still gives the key that verified t's signature.
+func (v *Verifier) stillSigned(t verifiedToken) bool {
+	key, err := v.keys(&jwt.Token{Header: t.header})
+	if err != nil {
+		return false
+	}
+	same, ok := key.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && same.Equal(t.key)
 }
 
 // NewVerifier returns a verifier that finds signing keys with keys.
@@ -76,7 +113,10 @@ func NewVerifier(cfg VerifierConfig, keys jwt.Keyfunc) (*Verifier, error) {
 	if cfg.Leeway < 0 || cfg.Leeway > MaxLeeway {
 		return nil, fmt.Errorf("leeway %s: must be between 0 and %s", cfg.Leeway, MaxLeeway)
 	}
-	parser := jwt.NewParser(
+	v := &Verifier{cfg: cfg, keys: keys, now: time.Now}
+	v.verified, _ = lru.New[[sha256.Size]byte, verifiedToken](VerifiedTokens)
+	v.parser = jwt.NewParser(
+		jwt.WithTimeFunc(func() time.Time { return v.now() }),
 		jwt.WithValidMethods(Algorithms),
 		jwt.WithIssuer(cfg.Issuer),
 		jwt.WithAudience(cfg.Audience),
@@ -84,39 +124,72 @@ func NewVerifier(cfg VerifierConfig, keys jwt.Keyfunc) (*Verifier, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(), // an iat after now plus the leeway is refused
 	)
-	return &Verifier{cfg: cfg, keys: keys, parser: parser}, nil
+	return v, nil
 }
 
 // Verify checks the token's JSON (no key twice), signature, algorithm, type, issuer, audience,
 // validity period and lifetime, and returns its identity. Every failure wraps ErrInvalidToken
 // and a Failure that names the check.
 func (v *Verifier) Verify(token string) (Identity, error) {
+	key := sha256.Sum256([]byte(token))
+	now := v.now()
+	if known, ok := v.verified.Get(key); ok && now.Before(known.until) && v.stillSigned(known) {
+		if now.After(known.exp.Add(v.cfg.Leeway)) {
+			v.verified.Remove(key)
+			return Identity{}, fail(ReasonExpired, fmt.Errorf("%w: %w", ErrInvalidToken, jwt.ErrTokenExpired))
+		}
+		return known.identity, nil
+	}
+	id, verified, err := v.verify(token)
+	if err != nil {
+		v.verified.Remove(key) // remembered before, refused now: its key is gone, say
+		return Identity{}, err
+	}
+	verified.until = now.Add(VerifiedFor)
+	v.verified.Add(key, verified)
+	return id, nil
+}
+
+// verify checks a token in full and returns its identity and what is remembered of it.
+func (v *Verifier) verify(token string) (Identity, verifiedToken, error) {
+	refuse := func(reason Reason, err error) (Identity, verifiedToken, error) {
+		return Identity{}, verifiedToken{}, fail(reason, fmt.Errorf("%w: %w", ErrInvalidToken, err))
+	}
 	if err := noDuplicateKeys(token); err != nil {
-		return Identity{}, fail(ReasonMalformed, fmt.Errorf("%w: %w", ErrInvalidToken, err))
+		return refuse(ReasonMalformed, err)
 	}
 	claims := jwt.MapClaims{}
-	parsed, err := v.parser.ParseWithClaims(token, claims, v.keys)
+	var signer any
+	parsed, err := v.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+		key, err := v.keys(t)
+		signer = key
+		return key, err
+	})
 	if err != nil {
-		return Identity{}, fail(classify(err), fmt.Errorf("%w: %w", ErrInvalidToken, err))
+		return refuse(classify(err), err)
 	}
 	if typ, ok := parsed.Header["typ"]; ok && !acceptedType(typ) {
-		return Identity{}, fail(ReasonMalformed, fmt.Errorf("%w: typ is not at+jwt or JWT", ErrInvalidToken))
+		return refuse(ReasonMalformed, errors.New("typ is not at+jwt or JWT"))
 	}
 	exp, _ := claims.GetExpirationTime() // required and checked by the parser
-	start := time.Now()
+	if exp == nil {
+		return refuse(ReasonMalformed, errors.New("no exp claim"))
+	}
+	start := v.now()
 	if iat, _ := claims.GetIssuedAt(); iat != nil {
 		start = iat.Time
 	}
-	if exp != nil && exp.Sub(start) > v.cfg.MaxLifetime {
-		return Identity{}, fail(ReasonMalformed, fmt.Errorf("%w: valid for longer than %s", ErrInvalidToken, v.cfg.MaxLifetime))
+	if exp.Sub(start) > v.cfg.MaxLifetime {
+		return refuse(ReasonMalformed, fmt.Errorf("valid for longer than %s", v.cfg.MaxLifetime))
 	}
 	id := Identity{Scopes: scopes(claims)}
 	id.Subject, _ = claims["sub"].(string)
 	id.TenantID, _ = claims[v.cfg.TenantClaim].(string)
 	if id.TenantID == "" {
-		return Identity{}, fail(ReasonMalformed, fmt.Errorf("%w: no %s claim", ErrInvalidToken, v.cfg.TenantClaim))
+		return refuse(ReasonMalformed, fmt.Errorf("no %s claim", v.cfg.TenantClaim))
 	}
-	return id, nil
+	header := map[string]any{"kid": parsed.Header["kid"], "alg": parsed.Header["alg"]}
+	return id, verifiedToken{identity: id, exp: exp.Time, header: header, key: signer}, nil
 }
 
 // scopes reads the granted scopes from `scope` (a space-separated string, RFC 8693) or `scp`

@@ -1,6 +1,7 @@
 package listing
 
 import (
+	"bytes"
 	"sync"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -50,11 +51,12 @@ func (c *bodyCache) get(k cacheKey) (cachedBody, bool) {
 	return c.bodies.Get(k)
 }
 
-// put keeps body, which the caller must not change afterwards.
+// put keeps a copy of the body, of its exact size: the cache counts the bytes it holds.
 func (c *bodyCache) put(k cacheKey, b cachedBody) {
 	if c == nil || len(b.body) > c.maxBody || int64(len(b.body)) > c.limit {
 		return
 	}
+	b.body = bytes.Clone(b.body)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.bodies.Contains(k) {
