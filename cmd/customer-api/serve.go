@@ -31,6 +31,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	loadDemo := fs.Bool("demo", false, "load demo data when the database is empty")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
+	drainDelay := fs.Duration("drain-delay", 2*time.Second, "on SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes")
 	validation := fs.String("response-validation", string(contract.Enforce), "what happens to a response that breaks the contract: enforce (replace it with a 500), log (send it, log and count it) or off")
 	rateLimit := fs.Float64("rate-limit", 50, "requests per second each tenant may make (0: unlimited)")
 	rateBurst := fs.Int("rate-burst", 100, "requests a tenant may make at once above its rate")
@@ -54,6 +55,9 @@ func serve(ctx context.Context, env environment, args []string) error {
 	mode, err := contract.ParseMode(*validation)
 	if err != nil {
 		return usageError{err.Error()}
+	}
+	if *drainDelay < 0 || *shutdownTimeout <= 0 {
+		return usageError{"--drain-delay must be 0 or more and --shutdown-timeout positive"}
 	}
 	if *rateLimit < 0 || *rateBurst < 1 {
 		return usageError{"--rate-limit must be 0 or more and --rate-burst at least 1"}
@@ -109,7 +113,8 @@ func serve(ctx context.Context, env environment, args []string) error {
 		log.Warn("responses are not enforced against the contract", "response_validation", string(mode))
 	}
 	m := metrics.New()
-	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: log, Metrics: m,
+	draining := make(chan struct{})
+	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: log, Metrics: m, Draining: draining,
 		Auth: authenticator, DevJWKS: devJWKS, RateLimit: *rateLimit, RateBurst: *rateBurst, ClientLimit: limits.cfg,
 		ResponseValidation: mode, ValidationCacheEntries: *cacheEntries, Lists: lists})
 	if err != nil {
@@ -138,7 +143,16 @@ func serve(ctx context.Context, env environment, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", shutdownTimeout.String())
+	// Not ready from now on, so that load balancers stop sending requests, which are still
+	// served until the listener closes.
+	close(draining)
+	log.Info("shutting down", "drain_delay", drainDelay.String(), "timeout", shutdownTimeout.String())
+	drained := time.NewTimer(*drainDelay)
+	select {
+	case <-drained.C:
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	}
 	// The run context is already cancelled; in-flight requests get a fresh deadline.
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()

@@ -15,6 +15,8 @@ import (
 	"github.com/cyrexa/customer-api/impl/audit"
 	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/listing"
+	"github.com/cyrexa/customer-api/impl/problem"
+	"github.com/cyrexa/customer-api/impl/store"
 )
 
 // Versions is what the handler reads from the store itself: the rest of a read is the lister's.
@@ -50,7 +52,7 @@ func (s *Server) GetOrganizationCustomers(ctx context.Context, req gen.GetOrgani
 	audit.FromContext(ctx).Organization = req.OrganizationId
 	version, err := s.versions.OrganizationVersion(ctx, identity.TenantID, req.OrganizationId)
 	if err != nil {
-		return nil, fmt.Errorf("customers of organization %q: %w", req.OrganizationId, err)
+		return nil, answer(req.OrganizationId, err)
 	}
 	gzip := listing.GzipFrom(ctx)
 	if req.Params.IfNoneMatch != nil && listing.NoneMatch(*req.Params.IfNoneMatch, version) {
@@ -76,7 +78,20 @@ type customerList struct {
 func (l customerList) VisitGetOrganizationCustomersResponse(w http.ResponseWriter) error {
 	n, err := l.lists.Write(l.ctx, w, l.req)
 	audit.FromContext(l.ctx).Customers = n
-	return err
+	if err != nil {
+		return answer(l.req.OrganizationID, err) // gone since its version was read: 404 too
+	}
+	return nil
+}
+
+// answer turns a failure to read an organization into what the client is told: 404 problem
+// details for an organization the tenant does not have, whether or not another tenant has one
+// of that id; anything else is the error handler's to classify.
+func answer(organizationID string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return &problem.Error{Kind: problem.NotFound, Detail: "No organization with this id exists for the tenant.", Cause: err}
+	}
+	return fmt.Errorf("customers of organization %q: %w", organizationID, err)
 }
 
 // NegotiateEncoding is the strict middleware that tells the handler, through its context,

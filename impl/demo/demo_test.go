@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/contract"
 )
 
 var update = flag.Bool("update", false, "rewrite "+goldenPath+" from the current Dataset")
@@ -347,11 +348,11 @@ func TestCustomersMatchTheContract(t *testing.T) {
 // customerEntrySchema returns the contract's CustomerEntry schema from the embedded spec.
 func customerEntrySchema(t *testing.T) *openapi3.Schema {
 	t.Helper()
-	doc, err := gen.GetSpec()
+	c, err := contract.Load()
 	if err != nil {
 		t.Fatalf("load spec: %v", err)
 	}
-	ref := doc.Components.Schemas["CustomerEntry"]
+	ref := c.Doc.Components.Schemas["CustomerEntry"]
 	if ref == nil || ref.Value == nil {
 		t.Fatal("the spec has no CustomerEntry schema")
 	}

@@ -40,8 +40,6 @@ func FromError(err error) *Error {
 		return fromStatus(he.Code, err)
 	}
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return &Error{Kind: NotFound, Detail: "No organization with this id exists for the tenant.", Cause: err}
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &Error{
 			Kind:   Unavailable,

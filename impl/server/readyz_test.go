@@ -12,6 +12,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/apitest"
 	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/problem"
+	"github.com/cyrexa/customer-api/impl/server"
 	"github.com/cyrexa/customer-api/impl/store/postgres"
 	"github.com/cyrexa/customer-api/impl/store/postgres/pgtest"
 )
@@ -75,6 +76,23 @@ func TestReadyzAnswersWhileTheDatabaseDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantUnavailable(t, "readyz on a closed store", get(t, env, readyzURL(env)))
+}
+
+func TestReadyzAnswers503WhileDraining(t *testing.T) {
+	t.Parallel()
+	draining := make(chan struct{})
+	base := apitest.MustStart(t)
+	base.MustImport(t, tenant, "org-1")
+	env := apitest.MustStartWith(t, base.Contract, base.Store, apitest.WithDeps(func(d *server.Deps) { d.Draining = draining }))
+	if a := get(t, env, readyzURL(env)); a.status != http.StatusOK {
+		t.Fatalf("readyz before draining: %d %s", a.status, a.body)
+	}
+	close(draining)
+	wantUnavailable(t, "readyz while draining", get(t, env, readyzURL(env)))
+	// Requests are still served until the listener closes.
+	if a := get(t, env, env.URL+"/organization/getCustomers/org-1"); a.status != http.StatusOK {
+		t.Errorf("a request while draining: %d %s", a.status, a.body)
+	}
 }
 
 // TestPostgresOutageAnswers503AndRecovers runs the service on PostgreSQL behind a TCP proxy and

@@ -47,6 +47,9 @@ type Deps struct {
 	ValidationCacheEntries int
 	// Lists tunes how customer lists are read and written: window, body cache, admission.
 	Lists listing.Options
+	// Draining, once closed, makes /readyz answer 503: the process is about to stop, and load
+	// balancers should send it no new requests (nil: never).
+	Draining <-chan struct{}
 }
 
 // New returns the service's HTTP handler.
@@ -68,7 +71,7 @@ func New(d Deps) (http.Handler, error) {
 
 	e.Use(reqid.Middleware, accessLog(d.Logger, d.Metrics), recoverPanics(d.Logger))
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
-	e.GET("/readyz", readyz(d.Store))
+	e.GET("/readyz", readyz(d.Store, d.Draining))
 	if err := registerDocs(e); err != nil { // the published contract and its docs page, outside the API group
 		return nil, err
 	}
@@ -91,8 +94,14 @@ func New(d Deps) (http.Handler, error) {
 	return e, nil
 }
 
-func readyz(st store.Store) echo.HandlerFunc {
+func readyz(st store.Store, draining <-chan struct{}) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		select {
+		case <-draining:
+			return &problem.Error{Kind: problem.Unavailable, Detail: "The service is shutting down.",
+				Header: http.Header{"Retry-After": {problem.RetryAfterSeconds}}}
+		default:
+		}
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
 		if err := st.Ping(ctx); err != nil {

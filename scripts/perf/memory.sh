@@ -23,7 +23,7 @@ url="http://127.0.0.1:$port/customer/1.0.0/organization/getCustomers"
 # its peak is reset (clear_refs 5), so VmHWM covers what happens from here on, not start-up.
 start() {
   "$bin" serve --dev --demo --data-dir "$work/data" --addr "127.0.0.1:$port" \
-    --rate-limit 0 --log-level error >"$work/out" 2>&1 &
+    --rate-limit 0 --client-rate-limit 0 --global-rate-limit 0 --metrics-addr off --log-level error >"$work/out" 2>&1 &
   pid=$!
   for _ in $(seq 300); do
     curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && grep -q '^  curl' "$work/out" && break

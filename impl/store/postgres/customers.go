@@ -7,6 +7,7 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cyrexa/customer-api/impl/store"
 )
@@ -63,11 +64,15 @@ func (s *Store) OrganizationVersion(ctx context.Context, tenantID, organizationI
 // decoded as the caller iterates, and the server waits while the caller does. The connection
 // goes back to the pool when the iteration ends or the snapshot is closed.
 func (s *Store) ReadOrganization(ctx context.Context, tenantID, organizationID string) (store.Snapshot, error) {
+	conn, err := s.acquire(ctx)
+	if err != nil {
+		return nil, s.fail(err, "read organization %q of tenant %q", organizationID, tenantID)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	b := &pgx.Batch{}
 	b.Queue(setTenantSQL, tenantID)
 	b.Queue(readOrganizationQuery, tenantID, organizationID)
-	sn := &snapshot{s: s, ctx: ctx, cancel: cancel, br: s.pool.SendBatch(ctx, b), tenantID: tenantID, organizationID: organizationID}
+	sn := &snapshot{s: s, ctx: ctx, cancel: cancel, conn: conn, br: conn.SendBatch(ctx, b), tenantID: tenantID, organizationID: organizationID}
 	failed := func(err error) (store.Snapshot, error) {
 		sn.done = true // the query failed: nothing is left to cut off
 		sn.Close()
@@ -106,6 +111,7 @@ type snapshot struct {
 	s                        *Store
 	ctx                      context.Context    // the batch's context
 	cancel                   context.CancelFunc // ends it
+	conn                     *pgxpool.Conn      // released by Close
 	br                       pgx.BatchResults
 	rows                     pgx.Rows // nil until the query answered
 	tenantID, organizationID string
@@ -178,6 +184,7 @@ func (sn *snapshot) Close() error {
 		// Errors of a read cut off are those of the cut, not worth reporting.
 		sn.closeErr = sn.s.fail(err, "close the read of organization %q of tenant %q", sn.organizationID, sn.tenantID)
 	}
+	sn.conn.Release() // a connection whose read was cut off is closed, not reused
 	return sn.closeErr
 }
 

@@ -87,9 +87,13 @@ type Options struct {
 
 // Store is a store.Store on a PostgreSQL database. It is safe for concurrent use.
 type Store struct {
-	pool      *pgxpool.Pool
-	db        string // host:port/database, for messages; never the URL, which may hold a password
-	batchSize int
+	pool *pgxpool.Pool
+	// acquireWithin bounds the wait for a pooled connection (the connect timeout): without it, a
+	// server that accepts connections but never answers queues every request behind the
+	// failing connects of the requests before it.
+	acquireWithin time.Duration
+	db            string // host:port/database, for messages; never the URL, which may hold a password
+	batchSize     int
 	// importSlots admits at most MaxConns-1 imports at once, so that a connection is always left
 	// for the reads an import's sequence makes (CustomerSecrets) while its transaction is open.
 	importSlots chan struct{}
@@ -110,9 +114,10 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	}
 	cc := cfg.ConnConfig
 	s := &Store{
-		db:          fmt.Sprintf("%s/%s", net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port))), cc.Database),
-		batchSize:   opts.ImportBatchSize,
-		importSlots: make(chan struct{}, cfg.MaxConns-1),
+		acquireWithin: cc.ConnectTimeout,
+		db:            fmt.Sprintf("%s/%s", net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port))), cc.Database),
+		batchSize:     opts.ImportBatchSize,
+		importSlots:   make(chan struct{}, cfg.MaxConns-1),
 	}
 	if s.batchSize <= 0 {
 		s.batchSize = DefaultImportBatchSize
@@ -220,10 +225,15 @@ const setTenantSQL = `SELECT set_config('app.tenant_id', $1, true)`
 // results to read, in order. A set_config goes first, and PostgreSQL runs a pipelined batch as
 // one implicit transaction, so the tenant holds for every query of the batch and ends with it.
 func (s *Store) inTenant(ctx context.Context, tenantID string, queue func(*pgx.Batch), read func(pgx.BatchResults) error) error {
+	conn, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
 	b := &pgx.Batch{}
 	b.Queue(setTenantSQL, tenantID)
 	queue(b)
-	br := s.pool.SendBatch(ctx, b)
+	br := conn.SendBatch(ctx, b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return err
@@ -232,6 +242,18 @@ func (s *Store) inTenant(ctx context.Context, tenantID string, queue func(*pgx.B
 		return err
 	}
 	return br.Close()
+}
+
+// acquire takes a connection from the pool, waiting at most acquireWithin for one. The
+// connection then serves ctx, however long that takes.
+func (s *Store) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	wait, cancel := context.WithTimeout(ctx, s.acquireWithin)
+	defer cancel()
+	conn, err := s.pool.Acquire(wait)
+	if err != nil && ctx.Err() == nil && wait.Err() != nil {
+		return nil, fmt.Errorf("%w: no connection to postgres %s within %s: %w", store.ErrUnavailable, s.db, s.acquireWithin, err)
+	}
+	return conn, err
 }
 
 // fail wraps err with the context "format: err", and also with store.ErrUnavailable when err

@@ -30,7 +30,12 @@ const tokenColumns = `id, tenant_id, name, secret_hash, created_at, expires_at, 
 
 // APIToken returns the API token with the given id, or store.ErrNotFound.
 func (s *Store) APIToken(ctx context.Context, id string) (store.APIToken, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1`, id)
+	conn, err := s.acquire(ctx)
+	if err != nil {
+		return store.APIToken{}, s.fail(err, "load API token %q", id)
+	}
+	defer conn.Release()
+	rows, err := conn.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1`, id)
 	if err != nil {
 		return store.APIToken{}, s.fail(err, "load API token %q", id)
 	}
