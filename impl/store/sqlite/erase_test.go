@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -111,5 +112,40 @@ func TestDeletedDataIsInNoFile(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDeletionHeldUpByAReader checks the case erasure cannot finish at once: a read of an older
+// snapshot keeps the write-ahead log, so the deletion is done but reported as not erased; once
+// the read ends, any deletion (of nothing, too) truncates the log.
+func TestDeletionHeldUpByAReader(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, err := sqlite.Open(filepath.Join(dir, "customers.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer st.Close()
+	MustMigrate(t, st)
+	mark := "Wilhelmina-Oberkofler-51c2"
+	storetest.MustImport(t, st, "t-1", "o-1", personal(t, "c-erase", mark), storetest.Customer("c-other", "Ada"))
+	snap, err := st.ReadOrganization(t.Context(), "t-1", "o-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The read is open, on its first row, and holds its snapshot until Close.
+
+	del, err := st.DeleteCustomers(t.Context(), "t-1", []string{"c-erase"}) // waits out the busy timeout
+	if !errors.Is(err, store.ErrNotErased) || !slices.Equal(del.Deleted, []string{"c-erase"}) {
+		t.Fatalf("DeleteCustomers under a reader = %+v, %v; want the deletion and ErrNotErased", del, err)
+	}
+	if err := snap.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DeleteCustomers(t.Context(), "t-1", []string{"nobody"}); err != nil {
+		t.Fatalf("DeleteCustomers once the reader is gone: %v", err)
+	}
+	if got := filesHolding(t, dir, []byte(mark)); len(got) != 0 {
+		t.Errorf("after the second deletion, the deleted value is still in %q", got)
 	}
 }
