@@ -3,10 +3,22 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/cyrexa/customer-api/impl/auth"
 )
+
+// mustHoldTenant imports nothing into an organization of the tenant, so that the database of dir
+// exists and holds the tenant, as the tokens commands require.
+func mustHoldTenant(t *testing.T, dir, tenant string) {
+	t.Helper()
+	if _, _, err := runCmd(t, "[]", "import", "--data-dir", dir, "--tenant", tenant, "--organization", "o-1", "-"); err != nil {
+		t.Fatal(err)
+	}
+}
 
 func TestTokensIssueListRevoke(t *testing.T) {
 	dir := t.TempDir()
+	mustHoldTenant(t, dir, "tenant-a")
 	token, _, err := runCmd(t, "", "tokens", "issue", "--data-dir", dir, "--tenant", "tenant-a", "--name", "billing", "--expires", "1h")
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +61,7 @@ func TestTokensIssueListRevoke(t *testing.T) {
 
 func TestTokensRevokeTakesTheWholeTokenAndNeverShowsItsSecret(t *testing.T) {
 	dir := t.TempDir()
+	mustHoldTenant(t, dir, "tenant-a")
 	issue := func() string {
 		token, _, err := runCmd(t, "", "tokens", "issue", "--data-dir", dir, "--tenant", "tenant-a")
 		if err != nil {
@@ -94,6 +107,9 @@ func TestTokensRevokeTakesTheWholeTokenAndNeverShowsItsSecret(t *testing.T) {
 
 func TestDevTokenPrintsAJWT(t *testing.T) {
 	dir := t.TempDir()
+	if _, err := auth.LoadDevKey(dir); err != nil { // as `serve --dev` does
+		t.Fatal(err)
+	}
 	out, _, err := runCmd(t, "", "dev-token", "--data-dir", dir, "--tenant", "tenant-a", "--ttl", "5m")
 	if err != nil {
 		t.Fatal(err)

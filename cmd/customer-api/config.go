@@ -95,15 +95,81 @@ func (d *dataFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&d.dbStatementTimeout, "db-statement-timeout", 0, "PostgreSQL: the server cancels a statement that runs longer (0: the server's statement_timeout)")
 }
 
+// sqlitePath is the SQLite database file the flags name (not for a PostgreSQL URL).
+func (d *dataFlags) sqlitePath() string {
+	if d.database != "" {
+		return d.database
+	}
+	return filepath.Join(d.dataDir, "customers.db")
+}
+
+// describeDatabase says which database the flags name, for messages and logs: the absolute path
+// of a SQLite file, or a PostgreSQL URL with its password redacted.
+func (d *dataFlags) describeDatabase() string {
+	if isPostgresURL(d.database) {
+		return redactDSN(d.database)
+	}
+	return absPath(d.sqlitePath())
+}
+
+// absPath returns path made absolute, or path itself if that fails.
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
+// existing says what a command needs of the database before it opens it.
+type existing int
+
+const (
+	// mayCreate: a new SQLite database is created where none is, with a notice on stderr.
+	mayCreate existing = iota
+	// mustExist: the database must exist; a missing SQLite file is an error, never created.
+	mustExist
+	// mustHoldData: as mustExist, and it must hold at least one tenant.
+	mustHoldData
+)
+
+// wrongDatabaseHint ends the errors about a missing or empty database.
+const wrongDatabaseHint = "pass --data-dir (or --database) of the server's data, or run this command from the directory that holds its ./var"
+
+// openFor opens the configured database and migrates it, as need says. A SQLite file that does
+// not exist is created (saying so on stderr, with its absolute path) only when need is mayCreate.
+func (d *dataFlags) openFor(ctx context.Context, env environment, need existing) (store.Store, error) {
+	if path := d.sqlitePath(); !isPostgresURL(d.database) && !strings.Contains(path, "://") {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			if need != mayCreate {
+				return nil, fmt.Errorf("no database at %s: %s", absPath(path), wrongDatabaseHint)
+			}
+			fmt.Fprintf(env.stderr, "customer-api: creating a new SQLite database at %s\n", absPath(path))
+		}
+	}
+	st, err := d.openMigrated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if need == mustHoldData {
+		empty, err := st.Empty(ctx)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		if empty {
+			st.Close()
+			return nil, fmt.Errorf("the database at %s holds no tenant (import customers first): %s", d.describeDatabase(), wrongDatabaseHint)
+		}
+	}
+	return st, nil
+}
+
 // openStore opens the configured database; callers migrate it.
 func (d *dataFlags) openStore() (store.Store, error) {
 	if isPostgresURL(d.database) {
 		return d.openPostgres()
 	}
-	path := d.database
-	if path == "" {
-		path = filepath.Join(d.dataDir, "customers.db")
-	}
+	path := d.sqlitePath()
 	if strings.Contains(path, "://") {
 		return nil, usageError{fmt.Sprintf("--database %q: want a SQLite file path or a postgres:// URL", redactDSN(path))}
 	}

@@ -2,7 +2,9 @@
 //
 //	customer-api serve   [--addr 127.0.0.1:8080] [--data-dir ./var] [--database DSN] [--dev] [--demo]
 //	customer-api migrate [--data-dir ./var] [--database DSN]
-//	customer-api import  --tenant ID --organization ID [--data-dir ./var] [--database DSN] FILE|-
+//	customer-api import  --tenant ID --organization ID [--replace] [--dry-run] [--data-dir ./var] [--database DSN] FILE|-
+//	customer-api customers delete --tenant ID CUSTOMER-ID...
+//	customer-api organizations delete --tenant ID ORGANIZATION-ID
 //	customer-api tokens  issue --tenant ID [--name NAME] [--expires 720h] | list --tenant ID | revoke TOKEN-ID
 //	customer-api dev-token --tenant ID [--scope customers:read] [--ttl 1h] [--data-dir ./var]
 //
@@ -44,7 +46,9 @@ const usage = `usage: customer-api <command> [flags]
 commands:
   serve    serve the API (with --demo: load demo data into an empty database)
   migrate  bring the database schema to the newest version
-  import   load customers from a JSON array in the API's response format
+  import   load customers from a JSON array in the API's response format (--replace, --dry-run)
+  customers delete      erase customers of a tenant, with their secrets and memberships
+  organizations delete  erase an organization, and its customers that no other organization holds
   tokens   issue, list or revoke API tokens (the token header): tokens issue|list|revoke
   dev-token  print an access token from the development issuer of 'serve --dev'
 
@@ -64,6 +68,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return migrate(ctx, env, args[1:])
 	case "import":
 		return importFile(ctx, env, args[1:])
+	case "customers":
+		return customersCommand(ctx, env, args[1:])
+	case "organizations":
+		return organizationsCommand(ctx, env, args[1:])
 	case "tokens":
 		return tokensCommand(ctx, env, args[1:])
 	case "dev-token":

@@ -101,7 +101,9 @@ func TestServeDemoPrintsACurlThatWorks(t *testing.T) {
 	}()
 
 	curl := regexp.MustCompile(`curl -s -H 'Authorization: (.+?)' -H 'token: (.+?)' -H 'tenantId: (.+?)' (\S+)`)
-	m := waitForLine(t, outR, curl, 60*time.Second)
+	// Loading the demo data hashes its credentials (argon2id): under -race on a busy machine
+	// that has taken over a minute.
+	m := waitForLine(t, outR, curl, 3*time.Minute)
 
 	req, _ := http.NewRequest(http.MethodGet, m[4], nil)
 	req.Header.Set("Authorization", m[1])

@@ -200,7 +200,7 @@ func BenchmarkImport(b *testing.B) {
 // discard is a store whose import only counts what the sequence yields.
 type discard struct{ store.Store }
 
-func (discard) ImportCustomers(_ context.Context, _, _ string, customers iter.Seq2[store.Customer, error]) (store.ImportSummary, error) {
+func (discard) ImportCustomers(_ context.Context, _, _ string, customers iter.Seq2[store.Customer, error], _ store.ImportOptions) (store.ImportSummary, error) {
 	var sum store.ImportSummary
 	for _, err := range customers {
 		if err != nil {

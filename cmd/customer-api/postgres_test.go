@@ -77,6 +77,23 @@ func TestMigrateAndImportIntoPostgres(t *testing.T) {
 	if _, err := st.OrganizationVersion(t.Context(), "t1", "o2"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("organization of the failed import: err = %v, want ErrNotFound", err)
 	}
+
+	// Erasure and sync, as on SQLite.
+	if out, err := runEnv(t, env, `[{"customer":{"id":"cus-2"}}]`, "import", "--replace", "--tenant", "t1", "--organization", "o1", "-"); err != nil || !strings.Contains(out, "1 left the organization (1 deleted") {
+		t.Errorf("import --replace: %q, %v", out, err)
+	}
+	if _, err := st.CustomerSecrets(t.Context(), "t1", "cus-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("secrets of cus-1 after it left its last organization: err = %v, want ErrNotFound", err)
+	}
+	if out, err := runEnv(t, env, "", "customers", "delete", "--tenant", "t1", "cus-2"); err != nil || !strings.Contains(out, "deleted 1 customers") {
+		t.Errorf("customers delete: %q, %v", out, err)
+	}
+	if out, err := runEnv(t, env, "", "organizations", "delete", "--tenant", "t1", "o1"); err != nil || !strings.Contains(out, "deleted organization o1") {
+		t.Errorf("organizations delete: %q, %v", out, err)
+	}
+	if _, err := st.OrganizationVersion(t.Context(), "t1", "o1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted organization: err = %v, want ErrNotFound", err)
+	}
 }
 
 func TestDatabaseFlags(t *testing.T) {

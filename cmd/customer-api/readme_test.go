@@ -9,26 +9,29 @@ import (
 )
 
 // TestReadmeDocumentsEveryServeFlag binds the README's configuration table to the flags serve
-// defines: a flag added without a row, or a row left behind by a removed flag, fails here.
+// and import define: a flag added without a row, or a row left behind by a removed flag, fails
+// here.
 func TestReadmeDocumentsEveryServeFlag(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	documented := readmeFlags(t, string(readme), "serve")
-	_, stderr, _ := runCmd(t, "", "serve", "--help")
-	defined := helpFlags(stderr)
-	if len(defined) == 0 {
-		t.Fatalf("serve --help lists no flags:\n%s", stderr)
-	}
-	for _, f := range defined {
-		if !slices.Contains(documented, f) {
-			t.Errorf("serve defines --%s, which the README's configuration table does not document", f)
+	for _, command := range []string{"serve", "import"} {
+		documented := readmeFlags(t, string(readme), command)
+		_, stderr, _ := runCmd(t, "", command, "--help")
+		defined := helpFlags(stderr)
+		if len(defined) == 0 {
+			t.Fatalf("%s --help lists no flags:\n%s", command, stderr)
 		}
-	}
-	for _, f := range documented {
-		if !slices.Contains(defined, f) {
-			t.Errorf("the README documents --%s for serve, which serve does not define", f)
+		for _, f := range defined {
+			if !slices.Contains(documented, f) {
+				t.Errorf("%s defines --%s, which the README's configuration table does not document", command, f)
+			}
+		}
+		for _, f := range documented {
+			if !slices.Contains(defined, f) {
+				t.Errorf("the README documents --%s for %s, which %s does not define", f, command, command)
+			}
 		}
 	}
 }

@@ -82,11 +82,12 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := data.openMigrated(ctx)
+	st, err := data.openFor(ctx, env, mayCreate)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	log.Info("data", "data_dir", absPath(data.dataDir), "database", data.describeDatabase())
 	warnOpenDataDir(log, data.dataDir, data.database)
 	authenticator, devJWKS, devKey, err := authn.authenticator(ctx, log, data.dataDir, *addr, st)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -46,7 +48,7 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 		if *expires < 0 {
 			return usageError{"--expires must be 0 or positive"}
 		}
-		st, err := data.openMigrated(ctx)
+		st, err := data.openFor(ctx, env, mustHoldData)
 		if err != nil {
 			return err
 		}
@@ -61,7 +63,7 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 		if err := needTenant(); err != nil {
 			return err
 		}
-		st, err := data.openMigrated(ctx)
+		st, err := data.openFor(ctx, env, mustHoldData)
 		if err != nil {
 			return err
 		}
@@ -87,7 +89,7 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 			// Quote nothing of the argument: it may be a mistyped token, secret included.
 			return usageError{"tokens revoke: want a token id (32 hex digits, as `tokens list` shows) or the whole token"}
 		}
-		st, err := data.openMigrated(ctx)
+		st, err := data.openFor(ctx, env, mustHoldData)
 		if err != nil {
 			return err
 		}
@@ -144,6 +146,10 @@ func devTokenCommand(env environment, args []string) error {
 	}
 	if *ttl <= 0 {
 		return usageError{"--ttl must be positive"}
+	}
+	// LoadDevKey would create a key where none is, whose tokens no running server accepts.
+	if _, err := os.Stat(filepath.Join(*dataDir, auth.DevKeyFile)); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no development key in %s (`serve --dev` creates it there): pass the --data-dir of the running `serve --dev`", absPath(*dataDir))
 	}
 	key, err := auth.LoadDevKey(*dataDir)
 	if err != nil {

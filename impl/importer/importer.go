@@ -26,14 +26,21 @@ type Validator interface {
 	ValidateRecord(raw []byte) error
 }
 
-// RecordError names the record (by its index in the array) that stopped an import.
+// RecordError names the record (by its index in the array, counting from 0) that stopped an
+// import.
 type RecordError struct {
 	Index int
 	Err   error
 }
 
-func (e *RecordError) Error() string { return fmt.Sprintf("record %d: %v", e.Index, e.Err) }
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("record %d (counting from 0): %v", e.Index, e.Err)
+}
+
 func (e *RecordError) Unwrap() error { return e.Err }
+
+// wrapperHint is added to the error of a record that is an object without a "customer" member.
+const wrapperHint = `; each record is {"customer": {...}}, as in the API's response, not a bare customer`
 
 // Import reads a JSON array of {"customer": {...}} from r and upserts every customer into the
 // tenant's organization, in one transaction.
@@ -42,7 +49,7 @@ func Import(ctx context.Context, st store.Store, v Validator, tenantID, organiza
 	for _, opt := range opts {
 		opt(p)
 	}
-	return st.ImportCustomers(ctx, tenantID, organizationID, p.records(ctx, r))
+	return st.ImportCustomers(ctx, tenantID, organizationID, p.records(ctx, r), p.storeOpts)
 }
 
 // Option changes how Import prepares records.
@@ -53,12 +60,25 @@ func WithPepper(p *secrets.Pepper) Option {
 	return func(pr *preparer) { pr.hasher = secrets.Hasher{Pepper: p} }
 }
 
+// WithStoreOptions passes opts (replace, dry run) to the store's import.
+func WithStoreOptions(opts store.ImportOptions) Option {
+	return func(pr *preparer) { pr.storeOpts = opts }
+}
+
+// WithProgress calls progress with the number of records prepared so far after each record, on
+// the goroutine that writes them; it must be quick.
+func WithProgress(progress func(records int)) Option {
+	return func(pr *preparer) { pr.progress = progress }
+}
+
 // preparer turns raw records into store customers: validated, decoded, credentials hashed.
 type preparer struct {
 	store     store.Store
 	validator Validator
 	tenantID  string
 	hasher    secrets.Hasher
+	storeOpts store.ImportOptions
+	progress  func(records int)
 }
 
 // pending is one record on its way through the pipeline; done receives its outcome.
@@ -109,6 +129,9 @@ func (p *preparer) records(ctx context.Context, r io.Reader) iter.Seq2[store.Cus
 				}
 				yield(store.Customer{}, out.err)
 				return
+			}
+			if p.progress != nil {
+				p.progress(job.index + 1)
 			}
 			if !yield(out.customer, nil) {
 				return
@@ -164,6 +187,9 @@ func (p *preparer) read(ctx context.Context, r io.Reader, work, order chan<- *pe
 // prepare validates one record against the contract and turns it into a store customer.
 func (p *preparer) prepare(ctx context.Context, raw json.RawMessage) (store.Customer, error) {
 	if err := p.validator.ValidateRecord(raw); err != nil {
+		if lacksWrapper(raw) {
+			return store.Customer{}, fmt.Errorf("%w%s", err, wrapperHint)
+		}
 		return store.Customer{}, err
 	}
 	var entry gen.CustomerEntry
@@ -190,6 +216,16 @@ func (p *preparer) prepare(ctx context.Context, raw json.RawMessage) (store.Cust
 		return store.Customer{}, err
 	}
 	return store.Customer{ID: id, Document: document, Secrets: hashed}, nil
+}
+
+// lacksWrapper reports whether raw is a JSON object without a "customer" member.
+func lacksWrapper(raw []byte) bool {
+	var members map[string]gojson.RawMessage
+	if err := gojson.Unmarshal(raw, &members); err != nil {
+		return false
+	}
+	_, ok := members["customer"]
+	return !ok
 }
 
 func expectDelim(dec *gojson.Decoder, want gojson.Delim) error {

@@ -57,6 +57,8 @@ func TestABadRecordNamesItsIndexAndWritesNothing(t *testing.T) {
 		{"no id", array(500, 499, `{"customer":{"customerName":"n"}}`), 499, "/customer/id"},
 		{"repeated id", array(500, 450, `{"customer":{"id":"cus-00001"}}`), 499, "repeats the id of record 450"},
 		{"broken JSON", array(50, 20, `{"customer":`), 20, "not valid JSON"},
+		{"counted from 0", array(5, 0, `{"customer":{"customerName":"n"}}`), 0, "record 0 (counting from 0): /customer/id"},
+		{"no wrapper", array(5, 3, `{"id":"x","customerName":"n"}`), 3, `each record is {"customer": {...}}`},
 		{"not an array", `{"customer":{}}`, -1, "not a JSON array"},
 		{"trailing data", array(3, -1, "") + `[]`, -1, "after the JSON array"},
 	}

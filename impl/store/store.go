@@ -87,7 +87,47 @@ type ImportSummary struct {
 	Created   int
 	Updated   int
 	Unchanged int
+	// Left counts the members that left the organization because a replacing import did not
+	// name them; Deleted counts those of them that no other organization of the tenant held,
+	// and that were therefore deleted with their secrets (see ImportOptions.Replace).
+	Left    int
+	Deleted int
 }
+
+// ImportOptions change what ImportCustomers does.
+type ImportOptions struct {
+	// Replace makes the organization's membership exactly the imported customers: members the
+	// sequence does not yield leave the organization (an empty sequence empties it), and a
+	// customer that leaves and belongs to no other organization of the tenant is deleted with
+	// its secrets, as DeleteOrganization does, so that no customer outlives its last
+	// organization.
+	Replace bool
+	// DryRun runs the whole import, counts what it would do, and rolls it back: nothing is
+	// written.
+	DryRun bool
+}
+
+// CustomerDeletion is what DeleteCustomers did.
+type CustomerDeletion struct {
+	// Deleted are the ids of the customers deleted, in byte order.
+	Deleted []string
+	// Unknown are the requested ids the tenant has no customer with, in byte order.
+	Unknown []string
+}
+
+// OrganizationDeletion is what DeleteOrganization did.
+type OrganizationDeletion struct {
+	// Deleted are the ids of the organization's customers that no other organization of the
+	// tenant held, deleted with the organization; Kept are those another organization holds.
+	// Both in byte order.
+	Deleted []string
+	Kept    []string
+}
+
+// ErrNotErased is wrapped by the error of a deletion that committed but whose deleted data may
+// still be on disk (SQLite: the write-ahead log could not be truncated because readers held
+// it). Running any deletion again, or restarting, truncates it.
+var ErrNotErased = errors.New("deleted, but the write-ahead log still holds the deleted data")
 
 // Store keeps tenants, their organizations and their customers, and the tenants' API tokens.
 // Every method that reads customers is scoped by a tenant: there is no way to read customers
@@ -118,8 +158,24 @@ type Store interface {
 	// upserts every customer the sequence yields (by id within the tenant) and adds it to the
 	// organization, all in one transaction. If the sequence yields an error, nothing is written
 	// and that error is returned. A customer whose document and secrets equal the stored ones
-	// counts as unchanged.
-	ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[Customer, error]) (ImportSummary, error)
+	// counts as unchanged. opts may replace the membership or make it a dry run (see
+	// ImportOptions).
+	ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[Customer, error], opts ImportOptions) (ImportSummary, error)
+
+	// DeleteCustomers deletes the tenant's customers with the given ids, with their secrets and
+	// their memberships (which changes the version of every organization that held one), in one
+	// transaction. Ids the tenant has no customer with are reported in Unknown, not an error;
+	// repeated ids count once. Other tenants' customers with the same ids are untouched. On
+	// SQLite, the deleted data is overwritten in the database file and the write-ahead log is
+	// truncated; if the log could not be, the deletion is returned with an error wrapping
+	// ErrNotErased. Failures to reach the database wrap ErrUnavailable.
+	DeleteCustomers(ctx context.Context, tenantID string, customerIDs []string) (CustomerDeletion, error)
+
+	// DeleteOrganization deletes the tenant's organization and, in the same transaction, those
+	// of its customers that no other organization of the tenant holds (with their secrets); the
+	// others stay, and leave only this organization. It returns ErrNotFound when the tenant has
+	// no such organization, and ErrNotErased or ErrUnavailable as DeleteCustomers does.
+	DeleteOrganization(ctx context.Context, tenantID, organizationID string) (OrganizationDeletion, error)
 
 	// Empty reports whether the store holds no tenant at all.
 	Empty(ctx context.Context) (bool, error)

@@ -108,15 +108,18 @@ FROM incoming`
 //
 // The sequence may call the store (the import path reads stored secrets) while the transaction
 // is open: at most MaxConns-1 imports run at once, so such reads always find a connection.
-func (s *Store) ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error]) (store.ImportSummary, error) {
-	sum, err := s.importCustomers(ctx, tenantID, organizationID, customers)
+//
+// With opts.Replace, members the sequence did not yield leave the organization and those left
+// in no organization are deleted; with opts.DryRun the transaction is rolled back.
+func (s *Store) ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions) (store.ImportSummary, error) {
+	sum, err := s.importCustomers(ctx, tenantID, organizationID, customers, opts)
 	if err != nil {
 		return store.ImportSummary{}, fmt.Errorf("import customers into organization %q of tenant %q: %w", organizationID, tenantID, err)
 	}
 	return sum, nil
 }
 
-func (s *Store) importCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error]) (store.ImportSummary, error) {
+func (s *Store) importCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions) (store.ImportSummary, error) {
 	var none store.ImportSummary
 	if tenantID == "" || organizationID == "" {
 		return none, errors.New("empty tenant or organization id")
@@ -149,7 +152,8 @@ func (s *Store) importCustomers(ctx context.Context, tenantID, organizationID st
 		cur: newBatch(s.batchSize), other: newBatch(s.batchSize)}
 	// On every early return, the batch in flight must be done with tx before it rolls back
 	// (deferred calls run last in, first out).
-	defer w.wait() //nolint:errcheck // the import already failed
+	defer w.wait()        //nolint:errcheck // the import already failed
+	var imported []string // ids, for Replace
 	for c, err := range customers {
 		if err != nil {
 			return none, err
@@ -160,10 +164,33 @@ func (s *Store) importCustomers(ctx context.Context, tenantID, organizationID st
 		if err := w.add(c); err != nil {
 			return none, err
 		}
+		if opts.Replace {
+			imported = append(imported, c.ID)
+		}
 	}
 	sum, err := w.flush()
 	if err != nil {
 		return none, err
+	}
+	if opts.Replace {
+		if imported == nil {
+			imported = []string{}
+		}
+		leavers, err := collectIDs(ctx, tx, leaveSQL, tenantID, organizationID, imported)
+		if err != nil {
+			return none, s.fail(err, "remove members not imported")
+		}
+		gone, err := collectIDs(ctx, tx, deleteOrphansSQL, tenantID, leavers)
+		if err != nil {
+			return none, s.fail(err, "delete customers left in no organization")
+		}
+		sum.Left, sum.Deleted = len(leavers), len(gone)
+	}
+	if opts.DryRun {
+		if err := tx.Rollback(ctx); err != nil {
+			return none, s.fail(err, "roll the dry run back")
+		}
+		return sum, nil
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return none, s.fail(err, "commit")

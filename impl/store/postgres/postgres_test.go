@@ -214,7 +214,7 @@ func TestLosingTheDatabase(t *testing.T) {
 					return err
 				},
 				"ImportCustomers": func() error {
-					_, err := st.ImportCustomers(ctx, "t-1", "o-1", storetest.Seq(want...))
+					_, err := st.ImportCustomers(ctx, "t-1", "o-1", storetest.Seq(want...), store.ImportOptions{})
 					return err
 				},
 				"Empty": func() error {
@@ -331,7 +331,7 @@ func TestImportsWaitForAConnection(t *testing.T) {
 					}
 				}
 			}
-			if _, err := st.ImportCustomers(ctx, tenant, "o-1", seq); err != nil {
+			if _, err := st.ImportCustomers(ctx, tenant, "o-1", seq, store.ImportOptions{}); err != nil {
 				errs <- err
 			}
 		})

@@ -92,8 +92,9 @@ const (
 	runtimeGrants = `
 GRANT USAGE ON SCHEMA public TO %[1]s;
 GRANT SELECT ON goose_db_version TO %[1]s;
-GRANT SELECT, INSERT ON tenants, organizations, organization_customers TO %[1]s;
-GRANT SELECT, INSERT, UPDATE ON customers TO %[1]s;
+GRANT SELECT, INSERT ON tenants TO %[1]s;
+GRANT SELECT, INSERT, DELETE ON organizations, organization_customers TO %[1]s;
+GRANT SELECT, INSERT, UPDATE, DELETE ON customers TO %[1]s;
 GRANT SELECT, INSERT, UPDATE, DELETE ON customer_secrets TO %[1]s;
 GRANT SELECT, INSERT, UPDATE ON api_tokens TO %[1]s;`
 	readOnlyGrants = `
@@ -131,6 +132,18 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 	}
 	storetest.WantSecrets(t, storetest.MustSecrets(t, rt, "t-1", "c-1"), store.Secrets{})
 	storetest.MustEmpty(t, rt, false)
+	// Erasure: the runtime role deletes customers, organizations and the members a replacing
+	// import leaves out.
+	storetest.MustImport(t, rt, "t-1", "o-2", storetest.Customer("c-3", "Edsger"), storetest.Customer("c-4", "Barbara"))
+	if _, err := rt.ImportCustomers(t.Context(), "t-1", "o-2", storetest.Seq(storetest.Customer("c-4", "Barbara")), store.ImportOptions{Replace: true}); err != nil {
+		t.Errorf("replacing import as the runtime role: %v", err)
+	}
+	if _, err := rt.DeleteCustomers(t.Context(), "t-1", []string{"c-4"}); err != nil {
+		t.Errorf("delete a customer as the runtime role: %v", err)
+	}
+	if _, err := rt.DeleteOrganization(t.Context(), "t-1", "o-2"); err != nil {
+		t.Errorf("delete an organization as the runtime role: %v", err)
+	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	token := store.APIToken{ID: "tok-1", TenantID: "t-1", SecretHash: make([]byte, 32), CreatedAt: now}
 	if err := rt.CreateAPIToken(t.Context(), token); err != nil {
@@ -152,9 +165,12 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 	if _, err := ro.APIToken(t.Context(), "tok-1"); err != nil {
 		t.Errorf("look an API token up as the read-only role: %v", err)
 	}
-	_, err := ro.ImportCustomers(t.Context(), "t-1", "o-1", storetest.Seq(in...))
+	_, err := ro.ImportCustomers(t.Context(), "t-1", "o-1", storetest.Seq(in...), store.ImportOptions{})
 	if err == nil || errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "read-only transaction") {
 		t.Errorf("import as the read-only role: error = %v, want a refusal to write", err)
+	}
+	if _, err := ro.DeleteCustomers(t.Context(), "t-1", []string{"c-1"}); err == nil {
+		t.Error("the read-only role deleted a customer")
 	}
 	if _, err := ro.CustomerSecrets(t.Context(), "t-1", "c-1"); err == nil {
 		t.Error("the read-only role read customer secrets")

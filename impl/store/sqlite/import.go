@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -43,16 +44,25 @@ ON CONFLICT DO NOTHING`
 // A customer counts as created when the tenant did not have it, unchanged when its document
 // (byte for byte) and its secrets equal the stored ones, and updated otherwise; joining the
 // organization alone does not make it updated. If the sequence yields an error, nothing is
-// written and that error is returned (wrapped).
-func (s *Store) ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error]) (store.ImportSummary, error) {
-	sum, err := s.importCustomers(ctx, tenantID, organizationID, customers)
+// written and that error is returned (wrapped). With opts.Replace, members the sequence did not
+// yield leave the organization and those left in no organization are deleted (then the
+// write-ahead log is truncated, as DeleteCustomers does); with opts.DryRun the transaction is
+// rolled back.
+func (s *Store) ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions) (store.ImportSummary, error) {
+	sum, err := s.importCustomers(ctx, tenantID, organizationID, customers, opts)
+	if err == nil && sum.Deleted > 0 && !opts.DryRun {
+		err = s.checkpoint(ctx)
+		if err != nil {
+			return sum, fmt.Errorf("import customers into organization %q of tenant %q: %w", organizationID, tenantID, err)
+		}
+	}
 	if err != nil {
 		return store.ImportSummary{}, fmt.Errorf("import customers into organization %q of tenant %q: %w", organizationID, tenantID, err)
 	}
 	return sum, nil
 }
 
-func (s *Store) importCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error]) (store.ImportSummary, error) {
+func (s *Store) importCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions) (store.ImportSummary, error) {
 	var sum store.ImportSummary
 	if tenantID == "" || organizationID == "" {
 		return sum, errors.New("empty tenant or organization id")
@@ -75,6 +85,7 @@ func (s *Store) importCustomers(ctx context.Context, tenantID, organizationID st
 	}
 	defer st.close()
 
+	var imported []string // ids, for Replace
 	for c, err := range customers {
 		if err != nil {
 			return store.ImportSummary{}, err
@@ -86,6 +97,9 @@ func (s *Store) importCustomers(ctx context.Context, tenantID, organizationID st
 		if err != nil {
 			return sum, fmt.Errorf("customer %q: %w", c.ID, err)
 		}
+		if opts.Replace {
+			imported = append(imported, c.ID)
+		}
 		switch res {
 		case created:
 			sum.Created++
@@ -95,10 +109,93 @@ func (s *Store) importCustomers(ctx context.Context, tenantID, organizationID st
 			sum.Unchanged++
 		}
 	}
+	if opts.Replace {
+		left, deleted, err := s.replaceMembers(ctx, tx, tenantID, organizationID, imported)
+		if err != nil {
+			return sum, err
+		}
+		sum.Left, sum.Deleted = left, deleted
+	}
+	if opts.DryRun {
+		if err := tx.Rollback(); err != nil {
+			return sum, s.fail(err, "roll the dry run back")
+		}
+		return sum, nil
+	}
 	if err := tx.Commit(); err != nil {
 		return sum, s.fail(err, "commit")
 	}
 	return sum, nil
+}
+
+// Statements of a replacing import. The imported ids travel as one JSON array, which json_each
+// turns into a set that SQLite indexes for the NOT IN.
+const (
+	leaveSQL = `
+DELETE FROM organization_customers
+WHERE tenant_id = ? AND organization_id = ? AND customer_id NOT IN (SELECT value FROM json_each(?))
+RETURNING customer_id`
+	deleteOrphansSQL = `
+DELETE FROM customers
+WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))
+  AND NOT EXISTS (SELECT 1 FROM organization_customers AS oc WHERE oc.tenant_id = customers.tenant_id AND oc.customer_id = customers.id)
+RETURNING id`
+)
+
+// replaceMembers removes from the organization the members not in imported and deletes those of
+// them that no other organization holds; it returns how many left and how many were deleted.
+func (s *Store) replaceMembers(ctx context.Context, tx *sql.Tx, tenantID, organizationID string, imported []string) (left, deleted int, err error) {
+	if imported == nil {
+		imported = []string{}
+	}
+	keep, err := json.Marshal(imported)
+	if err != nil {
+		return 0, 0, fmt.Errorf("encode imported ids: %w", err)
+	}
+	leavers, err := queryIDs(ctx, tx, leaveSQL, tenantID, organizationID, string(keep))
+	if err != nil {
+		return 0, 0, s.fail(err, "remove members not imported")
+	}
+	if len(leavers) == 0 {
+		return 0, 0, nil
+	}
+	gone, err := s.deleteOrphans(ctx, tx, tenantID, leavers)
+	if err != nil {
+		return 0, 0, err
+	}
+	return len(leavers), len(gone), nil
+}
+
+// deleteOrphans deletes those of the tenant's customers ids that belong to no organization, and
+// returns their ids.
+func (s *Store) deleteOrphans(ctx context.Context, tx *sql.Tx, tenantID string, ids []string) ([]string, error) {
+	arg, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("encode customer ids: %w", err)
+	}
+	gone, err := queryIDs(ctx, tx, deleteOrphansSQL, tenantID, string(arg))
+	if err != nil {
+		return nil, s.fail(err, "delete customers left in no organization")
+	}
+	return gone, nil
+}
+
+// queryIDs runs a statement that returns one text column and collects it.
+func queryIDs(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // importStmts are the per-customer statements of an import transaction.

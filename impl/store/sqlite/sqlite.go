@@ -73,6 +73,8 @@ func Open(path string) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)") // durable across application crashes; WAL keeps it consistent
 	q.Add("_pragma", "foreign_keys(ON)")
+	// Deleted rows are overwritten with zeros, so erased personal data stays in no free page.
+	q.Add("_pragma", "secure_delete(ON)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {

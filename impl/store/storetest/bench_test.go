@@ -186,7 +186,7 @@ func mustImport(b *testing.B, st store.Store, tenantID, organizationID string, c
 				return
 			}
 		}
-	})
+	}, store.ImportOptions{})
 	if err != nil {
 		b.Fatalf("import: %v", err)
 	}

@@ -19,7 +19,7 @@ func ClosedStoreIsUnavailable(t *testing.T, st store.Store) {
 	_, errRead := st.ReadOrganization(ctx, "t-1", "o-1")
 	_, errVersion := st.OrganizationVersion(ctx, "t-1", "o-1")
 	_, errSecrets := st.CustomerSecrets(ctx, "t-1", "c-1")
-	_, errImport := st.ImportCustomers(ctx, "t-1", "o-1", Seq(Customer("c-1", "Ada")))
+	_, errImport := st.ImportCustomers(ctx, "t-1", "o-1", Seq(Customer("c-1", "Ada")), store.ImportOptions{})
 	_, errEmpty := st.Empty(ctx)
 	for name, err := range map[string]error{
 		"Ping":                st.Ping(ctx),

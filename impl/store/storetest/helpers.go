@@ -46,7 +46,7 @@ func Seq(customers ...store.Customer) iter.Seq2[store.Customer, error] {
 // MustImport imports customers into the tenant's organization or fails the test.
 func MustImport(t testing.TB, st store.Store, tenantID, organizationID string, customers ...store.Customer) store.ImportSummary {
 	t.Helper()
-	sum, err := st.ImportCustomers(t.Context(), tenantID, organizationID, Seq(customers...))
+	sum, err := st.ImportCustomers(t.Context(), tenantID, organizationID, Seq(customers...), store.ImportOptions{})
 	if err != nil {
 		t.Fatalf("ImportCustomers(%q, %q): %v", tenantID, organizationID, err)
 	}

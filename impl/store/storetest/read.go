@@ -245,7 +245,7 @@ func testReadConsistent(t *testing.T, st store.Store) {
 	// while the read is under way.
 	done := make(chan error, 1)
 	go func() {
-		_, err := st.ImportCustomers(t.Context(), "t-1", "o-1", Seq(changed...))
+		_, err := st.ImportCustomers(t.Context(), "t-1", "o-1", Seq(changed...), store.ImportOptions{})
 		done <- err
 	}()
 	if err := <-done; err != nil {

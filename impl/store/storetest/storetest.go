@@ -264,7 +264,7 @@ func testSequenceError(t *testing.T, st store.Store) {
 	}
 
 	// Into an empty store: not even the tenant is created.
-	sum, err := st.ImportCustomers(ctx, "t-1", "o-1", failing(Customer("c-1", "Ada"), Customer("c-2", "Grace")))
+	sum, err := st.ImportCustomers(ctx, "t-1", "o-1", failing(Customer("c-1", "Ada"), Customer("c-2", "Grace")), store.ImportOptions{})
 	if !errors.Is(err, errBroken) {
 		t.Fatalf("ImportCustomers error = %v, want the sequence's error", err)
 	}
@@ -275,14 +275,15 @@ func testSequenceError(t *testing.T, st store.Store) {
 	// Into an existing tenant: no new organization, no new customer, no change, no new member.
 	orig := []store.Customer{WithSecrets(Customer("c-1", "Ada"), store.Secrets{PasswordHash: "hash-pw"})}
 	MustImport(t, st, "t-1", "o-1", orig...)
-	_, err = st.ImportCustomers(ctx, "t-1", "o-2", failing(orig...))
+	_, err = st.ImportCustomers(ctx, "t-1", "o-2", failing(orig...), store.ImportOptions{})
 	if !errors.Is(err, errBroken) {
 		t.Fatalf("ImportCustomers error = %v, want the sequence's error", err)
 	}
 	WantNotFound(t, st, "t-1", "o-2")
 	_, err = st.ImportCustomers(ctx, "t-1", "o-1", failing(
 		WithSecrets(Customer("c-1", "Ada Lovelace"), store.Secrets{PasswordHash: "hash-pw-2"}),
-		Customer("c-2", "Grace")))
+		Customer("c-2", "Grace")), store.ImportOptions{})
+
 	if !errors.Is(err, errBroken) {
 		t.Fatalf("ImportCustomers error = %v, want the sequence's error", err)
 	}
@@ -294,7 +295,7 @@ func testSequenceError(t *testing.T, st store.Store) {
 	WantSummary(t, MustImport(t, st, "t-1", "o-1", orig...), store.ImportSummary{Unchanged: 1})
 
 	// An error as the very first element.
-	if _, err := st.ImportCustomers(ctx, "t-3", "o-1", failing()); !errors.Is(err, errBroken) {
+	if _, err := st.ImportCustomers(ctx, "t-3", "o-1", failing(), store.ImportOptions{}); !errors.Is(err, errBroken) {
 		t.Fatalf("ImportCustomers error = %v, want the sequence's error", err)
 	}
 	WantNotFound(t, st, "t-3", "o-1")
@@ -310,7 +311,7 @@ func testCancelledImport(t *testing.T, st store.Store) {
 		cancel()
 		yield(Customer("c-2", "Grace"), nil)
 	}
-	if _, err := st.ImportCustomers(ctx, "t-1", "o-1", seq); err == nil {
+	if _, err := st.ImportCustomers(ctx, "t-1", "o-1", seq, store.ImportOptions{}); err == nil {
 		t.Fatal("ImportCustomers with a context cancelled midway succeeded")
 	}
 	MustEmpty(t, st, true)
@@ -374,7 +375,7 @@ func testReadDuringImport(t *testing.T, st store.Store) {
 			}
 		}
 	}
-	sum, err := st.ImportCustomers(ctx, "t-1", "o-1", seq)
+	sum, err := st.ImportCustomers(ctx, "t-1", "o-1", seq, store.ImportOptions{})
 	if err != nil {
 		t.Fatalf("ImportCustomers: %v", err)
 	}
@@ -393,11 +394,11 @@ func testConcurrency(t *testing.T, st store.Store) {
 			tenant := fmt.Sprintf("t-%d", w)
 			for r := range rounds {
 				cs := []store.Customer{Customer("c-1", fmt.Sprintf("Ada %d", r)), Customer(fmt.Sprintf("c-%d-%d", w, r), "Grace")}
-				if _, err := st.ImportCustomers(ctx, tenant, "o-1", Seq(cs...)); err != nil {
+				if _, err := st.ImportCustomers(ctx, tenant, "o-1", Seq(cs...), store.ImportOptions{}); err != nil {
 					errs <- fmt.Errorf("import into %s: %w", tenant, err)
 				}
 				// All workers also write the shared tenant.
-				if _, err := st.ImportCustomers(ctx, "t-shared", "o-1", Seq(Customer(fmt.Sprintf("c-%d-%d", w, r), "Edsger"))); err != nil {
+				if _, err := st.ImportCustomers(ctx, "t-shared", "o-1", Seq(Customer(fmt.Sprintf("c-%d-%d", w, r), "Edsger")), store.ImportOptions{}); err != nil {
 					errs <- fmt.Errorf("import into t-shared: %w", err)
 				}
 				if _, _, err := store.Collect(ctx, st, "t-shared", "o-1"); err != nil {
@@ -444,7 +445,7 @@ func testInvalidCustomers(t *testing.T, st store.Store) {
 		{ID: "c-1", Document: []byte("{not json")}, // not JSON
 		{ID: "", Document: Document("", "")},       // no id
 	} {
-		_, err := st.ImportCustomers(t.Context(), "t-1", "o-1", Seq(Customer("c-0", "Ada"), c))
+		_, err := st.ImportCustomers(t.Context(), "t-1", "o-1", Seq(Customer("c-0", "Ada"), c), store.ImportOptions{})
 		if err == nil || errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("ImportCustomers of %+v: error = %v, want a plain error", c, err)
 		}

@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cyrexa/customer-api/impl/store"
+)
+
+// Statements of the deletions and of a replacing import. Deleting a customer cascades to its
+// secrets and memberships, and the membership triggers give every organization that held it a
+// new version. The NOT IN over a sub-select of the array is a hashed set, not a scan of the
+// array per row.
+const (
+	leaveSQL = `
+DELETE FROM organization_customers
+WHERE tenant_id = $1 AND organization_id = $2
+  AND customer_id NOT IN (SELECT unnest($3::text[]) COLLATE "C")
+RETURNING customer_id`
+	deleteOrphansSQL = `
+DELETE FROM customers AS c
+WHERE c.tenant_id = $1 AND c.id = ANY ($2::text[])
+  AND NOT EXISTS (SELECT 1 FROM organization_customers AS oc WHERE oc.tenant_id = c.tenant_id AND oc.customer_id = c.id)
+RETURNING c.id`
+	deleteCustomersSQL = `
+DELETE FROM customers WHERE tenant_id = $1 AND id = ANY ($2::text[])
+RETURNING id`
+	organizationMembersSQL = `
+SELECT customer_id FROM organization_customers WHERE tenant_id = $1 AND organization_id = $2`
+	deleteOrganizationSQL = `DELETE FROM organizations WHERE tenant_id = $1 AND id = $2`
+)
+
+// DeleteCustomers deletes the tenant's customers with the given ids, with their secrets and
+// memberships, in one transaction. The rows are dead tuples until VACUUM reclaims them.
+func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerIDs []string) (store.CustomerDeletion, error) {
+	var del store.CustomerDeletion
+	ids := slices.Clone(customerIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if ids == nil {
+		ids = []string{}
+	}
+	err := s.inTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		del.Deleted, err = collectIDs(ctx, tx, deleteCustomersSQL, tenantID, ids)
+		return err
+	})
+	if err != nil {
+		return store.CustomerDeletion{}, s.fail(err, "delete customers of tenant %q", tenantID)
+	}
+	slices.Sort(del.Deleted)
+	for _, id := range ids {
+		if _, found := slices.BinarySearch(del.Deleted, id); !found {
+			del.Unknown = append(del.Unknown, id)
+		}
+	}
+	return del, nil
+}
+
+// DeleteOrganization deletes the tenant's organization and those of its customers that no other
+// organization holds, in one transaction.
+func (s *Store) DeleteOrganization(ctx context.Context, tenantID, organizationID string) (store.OrganizationDeletion, error) {
+	var del store.OrganizationDeletion
+	err := s.inTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		members, err := collectIDs(ctx, tx, organizationMembersSQL, tenantID, organizationID)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, deleteOrganizationSQL, tenantID, organizationID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrNotFound
+		}
+		if len(members) == 0 {
+			return nil
+		}
+		del.Deleted, err = collectIDs(ctx, tx, deleteOrphansSQL, tenantID, members)
+		if err != nil {
+			return err
+		}
+		slices.Sort(del.Deleted)
+		for _, id := range members {
+			if _, found := slices.BinarySearch(del.Deleted, id); !found {
+				del.Kept = append(del.Kept, id)
+			}
+		}
+		slices.Sort(del.Kept)
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.OrganizationDeletion{}, fmt.Errorf("delete organization %q of tenant %q: %w", organizationID, tenantID, err)
+	}
+	if err != nil {
+		return store.OrganizationDeletion{}, s.fail(err, "delete organization %q of tenant %q", organizationID, tenantID)
+	}
+	return del, nil
+}
+
+// inTenantTx runs fn in a transaction scoped to the tenant and commits it when fn returns nil.
+func (s *Store) inTenantTx(ctx context.Context, tenantID string, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+	if _, err := tx.Exec(ctx, setTenantSQL, tenantID); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// collectIDs runs a statement that returns one text column and collects it.
+func collectIDs(ctx context.Context, tx pgx.Tx, query string, args ...any) ([]string, error) {
+	rows, err := tx.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
