@@ -234,6 +234,13 @@ func (s *server) credentials(t testing.TB, tenant string) creds {
 		t.Fatalf("customer-api dev-token: %v", err)
 	}
 	bearer := strings.TrimSpace(string(out))
+	// tokens refuses a database that holds no data (a wrong --data-dir, most likely): give the
+	// tenant an empty organization first.
+	empty := filepath.Join(t.TempDir(), "empty.json")
+	if err := os.WriteFile(empty, []byte("[]"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.importFile(t, tenant, "org-empty", empty)
 	token := strings.TrimSpace(s.admin(t, "tokens", "issue", "--tenant", tenant, "--name", "reliability"))
 	return creds{Bearer: "Bearer " + bearer, Token: token, Tenant: tenant}
 }

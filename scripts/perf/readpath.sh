@@ -162,7 +162,7 @@ fi
 # One customer of 1 000 changed before every read, against reads of documents all validated
 # before, by a server without the body cache. Imports are not timed; the sides alternate.
 note=""
-if { "$bin" serve --help 2>&1 || true; } | grep -q -- --body-cache; then serve 18103 --body-cache 0
+if { "$bin" serve --help 2>&1 || true; } | grep -q -- -body-cache; then serve 18103 --body-cache 0
 else serve 18103; note=" (flag missing: this build has no body cache)"; fi
 timed 18101 org-change-1000 >/dev/null && timed 18103 org-load-1000 >/dev/null # warm up
 ta=() tb=()
