@@ -20,8 +20,9 @@ build: ## build the binary into bin/
 	$(GO) build -o $(BIN) ./cmd/customer-api
 	$(GO) build -o bin/customerctl ./cmd/customerctl
 
-run: ## run the service on the embedded SQLite database with demo data, as its own token issuer
-	$(GO) run ./cmd/customer-api serve --dev --demo
+ADDR ?= 127.0.0.1:8080
+run: ## run the service with demo data, as its own token issuer, on ADDR (127.0.0.1:8080; loopback only)
+	$(GO) run ./cmd/customer-api serve --dev --demo --addr $(ADDR)
 
 # The server every development and CI machine runs; `make test` uses it when it answers and
 # CUSTOMER_API_TEST_POSTGRES is not set already.

@@ -66,7 +66,7 @@ func importFile(ctx context.Context, env environment, args []string) error {
 	if name := fs.Arg(0); name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return fmt.Errorf("open %s: %w", name, err)
+			return err // it names the file already
 		}
 		defer f.Close()
 		in = f

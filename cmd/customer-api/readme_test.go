@@ -16,10 +16,10 @@ func TestReadmeDocumentsEveryServeFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	documented := readmeFlags(t, string(readme), "serve")
-	_, stderr, _ := runCmd(t, "", "serve", "--help")
-	defined := helpFlags(stderr)
+	stdout, _, _ := runCmd(t, "", "serve", "--help")
+	defined := helpFlags(stdout)
 	if len(defined) == 0 {
-		t.Fatalf("serve --help lists no flags:\n%s", stderr)
+		t.Fatalf("serve --help lists no flags:\n%s", stdout)
 	}
 	for _, f := range defined {
 		if !slices.Contains(documented, f) {

@@ -47,8 +47,8 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
-	log, err := data.logger(env)
-	if err != nil {
+	log := data.logger(env)
+	if err := authn.check(); err != nil {
 		return err
 	}
 	mode, err := contract.ParseMode(*validation)
