@@ -13,6 +13,7 @@ import (
 
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/auth"
+	"github.com/cyrexa/customer-api/impl/buildinfo"
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/importer"
@@ -48,6 +49,9 @@ func serve(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	log := data.logger(env)
+	build := buildinfo.Read()
+	log.Info("customer-api starting", "version", build.Version, "revision", build.Revision,
+		"modified", build.Modified, "go_version", build.GoVersion)
 	if err := authn.check(); err != nil {
 		return err
 	}
