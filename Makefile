@@ -16,9 +16,15 @@ check-generated: generate ## regenerate and fail if gen/ differs from what is co
 	@git diff --exit-code --stat -- gen/ || (echo "gen/ is out of date: run 'make generate' and commit" >&2; exit 1)
 	@test -z "$$(git status --porcelain -- gen/)" || (git status --porcelain -- gen/; echo "gen/ has untracked generated files" >&2; exit 1)
 
+# The VCS stamp of `version`: the toolchain's own (-buildvcs) where it can (not in a git
+# worktree), else these.
+GIT_REVISION := $(shell git rev-parse HEAD 2>/dev/null)
+GIT_MODIFIED := $(shell test -z "$$(git status --porcelain --untracked-files=no 2>/dev/null)" && echo false || echo true)
+LDFLAGS := -X github.com/cyrexa/customer-api/impl/buildinfo.revision=$(GIT_REVISION) -X github.com/cyrexa/customer-api/impl/buildinfo.modified=$(GIT_MODIFIED)
+
 build: ## build the binary into bin/
-	$(GO) build -o $(BIN) ./cmd/customer-api
-	$(GO) build -o bin/customerctl ./cmd/customerctl
+	$(GO) build -buildvcs=auto -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/customer-api
+	$(GO) build -buildvcs=auto -ldflags '$(LDFLAGS)' -o bin/customerctl ./cmd/customerctl
 
 ADDR ?= 127.0.0.1:8080
 run: ## run the service with demo data, as its own token issuer, on ADDR (127.0.0.1:8080; loopback only)

@@ -130,7 +130,10 @@ func serve(ctx context.Context, env environment, args []string) error {
 	log.Info("listening", "url", base+contract.BasePath)
 	fmt.Fprintf(env.stdout, "customer-api listening on %s%s\n", base, contract.BasePath)
 	if *loadDemo {
-		if err := printDemoCurl(ctx, env, authenticator, devKey, base); err != nil {
+		// A database that held other data got no demo data; a curl for it would answer 404.
+		if _, err := st.OrganizationVersion(ctx, demo.TenantID, demo.RetailOrganizationID); errors.Is(err, store.ErrNotFound) {
+			fmt.Fprintf(env.stdout, "the database holds other data, so the demo data was not loaded: for the demo, start with an empty --data-dir\n")
+		} else if err := printDemoCurl(ctx, env, authenticator, devKey, base); err != nil {
 			return err
 		}
 	}

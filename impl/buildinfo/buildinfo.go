@@ -17,10 +17,17 @@ type Info struct {
 	GoVersion string // the toolchain that built the binary
 }
 
+// revision and modified stand in for the VCS stamp when the toolchain recorded none (a git
+// worktree, -buildvcs=false): the Makefile sets them with -ldflags -X from git.
+var revision, modified string
+
 // Read returns the build information of the running binary. A binary built without module
 // support or VCS stamping (go test, go run, -buildvcs=false) reports "(devel)" and "unknown".
 func Read() Info {
 	info := Info{Version: "(devel)", Revision: "unknown", GoVersion: runtime.Version()}
+	if revision != "" {
+		info.Revision, info.Modified = revision, modified == "true"
+	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return info
