@@ -19,6 +19,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/postgres"
 	"github.com/cyrexa/customer-api/impl/store/sqlite"
+	"github.com/cyrexa/customer-api/impl/telemetry"
 )
 
 // errHelp says that help was asked for (-h, --help) and printed; the program exits 0.
@@ -204,7 +205,8 @@ func redactDSN(dsn string) string {
 
 // logger returns the JSON logger of --log-level on stderr.
 func (d *dataFlags) logger(env environment) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: slog.Level(d.logLevel)}))
+	h := slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: slog.Level(d.logLevel)})
+	return slog.New(telemetry.NewLogHandler(h)) // trace_id and span_id of a traced request
 }
 
 // logLevel is the flag of a slog level, checked when it is given.

@@ -21,6 +21,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/server"
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/telemetry"
 )
 
 func serve(ctx context.Context, env environment, args []string) error {
@@ -54,6 +55,10 @@ func serve(ctx context.Context, env environment, args []string) error {
 		"modified", build.Modified, "go_version", build.GoVersion)
 	if err := authn.check(); err != nil {
 		return err
+	}
+	tracing, err := telemetry.FromEnv(env.getenv)
+	if err != nil {
+		return usageError{err.Error()}
 	}
 	mode, err := contract.ParseMode(*validation)
 	if err != nil {
@@ -112,10 +117,25 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if mode != contract.Enforce {
 		log.Warn("responses are not enforced against the contract", "response_validation", string(mode))
 	}
+	tracer, stopTracing, err := telemetry.Setup(ctx, tracing, build.Version)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The run context is cancelled by now; the last spans get a moment of their own.
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(flushCtx); err != nil {
+			log.Warn("tracing: the last spans were not exported", "error", err.Error())
+		}
+	}()
+	if tracing.Enabled {
+		log.Info("tracing: exporting spans over OTLP/HTTP", "endpoint", tracing.Endpoint)
+	}
 	m := metrics.New()
 	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: log, Metrics: m,
 		Auth: authenticator, DevJWKS: devJWKS, RateLimit: *rateLimit, RateBurst: *rateBurst, ClientLimit: limits.cfg,
-		ResponseValidation: mode, ValidationCacheEntries: *cacheEntries, Lists: lists})
+		ResponseValidation: mode, ValidationCacheEntries: *cacheEntries, Lists: lists, TracerProvider: tracer})
 	if err != nil {
 		return err
 	}
