@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin/customer-api
 PKGS := ./...
 
-.PHONY: help generate check-generated build run test vet fmt lint fuzz bench
+.PHONY: help generate check-generated build run test vet fmt lint fuzz bench image image-test
 .PHONY: npm-tools lint-spec check-breaking contract-prism check-typescript test-browser
 
 help: ## list the targets
@@ -29,6 +29,20 @@ build: ## build the binary into bin/
 ADDR ?= 127.0.0.1:8080
 run: ## run the service with demo data, as its own token issuer, on ADDR (127.0.0.1:8080; loopback only)
 	$(GO) run ./cmd/customer-api serve --dev --demo --addr $(ADDR)
+
+# The image: the static binary (the SQLite driver is pure Go), CA roots, user 65532, no shell;
+# built by scripts/image with go-containerregistry, no Docker daemon needed.
+IMAGE_TAR := bin/customer-api-image.tar
+IMAGE_OCI := bin/customer-api-oci
+image: ## build the OCI image without a Docker daemon: bin/customer-api-image.tar (docker/podman load) and bin/customer-api-oci (OCI layout)
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -buildvcs=auto -ldflags '$(LDFLAGS)' -o bin/image/customer-api ./cmd/customer-api
+	$(GO) run ./scripts/image --binary bin/image/customer-api --ca /etc/ssl/certs/ca-certificates.crt \
+		--version "$$(bin/image/customer-api version | cut -d' ' -f2)" --revision '$(GIT_REVISION)' \
+		--tarball $(IMAGE_TAR) --oci $(IMAGE_OCI)
+
+image-test: ## unpack the image of `make image` and run its binary from the image's file system (version, serve --dev, /healthz)
+	@test -f $(IMAGE_TAR) || (echo "no $(IMAGE_TAR): run 'make image' first" >&2; exit 1)
+	CUSTOMER_API_IMAGE=$(CURDIR)/$(IMAGE_TAR) $(GO) test -count=1 -run '^TestImage' -v ./scripts/image
 
 # The server every development and CI machine runs; `make test` uses it when it answers and
 # CUSTOMER_API_TEST_POSTGRES is not set already.

@@ -108,3 +108,14 @@ func TestLogHandlerAddsTheSpanOfTheContext(t *testing.T) {
 		t.Errorf("untraced line has a trace_id: %v", untraced)
 	}
 }
+
+func TestStartWithoutARecordingSpanAllocatesNothing(t *testing.T) {
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(100, func() {
+		_, span := Start(ctx, "x")
+		span.End()
+	})
+	if allocs != 0 {
+		t.Errorf("Start without tracing allocates %v times", allocs)
+	}
+}
