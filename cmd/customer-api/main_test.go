@@ -101,7 +101,9 @@ func TestServeDemoPrintsACurlThatWorks(t *testing.T) {
 	}()
 
 	curl := regexp.MustCompile(`curl -s -H 'Authorization: (.+?)' -H 'token: (.+?)' -H 'tenantId: (.+?)' (\S+)`)
-	m := waitForLine(t, outR, curl, 60*time.Second)
+	// Loading the demo hashes every credential with argon2id: under -race, beside the other
+	// packages' tests on a busy 2-core machine, that took more than a minute.
+	m := waitForLine(t, outR, curl, 3*time.Minute)
 
 	req, _ := http.NewRequest(http.MethodGet, m[4], nil)
 	req.Header.Set("Authorization", m[1])
