@@ -137,3 +137,18 @@ func TestTokensListPrintsAHeaderAndJSON(t *testing.T) {
 		t.Fatalf("an unknown tenant: %v, stdout %q, stderr %q", err, stdout, stderr)
 	}
 }
+
+func TestABadValueSaysWhatKindOfValueIsWanted(t *testing.T) {
+	t.Parallel()
+	_, _, err := runCmd(t, "", "dev-token", "--tenant", "t", "--ttl", "soon")
+	if err == nil || !strings.Contains(err.Error(), `invalid value "soon" for flag -ttl: want a duration such as 30s, 5m or 1h`) {
+		t.Errorf("command line: %v", err)
+	}
+	var out, errOut strings.Builder
+	err = run(t.Context(), []string{"serve", "--dev"}, func(k string) string {
+		return map[string]string{"CUSTOMER_API_RATE_BURST": "many"}[k]
+	}, strings.NewReader(""), &out, &errOut)
+	if err == nil || err.Error() != `CUSTOMER_API_RATE_BURST="many" (--rate-burst): want a whole number` {
+		t.Errorf("environment: %v", err)
+	}
+}

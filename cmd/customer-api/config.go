@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -66,7 +67,11 @@ func parse(fs *flag.FlagSet, args []string, env environment) error {
 			printHelp(fs, env.stdout)
 			return errHelp
 		}
-		return usageError{fmt.Sprintf("%v (run 'customer-api %s -h' for its flags)", err, fs.Name())}
+		msg := err.Error()
+		if m := badValue.FindStringSubmatch(msg); m != nil {
+			msg = strings.TrimSuffix(msg, "parse error") + expected(fs.Lookup(m[1]))
+		}
+		return usageError{fmt.Sprintf("%s (run 'customer-api %s -h' for its flags)", msg, fs.Name())}
 	}
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -93,11 +98,40 @@ func parse(fs *flag.FlagSet, args []string, env environment) error {
 		name := envName(f.Name)
 		if v := env.getenv(name); v != "" {
 			if setErr := fs.Set(f.Name, v); setErr != nil {
-				err = usageError{fmt.Sprintf("%s=%q (--%s): %v", name, v, f.Name, setErr)}
+				msg := setErr.Error()
+				if msg == "parse error" {
+					msg = expected(f)
+				}
+				err = usageError{fmt.Sprintf("%s=%q (--%s): %s", name, v, f.Name, msg)}
 			}
 		}
 	})
 	return err
+}
+
+// badValue matches the flag package's message for a value its parser refused.
+var badValue = regexp.MustCompile(`for flag -([a-z0-9-]+): parse error$`)
+
+// expected says what kind of value a flag takes, instead of the flag package's "parse error".
+func expected(f *flag.Flag) string {
+	if f == nil {
+		return "parse error"
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return "parse error"
+	}
+	switch g.Get().(type) {
+	case time.Duration:
+		return "want a duration such as 30s, 5m or 1h"
+	case bool:
+		return "want true or false"
+	case int, int64, uint, uint64:
+		return "want a whole number"
+	case float64:
+		return "want a number"
+	}
+	return "parse error"
 }
 
 // envName is the environment variable of a flag: --data-dir is CUSTOMER_API_DATA_DIR.
