@@ -117,7 +117,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if mode != contract.Enforce {
 		log.Warn("responses are not enforced against the contract", "response_validation", string(mode))
 	}
-	tracer, stopTracing, err := telemetry.Setup(ctx, tracing, build.Version)
+	tracer, stopTracing, err := telemetry.Setup(ctx, tracing, build.Version, log)
 	if err != nil {
 		return err
 	}

@@ -69,9 +69,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 
 // Setup returns the tracer provider that exports spans over OTLP/HTTP as the OTEL_* variables
 // say (the exporter, sampler, batching and resource read them themselves), installed as the
-// global provider with the W3C propagator, and the function that flushes and stops it. When
-// cfg is not enabled it returns a nil provider and a shutdown that does nothing.
-func Setup(ctx context.Context, cfg Config, version string) (trace.TracerProvider, func(context.Context) error, error) {
+// global provider with the W3C propagator (export failures go to log), and the function that
+// flushes and stops it. When cfg is not enabled it returns a nil provider and a shutdown that
+// does nothing.
+func Setup(ctx context.Context, cfg Config, version string, log *slog.Logger) (trace.TracerProvider, func(context.Context) error, error) {
 	if !cfg.Enabled {
 		return nil, func(context.Context) error { return nil }, nil
 	}
@@ -87,6 +88,10 @@ func Setup(ctx context.Context, cfg Config, version string) (trace.TracerProvide
 		return nil, nil, fmt.Errorf("OpenTelemetry resource: %w", err)
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res))
+	// A failed export is a JSON warning in the service's log, not a line of the standard logger.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("tracing: spans were not exported", "error", err.Error())
+	}))
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(Propagator)
 	return tp, tp.Shutdown, nil

@@ -51,7 +51,7 @@ func TestFromEnvExportsOnlyWhenAnEndpointIsSet(t *testing.T) {
 
 func TestSetupWithoutExportInstallsNothing(t *testing.T) {
 	t.Parallel()
-	tp, shutdown, err := Setup(context.Background(), Config{}, "v0")
+	tp, shutdown, err := Setup(context.Background(), Config{}, "v0", slog.Default())
 	if err != nil || tp != nil || shutdown(context.Background()) != nil {
 		t.Fatalf("Setup(disabled) = %v, %v", tp, err)
 	}
@@ -72,7 +72,7 @@ func TestSetupExportsSpansOverOTLPHTTP(t *testing.T) {
 	if err != nil || !cfg.Enabled {
 		t.Fatalf("FromEnv: %+v, %v", cfg, err)
 	}
-	tp, shutdown, err := Setup(context.Background(), cfg, "v1.2.3")
+	tp, shutdown, err := Setup(context.Background(), cfg, "v1.2.3", slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
