@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin/customer-api
 PKGS := ./...
 
-.PHONY: help generate check-generated build run test vet fmt lint fuzz bench
+.PHONY: help generate check-generated build run test vet fmt lint fuzz bench image image-test
 .PHONY: npm-tools lint-spec check-breaking contract-prism check-typescript test-browser
 
 help: ## list the targets
@@ -16,12 +16,33 @@ check-generated: generate ## regenerate and fail if gen/ differs from what is co
 	@git diff --exit-code --stat -- gen/ || (echo "gen/ is out of date: run 'make generate' and commit" >&2; exit 1)
 	@test -z "$$(git status --porcelain -- gen/)" || (git status --porcelain -- gen/; echo "gen/ has untracked generated files" >&2; exit 1)
 
-build: ## build the binary into bin/
-	$(GO) build -o $(BIN) ./cmd/customer-api
-	$(GO) build -o bin/customerctl ./cmd/customerctl
+# The VCS stamp of `version`: the toolchain's own (-buildvcs) where it can (not in a git
+# worktree), else these.
+GIT_REVISION := $(shell git rev-parse HEAD 2>/dev/null)
+GIT_MODIFIED := $(shell test -z "$$(git status --porcelain --untracked-files=no 2>/dev/null)" && echo false || echo true)
+LDFLAGS := -X github.com/cyrexa/customer-api/impl/buildinfo.revision=$(GIT_REVISION) -X github.com/cyrexa/customer-api/impl/buildinfo.modified=$(GIT_MODIFIED)
 
-run: ## run the service on the embedded SQLite database with demo data, as its own token issuer
-	$(GO) run ./cmd/customer-api serve --dev --demo
+build: ## build the binary into bin/
+	$(GO) build -buildvcs=auto -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/customer-api
+	$(GO) build -buildvcs=auto -ldflags '$(LDFLAGS)' -o bin/customerctl ./cmd/customerctl
+
+ADDR ?= 127.0.0.1:8080
+run: ## run the service with demo data, as its own token issuer, on ADDR (127.0.0.1:8080; loopback only)
+	$(GO) run ./cmd/customer-api serve --dev --demo --addr $(ADDR)
+
+# The image: the static binary (the SQLite driver is pure Go), CA roots, user 65532, no shell;
+# built by scripts/image with go-containerregistry, no Docker daemon needed.
+IMAGE_TAR := bin/customer-api-image.tar
+IMAGE_OCI := bin/customer-api-oci
+image: ## build the OCI image without a Docker daemon: bin/customer-api-image.tar (docker/podman load) and bin/customer-api-oci (OCI layout)
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -buildvcs=auto -ldflags '$(LDFLAGS)' -o bin/image/customer-api ./cmd/customer-api
+	$(GO) run ./scripts/image --binary bin/image/customer-api --ca /etc/ssl/certs/ca-certificates.crt \
+		--version "$$(bin/image/customer-api version | cut -d' ' -f2)" --revision '$(GIT_REVISION)' \
+		--tarball $(IMAGE_TAR) --oci $(IMAGE_OCI)
+
+image-test: ## unpack the image of `make image` and run its binary from the image's file system (version, serve --dev, /healthz)
+	@test -f $(IMAGE_TAR) || (echo "no $(IMAGE_TAR): run 'make image' first" >&2; exit 1)
+	CUSTOMER_API_IMAGE=$(CURDIR)/$(IMAGE_TAR) $(GO) test -count=1 -run '^TestImage' -v ./scripts/image
 
 # The server every development and CI machine runs; `make test` uses it when it answers and
 # CUSTOMER_API_TEST_POSTGRES is not set already.

@@ -59,10 +59,7 @@ func importFile(ctx context.Context, env environment, args []string) error {
 	if *tenant == "" || *organization == "" || fs.NArg() != 1 {
 		return usageError{"usage: customer-api import --tenant ID --organization ID [--replace] [--dry-run] FILE (FILE - reads stdin)"}
 	}
-	log, err := data.logger(env)
-	if err != nil {
-		return err
-	}
+	log := data.logger(env)
 	c, err := contract.Load()
 	if err != nil {
 		return err

@@ -34,7 +34,7 @@ func TestTokensIssueListRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(list), "\n")
-	if len(lines) != 1 || !strings.HasPrefix(lines[0], id) || !strings.Contains(lines[0], "billing") || !strings.HasSuffix(lines[0], "active") {
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "ID ") || !strings.HasPrefix(lines[1], id) || !strings.Contains(lines[1], "billing") || !strings.HasSuffix(lines[1], "active") {
 		t.Fatalf("list printed:\n%s", list)
 	}
 	if strings.Contains(list, token[strings.Index(token, ".")+1:]) {

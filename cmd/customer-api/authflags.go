@@ -40,6 +40,19 @@ func (a *authFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&a.maxLifetime, "jwt-max-lifetime", auth.DefaultMaxLifetime, "longest an access token may be valid, from iat (or now) to exp")
 }
 
+// check refuses values no verifier accepts, naming the flag.
+func (a *authFlags) check() error {
+	switch {
+	case a.leeway < 0 || a.leeway > auth.MaxLeeway:
+		return usageError{fmt.Sprintf("--jwt-leeway %s: at most %s, and not negative", a.leeway, auth.MaxLeeway)}
+	case a.maxLifetime <= 0:
+		return usageError{fmt.Sprintf("--jwt-max-lifetime %s: must be positive", a.maxLifetime)}
+	case a.tenantClaim == "":
+		return usageError{"--tenant-claim: must name a claim (default tenant_id)"}
+	}
+	return nil
+}
+
 // errNoIssuer says what to set when serve has no way to verify access tokens.
 var errNoIssuer = usageError{"no access token issuer is configured: set --oidc-issuer (CUSTOMER_API_OIDC_ISSUER), " +
 	"or --jwks-url with --jwt-issuer (CUSTOMER_API_JWKS_URL, CUSTOMER_API_JWT_ISSUER), and --jwt-audience " +
@@ -61,7 +74,7 @@ func (a *authFlags) authenticator(ctx context.Context, log *slog.Logger, dataDir
 			return nil, nil, nil, usageError{"--dev is its own issuer: leave out --oidc-issuer and --jwks-url"}
 		}
 		if !isLoopback(addr) {
-			return nil, nil, nil, usageError{fmt.Sprintf("--dev refuses to listen on %s: use a loopback address such as 127.0.0.1:8080", addr)}
+			return nil, nil, nil, usageError{devAddrError(addr)}
 		}
 		key, err := auth.LoadDevKey(dataDir)
 		if err != nil {
@@ -116,4 +129,16 @@ func isLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// devAddrError says why --dev refuses addr and which address to use instead.
+func devAddrError(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Sprintf("--addr %q: want host:port, and --dev needs a loopback host such as 127.0.0.1:8080", addr)
+	}
+	if host == "" {
+		return fmt.Sprintf("--addr %q has no host, so it listens on every interface; --dev needs a loopback host: use --addr 127.0.0.1:%s", addr, port)
+	}
+	return fmt.Sprintf("--addr %q: --dev needs a loopback host (127.0.0.1, ::1 or localhost): use --addr 127.0.0.1:%s", addr, port)
 }

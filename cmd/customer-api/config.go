@@ -5,11 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -18,26 +20,62 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/postgres"
 	"github.com/cyrexa/customer-api/impl/store/sqlite"
+	"github.com/cyrexa/customer-api/impl/telemetry"
 )
 
-// newFlagSet returns a flag set for a command whose flags also read CUSTOMER_API_<FLAG>.
+// errHelp says that help was asked for (-h, --help) and printed; the program exits 0.
+var errHelp = errors.New("help printed")
+
+// synopses are the first line of each command's help, after "usage: customer-api".
+var synopses = map[string]string{
+	"serve":         "serve [flags]",
+	"migrate":       "migrate [flags]",
+	"import":        "import --tenant ID --organization ID [flags] FILE|-",
+	"tokens issue":  "tokens issue --tenant ID [--name NAME] [--expires 720h] [flags]",
+	"tokens list":   "tokens list --tenant ID [--json] [flags]",
+	"tokens revoke": "tokens revoke [flags] TOKEN-ID|TOKEN",
+	"dev-token":     "dev-token --tenant ID [--scope S] [--ttl 1h] [flags]",
+}
+
+// newFlagSet returns a flag set for a command whose flags also read CUSTOMER_API_<FLAG>. The
+// flag package prints nothing itself: parse prints help to stdout and returns errors once.
 func newFlagSet(name string, env environment) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs.SetOutput(io.Discard)
 	return fs
+}
+
+// printHelp writes the command's synopsis and its flags to w.
+func printHelp(fs *flag.FlagSet, w io.Writer) {
+	synopsis := synopses[fs.Name()]
+	if synopsis == "" {
+		synopsis = fs.Name() + " [flags]"
+	}
+	fmt.Fprintf(w, "usage: customer-api %s\n\nflags (each also CUSTOMER_API_<FLAG>, upper case, dashes as underscores):\n", synopsis)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }
 
 // parse parses args; a flag not given on the command line takes its environment variable.
 // Flags may come after positional arguments too (`tokens revoke ID --data-dir DIR`); a "--"
-// ends the flags.
+// ends the flags. -h or --help prints the command's flags to stdout and returns errHelp.
 func parse(fs *flag.FlagSet, args []string, env environment) error {
 	var positional []string
+	flagError := func(err error) error {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(fs, env.stdout)
+			return errHelp
+		}
+		msg := err.Error()
+		if m := badValue.FindStringSubmatch(msg); m != nil {
+			msg = strings.TrimSuffix(msg, "parse error") + expected(fs.Lookup(m[1]))
+		}
+		return usageError{fmt.Sprintf("%s (run 'customer-api %s -h' for its flags)", msg, fs.Name())}
+	}
 	for {
 		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return usageError{"help requested"}
-			}
-			return usageError{err.Error()}
+			return flagError(err)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 || len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
@@ -48,7 +86,7 @@ func parse(fs *flag.FlagSet, args []string, env environment) error {
 		args = rest[1:]
 	}
 	if err := fs.Parse(append([]string{"--"}, positional...)); err != nil {
-		return usageError{err.Error()}
+		return flagError(err)
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -60,11 +98,40 @@ func parse(fs *flag.FlagSet, args []string, env environment) error {
 		name := envName(f.Name)
 		if v := env.getenv(name); v != "" {
 			if setErr := fs.Set(f.Name, v); setErr != nil {
-				err = usageError{fmt.Sprintf("%s: %v", name, setErr)}
+				msg := setErr.Error()
+				if msg == "parse error" {
+					msg = expected(f)
+				}
+				err = usageError{fmt.Sprintf("%s=%q (--%s): %s", name, v, f.Name, msg)}
 			}
 		}
 	})
 	return err
+}
+
+// badValue matches the flag package's message for a value its parser refused.
+var badValue = regexp.MustCompile(`for flag -([a-z0-9-]+): parse error$`)
+
+// expected says what kind of value a flag takes, instead of the flag package's "parse error".
+func expected(f *flag.Flag) string {
+	if f == nil {
+		return "parse error"
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return "parse error"
+	}
+	switch g.Get().(type) {
+	case time.Duration:
+		return "want a duration such as 30s, 5m or 1h"
+	case bool:
+		return "want true or false"
+	case int, int64, uint, uint64:
+		return "want a whole number"
+	case float64:
+		return "want a number"
+	}
+	return "parse error"
 }
 
 // envName is the environment variable of a flag: --data-dir is CUSTOMER_API_DATA_DIR.
@@ -76,7 +143,7 @@ func envName(flagName string) string {
 type dataFlags struct {
 	dataDir  string
 	database string
-	logLevel string
+	logLevel logLevel
 	// pepperFile holds the pepper of PINs and secret answers (see secrets.Pepper).
 	pepperFile string
 	// PostgreSQL only.
@@ -88,7 +155,7 @@ type dataFlags struct {
 func (d *dataFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.dataDir, "data-dir", "./var", "directory for the default SQLite database (customers.db)")
 	fs.StringVar(&d.database, "database", "", "SQLite file path, or a postgres:// or postgresql:// URL (default <data-dir>/customers.db)")
-	fs.StringVar(&d.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.Var(&d.logLevel, "log-level", "log level: debug, info, warn or error")
 	fs.StringVar(&d.pepperFile, "pepper-file", "", "file holding the pepper mixed into PINs and secret answers before hashing (or set "+pepperEnv+"); keep it out of the database and its backups")
 	fs.IntVar(&d.dbMaxConns, "db-max-conns", 0, fmt.Sprintf("PostgreSQL: most connections in the pool, at least %d (0: the URL's pool_max_conns, else the larger of 4 and the number of CPUs)", postgres.MinConns))
 	fs.DurationVar(&d.dbConnectTimeout, "db-connect-timeout", postgres.DefaultConnectTimeout, "PostgreSQL: how long establishing one connection may take")
@@ -236,12 +303,24 @@ func redactDSN(dsn string) string {
 	return scheme + "://" + rest
 }
 
-func (d *dataFlags) logger(env environment) (*slog.Logger, error) {
+// logger returns the JSON logger of --log-level on stderr.
+func (d *dataFlags) logger(env environment) *slog.Logger {
+	h := slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: slog.Level(d.logLevel)})
+	return slog.New(telemetry.NewLogHandler(h)) // trace_id and span_id of a traced request
+}
+
+// logLevel is the flag of a slog level, checked when it is given.
+type logLevel slog.Level
+
+func (l *logLevel) String() string { return strings.ToLower(slog.Level(*l).String()) }
+
+func (l *logLevel) Set(s string) error {
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(d.logLevel)); err != nil {
-		return nil, usageError{fmt.Sprintf("--log-level %q: %v", d.logLevel, err)}
+	if err := level.UnmarshalText([]byte(s)); err != nil {
+		return fmt.Errorf("want debug, info, warn or error")
 	}
-	return slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: level})), nil
+	*l = logLevel(level)
+	return nil
 }
 
 // byteSize is a flag of a number of bytes, written as 8MiB, 64MB or 1048576.

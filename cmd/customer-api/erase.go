@@ -29,10 +29,7 @@ func customersCommand(ctx context.Context, env environment, args []string) error
 	if err := checkIDs(*tenant, fs.Args()); err != nil {
 		return err
 	}
-	log, err := data.logger(env)
-	if err != nil {
-		return err
-	}
+	log := data.logger(env)
 	st, err := data.openFor(ctx, env, mustExist)
 	if err != nil {
 		return err
@@ -74,10 +71,7 @@ func organizationsCommand(ctx context.Context, env environment, args []string) e
 	if err := checkIDs(*tenant, fs.Args()); err != nil {
 		return err
 	}
-	log, err := data.logger(env)
-	if err != nil {
-		return err
-	}
+	log := data.logger(env)
 	st, err := data.openFor(ctx, env, mustExist)
 	if err != nil {
 		return err

@@ -7,17 +7,21 @@
 //	customer-api organizations delete --tenant ID ORGANIZATION-ID
 //	customer-api tokens  issue --tenant ID [--name NAME] [--expires 720h] | list --tenant ID | revoke TOKEN-ID
 //	customer-api dev-token --tenant ID [--scope customers:read] [--ttl 1h] [--data-dir ./var]
+//	customer-api version
 //
 // Every flag can also be set as CUSTOMER_API_<FLAG> (upper case, dashes as underscores).
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/cyrexa/customer-api/impl/buildinfo"
 )
 
 func main() {
@@ -51,6 +55,7 @@ commands:
   organizations delete  erase an organization, and its customers that no other organization holds
   tokens   issue, list or revoke API tokens (the token header): tokens issue|list|revoke
   dev-token  print an access token from the development issuer of 'serve --dev'
+  version  print the version and VCS revision of this binary (also --version)
 
 Run 'customer-api <command> -h' for its flags.`
 
@@ -61,6 +66,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return usageError{"no command given"}
 	}
 	env := environment{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	if err := command(ctx, env, args); !errors.Is(err, errHelp) {
+		return err
+	}
+	return nil
+}
+
+// command runs the command args[0].
+func command(ctx context.Context, env environment, args []string) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, env, args[1:])
@@ -76,12 +89,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return tokensCommand(ctx, env, args[1:])
 	case "dev-token":
 		return devTokenCommand(env, args[1:])
+	case "version", "--version":
+		fmt.Fprintln(env.stdout, "customer-api", buildinfo.Read())
+		return nil
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, usage)
+		fmt.Fprintln(env.stdout, usage)
 		return nil
 	}
-	fmt.Fprintln(stderr, usage)
-	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+	fmt.Fprintln(env.stderr, usage)
+	return usageError{fmt.Sprintf("unknown command %q: see the commands above", args[0])}
 }
 
 // environment is what a command may touch of the outside world.

@@ -191,6 +191,10 @@ func TestMetricsHaveTheirOwnListener(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "customer_api_auth_failures_total") {
 		t.Errorf("metrics listener: %d\n%.300s", resp.StatusCode, body)
 	}
+	build := regexp.MustCompile(`(?m)^customer_api_build_info\{goversion="go[^"]+",revision="[^"]+",version="[^"]+"\} 1$`)
+	if !build.Match(body) {
+		t.Errorf("no customer_api_build_info gauge of 1 with version, revision and goversion:\n%s", body)
+	}
 	resp, err = http.Get(apiURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/auth"
+	"github.com/cyrexa/customer-api/impl/buildinfo"
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/importer"
@@ -20,6 +21,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/server"
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/telemetry"
 )
 
 func serve(ctx context.Context, env environment, args []string) error {
@@ -48,9 +50,16 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
-	log, err := data.logger(env)
-	if err != nil {
+	log := data.logger(env)
+	build := buildinfo.Read()
+	log.Info("customer-api starting", "version", build.Version, "revision", build.Revision,
+		"modified", build.Modified, "go_version", build.GoVersion)
+	if err := authn.check(); err != nil {
 		return err
+	}
+	tracing, err := telemetry.FromEnv(env.getenv)
+	if err != nil {
+		return usageError{err.Error()}
 	}
 	mode, err := contract.ParseMode(*validation)
 	if err != nil {
@@ -113,11 +122,26 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if mode != contract.Enforce {
 		log.Warn("responses are not enforced against the contract", "response_validation", string(mode))
 	}
+	tracer, stopTracing, err := telemetry.Setup(ctx, tracing, build.Version, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The run context is cancelled by now; the last spans get a moment of their own.
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(flushCtx); err != nil {
+			log.Warn("tracing: the last spans were not exported", "error", err.Error())
+		}
+	}()
+	if tracing.Enabled {
+		log.Info("tracing: exporting spans over OTLP/HTTP", "endpoint", tracing.Endpoint)
+	}
 	m := metrics.New()
 	draining := make(chan struct{})
 	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: log, Metrics: m, Draining: draining,
 		Auth: authenticator, DevJWKS: devJWKS, RateLimit: *rateLimit, RateBurst: *rateBurst, ClientLimit: limits.cfg,
-		ResponseValidation: mode, ValidationCacheEntries: *cacheEntries, Lists: lists})
+		ResponseValidation: mode, ValidationCacheEntries: *cacheEntries, Lists: lists, TracerProvider: tracer})
 	if err != nil {
 		return err
 	}
@@ -132,7 +156,10 @@ func serve(ctx context.Context, env environment, args []string) error {
 	log.Info("listening", "url", base+contract.BasePath)
 	fmt.Fprintf(env.stdout, "customer-api listening on %s%s\n", base, contract.BasePath)
 	if *loadDemo {
-		if err := printDemoCurl(ctx, env, authenticator, devKey, base); err != nil {
+		// A database that held other data got no demo data; a curl for it would answer 404.
+		if _, err := st.OrganizationVersion(ctx, demo.TenantID, demo.RetailOrganizationID); errors.Is(err, store.ErrNotFound) {
+			fmt.Fprintf(env.stdout, "the database holds other data, so the demo data was not loaded: for the demo, start with an empty --data-dir\n")
+		} else if err := printDemoCurl(ctx, env, authenticator, devKey, base); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,20 +13,50 @@ import (
 
 	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/contract"
+	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/store"
 )
+
+const tokensUsage = `usage: customer-api tokens <command> [flags]
+
+commands:
+  issue   issue an API token for a tenant and print it (the only time it is shown)
+  list    list a tenant's API tokens: id, name, created, expires, state (--json: a JSON array)
+  revoke  revoke a token by its id or the token itself
+
+Run 'customer-api tokens <command> -h' for its flags.`
 
 // tokensCommand issues, lists and revokes API tokens (the `token` header).
 func tokensCommand(ctx context.Context, env environment, args []string) error {
 	if len(args) == 0 {
-		return usageError{"usage: customer-api tokens issue|list|revoke [flags]"}
+		fmt.Fprintln(env.stderr, tokensUsage)
+		return usageError{"tokens: name a command: issue, list or revoke"}
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprintln(env.stdout, tokensUsage)
+		return nil
+	case "issue", "list", "revoke":
+	default:
+		fmt.Fprintln(env.stderr, tokensUsage)
+		return usageError{fmt.Sprintf("unknown tokens command %q: want issue, list or revoke", args[0])}
 	}
 	fs := newFlagSet("tokens "+args[0], env)
 	var data dataFlags
 	data.register(fs)
-	tenant := fs.String("tenant", "", "tenant of the tokens")
-	name := fs.String("name", "", "issue: a name that says what the token is for")
-	expires := fs.Duration("expires", 720*time.Hour, "issue: how long the token is valid (0: until revoked)")
+	var tenant, name *string
+	var expires *time.Duration
+	var asJSON *bool
+	if args[0] != "revoke" {
+		tenant = fs.String("tenant", "", "tenant of the tokens (required)")
+	}
+	switch args[0] {
+	case "issue":
+		name = fs.String("name", "", "a name that says what the token is for")
+		expires = fs.Duration("expires", 720*time.Hour, "how long the token is valid (0: until revoked)")
+	case "list":
+		asJSON = fs.Bool("json", false, "print a JSON array instead of a table")
+	}
 	if err := parse(fs, args[1:], env); err != nil {
 		return err
 	}
@@ -46,7 +77,7 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 			return err
 		}
 		if *expires < 0 {
-			return usageError{"--expires must be 0 or positive"}
+			return usageError{fmt.Sprintf("--expires %s: must be 0 (until revoked) or positive", *expires)}
 		}
 		st, err := data.openFor(ctx, env, mustHoldData)
 		if err != nil {
@@ -72,38 +103,75 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 		if err != nil {
 			return err
 		}
-		// One line per token, id first, and no header: scripts read it with cut or awk.
-		w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-		now := time.Now()
-		for _, t := range tokens {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.ID, orDash(t.Name), t.CreatedAt.Format(time.RFC3339),
-				formatExpiry(t.ExpiresAt), tokenState(t, now))
-		}
-		return w.Flush()
-	case "revoke":
-		if fs.NArg() != 1 {
-			return usageError{"usage: customer-api tokens revoke TOKEN-ID|TOKEN"}
-		}
-		id, ok := auth.APITokenID(fs.Arg(0))
-		if !ok {
-			// Quote nothing of the argument: it may be a mistyped token, secret included.
-			return usageError{"tokens revoke: want a token id (32 hex digits, as `tokens list` shows) or the whole token"}
-		}
-		st, err := data.openFor(ctx, env, mustHoldData)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		if err := st.RevokeAPIToken(ctx, id, time.Now()); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no API token %q", id)
-			}
-			return err
-		}
-		fmt.Fprintf(env.stdout, "revoked %s\n", id)
-		return nil
+		return listTokens(env, *tenant, tokens, *asJSON, time.Now())
 	}
-	return usageError{fmt.Sprintf("unknown tokens command %q: want issue, list or revoke", args[0])}
+	// revoke
+	if fs.NArg() != 1 {
+		return usageError{"usage: customer-api tokens revoke TOKEN-ID|TOKEN (the id is the first column of `tokens list`)"}
+	}
+	id, ok := auth.APITokenID(fs.Arg(0))
+	if !ok {
+		// Quote nothing of the argument: it may be a mistyped token, secret included.
+		return usageError{"tokens revoke: want a token id (32 hex digits, as `tokens list` shows) or the whole token"}
+	}
+	st, err := data.openFor(ctx, env, mustHoldData)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.RevokeAPIToken(ctx, id, time.Now()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no API token %q in this database: check the id with `tokens list` and --data-dir or --database", id)
+		}
+		return err
+	}
+	fmt.Fprintf(env.stdout, "revoked %s\n", id)
+	return nil
+}
+
+// tokenJSON is one token of `tokens list --json`; times are RFC 3339, absent when not set.
+type tokenJSON struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	CreatedAt string `json:"createdAt"`
+	ExpiresAt string `json:"expiresAt,omitempty"`
+	RevokedAt string `json:"revokedAt,omitempty"`
+	State     string `json:"state"`
+}
+
+// listTokens prints the tokens as a table with a header, or as a JSON array. A tenant without
+// tokens gets a line on stderr that says so (the table stays empty but for its header).
+func listTokens(env environment, tenant string, tokens []store.APIToken, asJSON bool, now time.Time) error {
+	if asJSON {
+		out := make([]tokenJSON, 0, len(tokens))
+		for _, t := range tokens {
+			out = append(out, tokenJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt.Format(time.RFC3339),
+				ExpiresAt: formatTime(t.ExpiresAt), RevokedAt: formatTime(t.RevokedAt), State: tokenState(t, now)})
+		}
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tNAME\tCREATED\tEXPIRES\tSTATE")
+	for _, t := range tokens {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.ID, orDash(t.Name), t.CreatedAt.Format(time.RFC3339),
+			formatExpiry(t.ExpiresAt), tokenState(t, now))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(tokens) == 0 {
+		fmt.Fprintf(env.stderr, "no API tokens for tenant %q in this database (issue one with `customer-api tokens issue --tenant %s`)\n", tenant, tenant)
+	}
+	return nil
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339)
 }
 
 func tokenState(t store.APIToken, now time.Time) string {
@@ -133,7 +201,9 @@ func orDash(s string) string {
 // devTokenCommand prints an access token from the development issuer of `serve --dev`.
 func devTokenCommand(env environment, args []string) error {
 	fs := newFlagSet("dev-token", env)
-	dataDir := fs.String("data-dir", "./var", "data directory of `serve --dev`, which holds the development key")
+	// The data flags of every command; the development key is in --data-dir.
+	var data dataFlags
+	data.register(fs)
 	tenant := fs.String("tenant", "", "tenant the token is for (required)")
 	scope := fs.String("scope", auth.DefaultScope, "space-separated scopes to grant")
 	subject := fs.String("subject", "developer", "subject (sub) of the token")
@@ -142,16 +212,16 @@ func devTokenCommand(env environment, args []string) error {
 		return err
 	}
 	if *tenant == "" {
-		return usageError{"--tenant is required"}
+		return usageError{"--tenant is required: the tenant the token is for (the demo's is " + demo.TenantID + ")"}
 	}
 	if *ttl <= 0 {
-		return usageError{"--ttl must be positive"}
+		return usageError{fmt.Sprintf("--ttl %s: must be positive", *ttl)}
 	}
 	// LoadDevKey would create a key where none is, whose tokens no running server accepts.
-	if _, err := os.Stat(filepath.Join(*dataDir, auth.DevKeyFile)); errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("no development key in %s (`serve --dev` creates it there): pass the --data-dir of the running `serve --dev`", absPath(*dataDir))
+	if _, err := os.Stat(filepath.Join(data.dataDir, auth.DevKeyFile)); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no development key in %s (`serve --dev` creates it there): pass the --data-dir of the running `serve --dev`", absPath(data.dataDir))
 	}
-	key, err := auth.LoadDevKey(*dataDir)
+	key, err := auth.LoadDevKey(data.dataDir)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"unicode"
 
 	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/buildinfo"
 )
 
 // Exit statuses. Scripts can tell a mistake of theirs from one of credentials and from the
@@ -42,6 +43,7 @@ const usage = `usage: customerctl <command> [flags]
 
 commands:
   customers  list the customers of an organization
+  version    print the version and VCS revision of this binary (also --version)
 
 Run 'customerctl customers -h' for its flags.
 
@@ -57,6 +59,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "customers":
 		return customers(ctx, args[1:], getenv, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "customerctl", buildinfo.Read())
+		return exitOK
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return exitOK
@@ -72,7 +77,7 @@ type options struct {
 }
 
 func customers(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	opts, err := parseCustomers(args, getenv, stderr)
+	opts, err := parseCustomers(args, getenv, stdout)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -138,11 +143,18 @@ func customers(ctx context.Context, args []string, getenv func(string) string, s
 	return statusExit(status, exitNetwork)
 }
 
-// parseCustomers reads the flags; one not given takes its environment variable.
-func parseCustomers(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+// parseCustomers reads the flags; one not given takes its environment variable. -h prints the
+// flags to stdout and returns flag.ErrHelp.
+func parseCustomers(args []string, getenv func(string) string, stdout io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("customers", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // errors are printed once, by the caller
+	fs.Usage = func() {
+		fmt.Fprintln(stdout, "usage: customerctl customers --organization ID [flags]\n\nflags:")
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
 	fs.StringVar(&o.url, "url", "", "base URL of the API (env CUSTOMER_API_URL; default "+defaultURL+")")
 	fs.StringVar(&o.tenant, "tenant", "", "tenant id, sent as tenantId (env CUSTOMER_API_TENANT)")
 	fs.StringVar(&o.bearer, "bearer", "", "OAuth 2.0 access token (env CUSTOMER_API_BEARER; prefer the environment: flags show in ps)")
@@ -153,7 +165,10 @@ func parseCustomers(args []string, getenv func(string) string, stderr io.Writer)
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long the request may take")
 	fs.StringVar(&o.etagFile, "etag-file", "", "file keeping the list's ETag: sent as If-None-Match when present, written after a 200; exit 7 and no output when nothing changed")
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, fmt.Errorf("%w (run 'customerctl customers -h' for its flags)", err)
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))

@@ -33,6 +33,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/server"
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/sqlite"
+	"github.com/cyrexa/customer-api/impl/telemetry"
 )
 
 // Env is one running service under test.
@@ -149,7 +150,7 @@ func MustService(t testing.TB, c *contract.Contract, st store.Store, opts ...Opt
 		opt(&o)
 	}
 	logs := &SyncBuffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := slog.New(telemetry.NewLogHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	issuer := MustIssuer(t)
 	if o.issuer != nil {
 		o.issuer(issuer)

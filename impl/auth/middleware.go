@@ -10,6 +10,7 @@ import (
 
 	"github.com/cyrexa/customer-api/impl/audit"
 	"github.com/cyrexa/customer-api/impl/problem"
+	"github.com/cyrexa/customer-api/impl/telemetry"
 )
 
 // DefaultScope is the scope an access token needs to read customers.
@@ -55,6 +56,8 @@ func (a *Authenticator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		ctx := req.Context()
+		_, span := telemetry.Start(ctx, "authenticate")
+		defer span.End() // a refusal; a pass ends it before the handler
 		record := audit.FromContext(ctx)
 		refuse := func(err error) error {
 			reason, _ := ReasonOf(err)
@@ -100,6 +103,7 @@ func (a *Authenticator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		record.Tenant = tenantID
 		c.SetRequest(req.WithContext(WithIdentity(ctx, id)))
+		span.End()
 		return next(c)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/reqid"
+	"github.com/cyrexa/customer-api/impl/telemetry"
 )
 
 // Mode says what happens to a response that breaks the contract.
@@ -118,7 +119,9 @@ func (v *ResponseValidator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if status == 0 {
 			status = http.StatusOK
 		}
+		_, span := telemetry.Start(c.Request().Context(), "validate response")
 		operation, failure := v.validate(c.Request(), status, out.Header(), w.body.Bytes())
+		span.End()
 		if failure != nil {
 			v.report(c.Request().Context(), operation, status, failure)
 			if v.mode == Enforce {

@@ -31,6 +31,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/reqid"
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/telemetry"
 )
 
 // Defaults of Options.
@@ -112,6 +113,8 @@ type Request struct {
 // response (it panics with http.ErrAbortHandler, which net/http turns into a closed
 // connection without the final chunk).
 func (l *Lister) Write(ctx context.Context, w http.ResponseWriter, r Request) (int, error) {
+	ctx, span := telemetry.Start(ctx, "read and write customers")
+	defer span.End()
 	key := cacheKey{tenant: r.TenantID, organization: r.OrganizationID, version: r.Version, gzip: r.Gzip}
 	if b, ok := l.cache.get(key); ok {
 		l.metrics.ListBodies.WithLabelValues("cached").Inc()

@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cyrexa/customer-api/impl/buildinfo"
 )
 
 // Metrics are the service's own instruments.
@@ -63,7 +65,17 @@ func New() *Metrics {
 			Help: "Refused credentials, by the check that refused them.",
 		}, []string{"reason"}),
 	}
-	reg.MustRegister(
+	build := buildinfo.Read()
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "customer_api_build_info",
+		Help: "Always 1; its labels say which build is running: module version, VCS revision (+modified), Go version.",
+	}, []string{"version", "revision", "goversion"})
+	revision := build.Revision
+	if build.Modified {
+		revision += "+modified"
+	}
+	buildInfo.WithLabelValues(build.Version, revision, build.GoVersion).Set(1)
+	reg.MustRegister(buildInfo,
 		m.ResponseValidationFailures, m.ResponseValidationCache, m.ListBodies, m.Requests, m.RequestDuration, m.AuthFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

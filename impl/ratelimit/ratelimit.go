@@ -76,7 +76,7 @@ func tooMany(wait time.Duration) error {
 	seconds := int(math.Ceil(wait.Seconds()))
 	return &problem.Error{
 		Kind:   problem.TooManyRequests,
-		Detail: "Rate limit exceeded; retry after " + strconv.Itoa(seconds) + " seconds.",
+		Detail: "Rate limit exceeded; retry after " + plural(seconds, "second") + ".",
 		Header: http.Header{"Retry-After": {strconv.Itoa(seconds)}},
 	}
 }
@@ -102,4 +102,12 @@ func take(limiter *rate.Limiter, now time.Time) time.Duration {
 		return d
 	}
 	return 0
+}
+
+// plural is n with its unit: "1 second", "2 seconds".
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
 }

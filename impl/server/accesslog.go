@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cyrexa/customer-api/impl/audit"
 	"github.com/cyrexa/customer-api/impl/auth"
@@ -106,6 +108,10 @@ func writeLine(log *slog.Logger, m *metrics.Metrics, c echo.Context, record *aud
 	}
 	if aborted {
 		attrs = append(attrs, slog.Bool("aborted", true))
+	}
+	if span := trace.SpanFromContext(req.Context()); span.IsRecording() {
+		span.SetName(req.Method + " " + c.Path())
+		span.SetAttributes(attribute.String("http.route", c.Path()))
 	}
 	log.LogAttrs(req.Context(), level, "request", attrs...)
 }

@@ -11,6 +11,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/api"
@@ -22,6 +25,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/ratelimit"
 	"github.com/cyrexa/customer-api/impl/reqid"
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/telemetry"
 )
 
 // Deps are what the service needs to run.
@@ -50,6 +54,9 @@ type Deps struct {
 	// Draining, once closed, makes /readyz answer 503: the process is about to stop, and load
 	// balancers should send it no new requests (nil: never).
 	Draining <-chan struct{}
+	// TracerProvider, when set, gets a span per request (continuing a W3C traceparent the
+	// client sent); the packages' spans become its children. Nil: no spans, at no cost.
+	TracerProvider trace.TracerProvider
 }
 
 // New returns the service's HTTP handler.
@@ -91,7 +98,16 @@ func New(d Deps) (http.Handler, error) {
 		d.Auth.WithLimiter(ratelimit.New(d.RateLimit, d.RateBurst)).Middleware)
 	lists := listing.New(d.Store, d.Lists, d.Logger, d.Metrics)
 	gen.RegisterHandlers(apiGroup, gen.NewStrictHandler(api.New(d.Store, lists), []gen.StrictMiddlewareFunc{api.NegotiateEncoding}))
-	return e, nil
+	if d.TracerProvider == nil {
+		return e, nil
+	}
+	// The span is named by its method here and by its route in the access log, once Echo
+	// has matched it. Its metrics are not wanted: Prometheus has them.
+	return otelhttp.NewHandler(e, "request",
+		otelhttp.WithTracerProvider(d.TracerProvider), otelhttp.WithPropagators(telemetry.Propagator),
+		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
+	), nil
 }
 
 func readyz(st store.Store, draining <-chan struct{}) echo.HandlerFunc {

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/cyrexa/customer-api/impl/auth"
+)
+
+// commands are every command and subcommand with flags of its own.
+var commands = [][]string{
+	{"serve"}, {"migrate"}, {"import"}, {"dev-token"},
+	{"tokens", "issue"}, {"tokens", "list"}, {"tokens", "revoke"},
+	{"customers", "delete"}, {"organizations", "delete"},
+}
+
+func TestEveryCommandAnswersHelpWithItsFlagsAndExitsZero(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range commands {
+		for _, help := range []string{"-h", "--help"} {
+			args := append(append([]string{}, cmd...), help)
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				t.Parallel()
+				stdout, stderr, err := runCmd(t, "", args...)
+				if err != nil {
+					t.Fatalf("err = %v; want none (exit 0)", err)
+				}
+				if stderr != "" {
+					t.Errorf("stderr = %q; want help on stdout only", stderr)
+				}
+				if !strings.HasPrefix(stdout, "usage: customer-api "+strings.Join(cmd, " ")) {
+					t.Errorf("help does not start with its usage line:\n%s", stdout)
+				}
+				for _, f := range []string{"-data-dir", "-database", "-log-level"} {
+					if !strings.Contains(stdout, "  "+f+" ") {
+						t.Errorf("help lacks %s:\n%s", f, stdout)
+					}
+				}
+			})
+		}
+	}
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}, {"tokens", "-h"}, {"tokens", "--help"}} {
+		t.Run(strings.Join(args, " ")+" lists the commands", func(t *testing.T) {
+			t.Parallel()
+			stdout, _, err := runCmd(t, "", args...)
+			if err != nil || !strings.Contains(stdout, "commands:") {
+				t.Fatalf("err = %v, stdout:\n%s", err, stdout)
+			}
+		})
+	}
+}
+
+func TestVersionPrintsTheBuild(t *testing.T) {
+	t.Parallel()
+	for _, arg := range []string{"version", "--version"} {
+		stdout, _, err := runCmd(t, "", arg)
+		if err != nil || !strings.HasPrefix(stdout, "customer-api ") || !strings.Contains(stdout, "(revision ") {
+			t.Errorf("%s: %q, %v", arg, stdout, err)
+		}
+	}
+}
+
+func TestLogLevelIsCheckedByEveryCommand(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range commands {
+		args := append(append([]string{}, cmd...), "--log-level", "loud", "--data-dir", t.TempDir())
+		t.Run(strings.Join(cmd, " "), func(t *testing.T) {
+			t.Parallel()
+			_, stderr, err := runCmd(t, "", args...)
+			if exitCode(err) != 2 || !strings.Contains(err.Error(), "-log-level") || !strings.Contains(err.Error(), "want debug, info, warn or error") {
+				t.Fatalf("err = %v (exit %d); want a usage error that names --log-level", err, exitCode(err))
+			}
+			if stderr != "" {
+				t.Errorf("stderr = %q; the error is printed once, by main", stderr)
+			}
+		})
+	}
+}
+
+func TestDevTokenAcceptsTheFlagsOfAllCommands(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := auth.LoadDevKey(dir); err != nil { // as `serve --dev` does
+		t.Fatal(err)
+	}
+	stdout, _, err := runCmd(t, "", "dev-token", "--data-dir", dir, "--database", dir+"/customers.db", "--log-level", "debug", "--tenant", "t1")
+	if err != nil || strings.Count(stdout, ".") != 2 {
+		t.Fatalf("dev-token: %q, %v", stdout, err)
+	}
+}
+
+func TestMessagesNameTheFlagAndWhatToDo(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"a host-less --dev address", []string{"serve", "--dev", "--addr", ":18084"}, `--addr ":18084" has no host, so it listens on every interface; --dev needs a loopback host: use --addr 127.0.0.1:18084`},
+		{"a non-loopback --dev address", []string{"serve", "--dev", "--addr", "0.0.0.0:8080"}, "--dev needs a loopback host"},
+		{"too much leeway", []string{"serve", "--dev", "--jwt-leeway", "2m"}, "--jwt-leeway 2m0s: at most 1m0s"},
+		{"a missing import file", []string{"import", "--tenant", "t", "--organization", "o", "/nope.json"}, "open /nope.json: no such file or directory"},
+		{"an unknown flag", []string{"migrate", "--nope"}, "run 'customer-api migrate -h' for its flags"},
+		{"an unknown tokens command", []string{"tokens", "show"}, `unknown tokens command "show": want issue, list or revoke`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := append(append([]string{}, tc.args...), "--data-dir", t.TempDir())
+			if tc.args[0] == "tokens" {
+				args = tc.args
+			}
+			_, _, err := runCmd(t, "", args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v; want it to contain %q", err, tc.want)
+			}
+			if msg := err.Error(); strings.Count(msg, "/nope.json") > 1 {
+				t.Errorf("the message repeats itself: %s", msg)
+			}
+		})
+	}
+}
+
+func TestTokensListPrintsAHeaderAndJSON(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// tokens needs a database that holds data.
+	if _, _, err := runCmd(t, "[]", "import", "--data-dir", dir, "--tenant", "t1", "--organization", "o1", "-"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCmd(t, "", "tokens", "issue", "--data-dir", dir, "--tenant", "t1", "--name", "ci"); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := runCmd(t, "", "tokens", "list", "--data-dir", dir, "--tenant", "t1")
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if err != nil || len(lines) != 2 || !strings.HasPrefix(lines[0], "ID ") || !strings.Contains(lines[1], "ci") || !strings.HasSuffix(lines[1], "active") {
+		t.Fatalf("tokens list: %v\n%s", err, stdout)
+	}
+	stdout, _, err = runCmd(t, "", "tokens", "list", "--json", "--data-dir", dir, "--tenant", "t1")
+	var list []tokenJSON
+	if err != nil || json.Unmarshal([]byte(stdout), &list) != nil || len(list) != 1 || list[0].Name != "ci" || list[0].State != "active" || list[0].ExpiresAt == "" {
+		t.Fatalf("tokens list --json: %v\n%s", err, stdout)
+	}
+	stdout, stderr, err := runCmd(t, "", "tokens", "list", "--data-dir", dir, "--tenant", "nobody")
+	if err != nil || strings.TrimSpace(stdout) != "ID  NAME  CREATED  EXPIRES  STATE" || !strings.Contains(stderr, `no API tokens for tenant "nobody"`) {
+		t.Fatalf("an unknown tenant: %v, stdout %q, stderr %q", err, stdout, stderr)
+	}
+}
+
+func TestABadValueSaysWhatKindOfValueIsWanted(t *testing.T) {
+	t.Parallel()
+	_, _, err := runCmd(t, "", "dev-token", "--tenant", "t", "--ttl", "soon")
+	if err == nil || !strings.Contains(err.Error(), `invalid value "soon" for flag -ttl: want a duration such as 30s, 5m or 1h`) {
+		t.Errorf("command line: %v", err)
+	}
+	var out, errOut strings.Builder
+	err = run(t.Context(), []string{"serve", "--dev"}, func(k string) string {
+		return map[string]string{"CUSTOMER_API_RATE_BURST": "many"}[k]
+	}, strings.NewReader(""), &out, &errOut)
+	if err == nil || err.Error() != `CUSTOMER_API_RATE_BURST="many" (--rate-burst): want a whole number` {
+		t.Errorf("environment: %v", err)
+	}
+}
