@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The breaking-change gate: oasdiff (pinned in go.mod through tools.go) compares the released
 # contract with the working one and fails on any breaking change that api/breaking-changes.md does
-# not accept. `make check-breaking` runs it; the README says how a release refreshes the baseline.
+# not accept. `make check-breaking` runs it; docs/contract.md says how a release refreshes the baseline.
 #
 #   scripts/check-breaking.sh [BASE [REVISION [ACCEPTED]]]
 #   defaults: api/baseline/openapi.yaml openapi.yaml api/breaking-changes.md

@@ -319,14 +319,16 @@ type entryWriter struct {
 }
 
 var (
+	listOpen   = []byte(`[`)
+	entrySep   = []byte(`,`)
 	entryOpen  = []byte(`{"customer":`)
 	entryClose = []byte(`}`)
 )
 
 func (e entryWriter) entry(i int, document []byte) error {
-	sep := []byte{','}
+	sep := entrySep
 	if i == 0 {
-		sep[0] = '['
+		sep = listOpen
 	}
 	for _, p := range [][]byte{sep, entryOpen, document, entryClose} {
 		if _, err := e.w.Write(p); err != nil {

@@ -8,7 +8,7 @@
 // Every query names its tenant. Row-level security is a second wall behind that: each statement
 // runs in a transaction that sets app.tenant_id, and the schema's policies (forced on the
 // tables' owner too) hide the rows of every other tenant. Superusers and roles with BYPASSRLS
-// skip policies, so production should connect as an ordinary role (see the README).
+// skip policies, so production should connect as an ordinary role (see docs/deployment.md).
 package postgres
 
 import (

@@ -87,7 +87,7 @@ func TestRowLevelSecurity(t *testing.T) {
 	}
 }
 
-// The grants of the README's least-privilege roles; keep both in step. %s is the role.
+// The grants of the least-privilege roles in docs/deployment.md; keep both in step. %s is the role.
 const (
 	runtimeGrants = `
 GRANT USAGE ON SCHEMA public TO %[1]s;
@@ -102,7 +102,7 @@ GRANT USAGE ON SCHEMA public TO %[1]s;
 GRANT SELECT ON goose_db_version, tenants, organizations, organization_customers, customers, api_tokens TO %[1]s;`
 )
 
-// TestLeastPrivilegeRoles runs the service's work as the roles the README describes: the
+// TestLeastPrivilegeRoles runs the service's work as the roles docs/deployment.md describes: the
 // runtime role imports and reads, the read-only role (for replicas) reads in read-only
 // transactions, and both pass Migrate, which only checks the version once the schema is current.
 func TestLeastPrivilegeRoles(t *testing.T) {
