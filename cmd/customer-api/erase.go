@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/cyrexa/customer-api/impl/contract"
@@ -12,85 +13,86 @@ import (
 
 // customersCommand erases customers: `customers delete --tenant T ID...`.
 func customersCommand(ctx context.Context, env environment, args []string) error {
-	const use = "usage: customer-api customers delete --tenant ID CUSTOMER-ID..."
-	if len(args) == 0 || args[0] != "delete" {
-		return usageError{use}
-	}
-	fs := newFlagSet("customers delete", env)
-	var data dataFlags
-	data.register(fs)
-	tenant := fs.String("tenant", "", "tenant whose customers are deleted (required)")
-	if err := parse(fs, args[1:], env); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return usageError{use}
-	}
-	if err := checkIDs(*tenant, fs.Args()); err != nil {
-		return err
-	}
-	log := data.logger(env)
-	st, err := data.openFor(ctx, env, mustExist)
+	e, err := startErasure(ctx, env, args, "customers", "usage: customer-api customers delete --tenant ID CUSTOMER-ID...",
+		"tenant whose customers are deleted (required)", func(n int) bool { return n > 0 })
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	del, err := st.DeleteCustomers(ctx, *tenant, fs.Args())
+	defer e.st.Close()
+	del, err := e.st.DeleteCustomers(ctx, e.tenant, e.ids)
 	if err != nil && !errors.Is(err, store.ErrNotErased) {
 		return err
 	}
-	log.Info("audit", "action", "customers delete", "tenant", *tenant,
-		"requested", len(fs.Args()), "deleted", len(del.Deleted), "unknown", len(del.Unknown))
+	e.log.Info("audit", "action", "customers delete", "tenant", e.tenant,
+		"requested", len(e.ids), "deleted", len(del.Deleted), "unknown", len(del.Unknown))
 	fmt.Fprintf(env.stdout, "deleted %d customers of tenant %s, with their secrets and memberships: %s\n",
-		len(del.Deleted), *tenant, listOrNone(del.Deleted))
+		len(del.Deleted), e.tenant, listOrNone(del.Deleted))
 	if err != nil {
 		return err
 	}
 	if len(del.Unknown) > 0 {
-		return fmt.Errorf("tenant %s has no customer %s; the others were deleted", *tenant, strings.Join(del.Unknown, ", "))
+		return fmt.Errorf("tenant %s has no customer %s; the others were deleted", e.tenant, strings.Join(del.Unknown, ", "))
 	}
 	return nil
 }
 
 // organizationsCommand erases an organization: `organizations delete --tenant T ID`.
 func organizationsCommand(ctx context.Context, env environment, args []string) error {
-	const use = "usage: customer-api organizations delete --tenant ID ORGANIZATION-ID"
-	if len(args) == 0 || args[0] != "delete" {
-		return usageError{use}
-	}
-	fs := newFlagSet("organizations delete", env)
-	var data dataFlags
-	data.register(fs)
-	tenant := fs.String("tenant", "", "tenant whose organization is deleted (required)")
-	if err := parse(fs, args[1:], env); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{use}
-	}
-	if err := checkIDs(*tenant, fs.Args()); err != nil {
-		return err
-	}
-	log := data.logger(env)
-	st, err := data.openFor(ctx, env, mustExist)
+	e, err := startErasure(ctx, env, args, "organizations", "usage: customer-api organizations delete --tenant ID ORGANIZATION-ID",
+		"tenant whose organization is deleted (required)", func(n int) bool { return n == 1 })
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	org := fs.Arg(0)
-	del, err := st.DeleteOrganization(ctx, *tenant, org)
+	defer e.st.Close()
+	org := e.ids[0]
+	del, err := e.st.DeleteOrganization(ctx, e.tenant, org)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("tenant %s has no organization %s; nothing was deleted", *tenant, org)
+		return fmt.Errorf("tenant %s has no organization %s; nothing was deleted", e.tenant, org)
 	}
 	if err != nil && !errors.Is(err, store.ErrNotErased) {
 		return err
 	}
-	log.Info("audit", "action", "organizations delete", "tenant", *tenant, "organization", org,
+	e.log.Info("audit", "action", "organizations delete", "tenant", e.tenant, "organization", org,
 		"deleted", len(del.Deleted), "kept", len(del.Kept))
-	fmt.Fprintf(env.stdout, "deleted organization %s of tenant %s\n", org, *tenant)
+	fmt.Fprintf(env.stdout, "deleted organization %s of tenant %s\n", org, e.tenant)
 	fmt.Fprintf(env.stdout, "deleted %d customers (in no other organization): %s\n", len(del.Deleted), listOrNone(del.Deleted))
 	fmt.Fprintf(env.stdout, "kept %d customers (in another organization): %s\n", len(del.Kept), listOrNone(del.Kept))
 	return err
+}
+
+// erasure is a `NOUN delete` command ready to run: its tenant, its ids and an open database.
+type erasure struct {
+	tenant string
+	ids    []string
+	log    *slog.Logger
+	st     store.Store
+}
+
+// startErasure parses `NOUN delete --tenant T ID...` (countOK says how many ids it takes), checks
+// the ids and opens the existing database; the caller closes it.
+func startErasure(ctx context.Context, env environment, args []string, noun, use, tenantHelp string, countOK func(int) bool) (*erasure, error) {
+	if len(args) == 0 || args[0] != "delete" {
+		return nil, usageError{use}
+	}
+	fs := newFlagSet(noun+" delete", env)
+	var data dataFlags
+	data.register(fs)
+	tenant := fs.String("tenant", "", tenantHelp)
+	if err := parse(fs, args[1:], env); err != nil {
+		return nil, err
+	}
+	if !countOK(fs.NArg()) {
+		return nil, usageError{use}
+	}
+	if err := checkIDs(*tenant, fs.Args()); err != nil {
+		return nil, err
+	}
+	log := data.logger(env)
+	st, err := data.openFor(ctx, env, mustExist)
+	if err != nil {
+		return nil, err
+	}
+	return &erasure{tenant: *tenant, ids: fs.Args(), log: log, st: st}, nil
 }
 
 // checkIDs refuses a missing or malformed tenant id and malformed ids.
