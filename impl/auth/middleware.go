@@ -3,8 +3,6 @@ package auth
 import (
 	"errors"
 	"fmt"
-	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -38,9 +36,10 @@ func (a *Authenticator) WithLimiter(l TenantLimiter) *Authenticator {
 	return &c
 }
 
-// Middleware checks both credentials and the tenant they are for, and puts the verified identity
-// into the request context. It runs after the request validator, which has already refused
-// missing or malformed headers (a missing `token` header is a 400 there).
+// Middleware checks both credentials (as ReadCredentials read them) and the tenant they are
+// for, and puts the verified identity into the request context. It runs after the request
+// validator, which has already refused missing or malformed headers (a missing `token` header
+// is a 400 there).
 //
 // Failures to authenticate all answer the same 401 (RFC 6750 invalid_token): a bad access
 // token, and an API token that is unknown, revoked, expired or another tenant's (an API token
@@ -64,11 +63,14 @@ func (a *Authenticator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			record.AuthFailure = string(reason)
 			return problem.Unauthenticated(err)
 		}
-		bearer, ok := cutSchemeFold(req.Header.Get("Authorization"))
-		if !ok {
-			return refuse(fail(ReasonMalformed, errors.New("no bearer token")))
+		creds := CredentialsFrom(ctx)
+		if creds == nil {
+			return errors.New("auth: Middleware runs after ReadCredentials")
 		}
-		id, err := a.Verifier.Verify(bearer)
+		if creds.BearerErr != nil {
+			return refuse(creds.BearerErr) // the contract's security check answers first
+		}
+		id, err := a.Verifier.Verify(creds.Bearer)
 		if err != nil {
 			return refuse(err)
 		}
@@ -78,8 +80,8 @@ func (a *Authenticator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
-		tenantID := req.Header.Get("tenantId")
-		token, err := a.Tokens.Check(ctx, req.Header.Get("token"))
+		tenantID := creds.TenantID
+		token, err := a.Tokens.Check(ctx, creds.APIToken)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidAPIToken) {
 				return err // the token store failed: not the client's fault
@@ -95,24 +97,11 @@ func (a *Authenticator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if !id.HasScope(scope) {
 			record.AuthFailure = string(ReasonMissingScope)
-			return &problem.Error{
-				Kind:   problem.Forbidden,
-				Detail: "The access token lacks the " + scope + " scope.",
-				Header: http.Header{"WWW-Authenticate": {`Bearer realm="customer-api", error="insufficient_scope", scope="` + scope + `"`}},
-			}
+			return problem.InsufficientScope(scope)
 		}
 		record.Tenant = tenantID
 		c.SetRequest(req.WithContext(WithIdentity(ctx, id)))
 		span.End()
 		return next(c)
 	}
-}
-
-// cutSchemeFold accepts the scheme in any case ("bearer x"), as RFC 7235 allows.
-func cutSchemeFold(header string) (string, bool) {
-	scheme, token, ok := strings.Cut(header, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	return token, true
 }

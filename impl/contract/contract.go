@@ -6,16 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	gojson "github.com/goccy/go-json"
-	"github.com/labstack/echo/v4"
-	echomw "github.com/oapi-codegen/echo-middleware"
 
 	customerapi "github.com/cyrexa/customer-api"
 )
@@ -30,8 +26,9 @@ type Contract struct {
 	entry *openapi3.Schema
 	// identifier is the schema of tenant, organization and customer ids.
 	identifier *openapi3.Schema
-	// router finds the operation of a request.
+	// router finds the operation of a request; paths lists the methods of each path.
 	router routers.Router
+	paths  pathMethods
 	// writeOnly is where a customer has writeOnly properties (see WriteOnly).
 	writeOnly []Path
 }
@@ -65,62 +62,7 @@ func Load() (*Contract, error) {
 		return nil, errors.New("embedded spec has no Customer schema")
 	}
 	return &Contract{Doc: doc, entry: entry.Value, identifier: identifier.Value, router: router,
-		writeOnly: writeOnlyPaths(customer.Value, nil, nil)}, nil
-}
-
-// RequestValidator returns the Echo middleware that checks every API request against the spec
-// before a handler runs. Its errors are classified by package problem.
-func (c *Contract) RequestValidator() echo.MiddlewareFunc {
-	return echomw.OapiRequestValidatorWithOptions(c.Doc, &echomw.Options{
-		Options: openapi3filter.Options{
-			// Without it, of two keys differing only in case the handler may get the unchecked one.
-			KeepValidatedValue: true,
-			MultiError:         true,
-			AuthenticationFunc: requireBearer,
-		},
-		// Report every invalid parameter at once; the error handler names each.
-		MultiErrorHandler: func(me openapi3.MultiError) *echo.HTTPError {
-			return &echo.HTTPError{Code: http.StatusBadRequest, Message: "invalid request", Internal: me}
-		},
-		SilenceServersWarning: true,
-	})
-}
-
-// maxBearerLength bounds the access token; real JWTs are a few hundred bytes to a few KiB.
-const maxBearerLength = 8 << 10
-
-// errNoBearer is the cause of a 401 for a missing or malformed Authorization header.
-var errNoBearer = errors.New("no bearer access token")
-
-// requireBearer checks that the request carries a bearer token in the form RFC 6750 allows.
-// Verifying the token is the identity layer's job.
-func requireBearer(_ context.Context, in *openapi3filter.AuthenticationInput) error {
-	values := in.RequestValidationInput.Request.Header.Values("Authorization")
-	if len(values) != 1 {
-		return errNoBearer
-	}
-	scheme, token, ok := strings.Cut(values[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || len(token) > maxBearerLength || !isToken68(token) {
-		return errNoBearer
-	}
-	return nil
-}
-
-// isToken68 reports whether s has the syntax of RFC 7235's token68.
-func isToken68(s string) bool {
-	s = strings.TrimRight(s, "=")
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		switch {
-		case r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-		case strings.ContainsRune("-._~+/", r):
-		default:
-			return false
-		}
-	}
-	return true
+		paths: newPathMethods(BasePath, doc.Paths), writeOnly: writeOnlyPaths(customer.Value, nil, nil)}, nil
 }
 
 // RecordError says which part of an imported record breaks the contract.
@@ -174,27 +116,4 @@ func escapePointer(parts []string) []string {
 // ValidIdentifier reports whether id is a valid tenant, organization or customer id.
 func (c *Contract) ValidIdentifier(id string) bool {
 	return c.identifier.VisitJSON(id) == nil
-}
-
-// AllowedMethods returns the methods the contract defines for the request's path, or nil when
-// the path is not the contract's. A request whose method the contract defines costs one route
-// match; only a wrong method costs a match per method, to list the right ones.
-func (c *Contract) AllowedMethods(req *http.Request) []string {
-	_, _, err := c.router.FindRoute(req)
-	switch {
-	case err == nil:
-		return []string{req.Method}
-	case !errors.Is(err, routers.ErrMethodNotAllowed):
-		return nil
-	}
-	var allowed []string
-	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
-		http.MethodPatch, http.MethodDelete, http.MethodOptions} {
-		probe := req.Clone(req.Context())
-		probe.Method = method
-		if _, _, err := c.router.FindRoute(probe); err == nil {
-			allowed = append(allowed, method)
-		}
-	}
-	return allowed
 }

@@ -102,7 +102,7 @@ func (v *ResponseValidator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		res := c.Response()
 		out := res.Writer
-		w := &checkingWriter{v: v, req: c.Request(), out: out, body: bodyBuffers.Get().(*bytes.Buffer)}
+		w := &checkingWriter{v: v, ec: c, out: out, body: bodyBuffers.Get().(*bytes.Buffer)}
 		defer w.release()
 		res.Writer = w
 		err := next(c)
@@ -120,7 +120,7 @@ func (v *ResponseValidator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			status = http.StatusOK
 		}
 		_, span := telemetry.Start(c.Request().Context(), "validate response")
-		operation, failure := v.validate(c.Request(), status, out.Header(), w.body.Bytes())
+		operation, failure := v.validate(c, status, out.Header(), w.body.Bytes())
 		span.End()
 		if failure != nil {
 			v.report(c.Request().Context(), operation, status, failure)
@@ -233,22 +233,23 @@ func (e *entryError) Unwrap() error { return e.err }
 // the elements were checked one by one.
 var emptyList = []byte("[]")
 
-// validate checks one response. It returns the operation it was checked against ("" outside
-// the contract's operations) and the failure, if any.
-func (v *ResponseValidator) validate(req *http.Request, status int, header http.Header, body []byte) (string, error) {
-	route, params, err := v.contract.router.FindRoute(req)
-	if err != nil {
+// validate checks one response against the operation FindOperation found. It returns the
+// operation's id ("" for a request that matched none) and the failure, if any.
+func (v *ResponseValidator) validate(c echo.Context, status int, header http.Header, body []byte) (string, error) {
+	req := c.Request()
+	op := OperationOf(c)
+	if op == nil {
 		// Unknown route or method: the answer must still be problem details.
 		return "", v.validateProblem(req, status, header, body)
 	}
 	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: op.PathParams, Route: op.Route},
 		Status:                 status,
 		Header:                 header,
 		Options:                &openapi3filter.Options{IncludeResponseStatus: true},
 	}
 	in.SetBodyBytes(body)
-	return route.Operation.OperationID, openapi3filter.ValidateResponse(context.Background(), in)
+	return op.ID(), openapi3filter.ValidateResponse(context.Background(), in)
 }
 
 func (v *ResponseValidator) validateProblem(req *http.Request, status int, header http.Header, body []byte) error {
@@ -321,7 +322,7 @@ func describe(err error) (pointer, reason string) {
 // when the status is written.
 type checkingWriter struct {
 	v      *ResponseValidator
-	req    *http.Request
+	ec     echo.Context
 	out    http.ResponseWriter
 	status int
 	body   *bytes.Buffer
@@ -376,9 +377,9 @@ func (w *checkingWriter) CheckEntry(ctx context.Context, index int, document []b
 
 // SendChecked implements ListChecker.
 func (w *checkingWriter) SendChecked(status int) error {
-	operation, err := w.v.validate(w.req, status, w.out.Header(), emptyList)
+	operation, err := w.v.validate(w.ec, status, w.out.Header(), emptyList)
 	if err != nil {
-		w.v.report(w.req.Context(), operation, status, err)
+		w.v.report(w.ec.Request().Context(), operation, status, err)
 		if w.v.mode == Enforce {
 			return fmt.Errorf("status or headers of the list: %w", ErrBreaksContract)
 		}

@@ -40,7 +40,7 @@ func serveOnce(t *testing.T, mode contract.Mode, handler echo.HandlerFunc) (*htt
 	e := echo.New()
 	e.HTTPErrorHandler = problem.Handler(log)
 	e.Use(reqid.Middleware)
-	e.Group(contract.BasePath, v.Middleware).GET(route, handler)
+	e.Group(contract.BasePath, v.Middleware, c.FindOperation).GET(route, handler)
 
 	req := httptest.NewRequest(http.MethodGet, contract.BasePath+"/organization/getCustomers/org-1", nil)
 	rec := httptest.NewRecorder()

@@ -18,9 +18,16 @@ import (
 // RetryAfterSeconds is what a 503 asks clients to wait.
 const RetryAfterSeconds = "5"
 
-// bearerChallenge is the WWW-Authenticate value of every 401. RFC 6750 allows the error code but
-// nothing that tells an attacker which check failed.
-const bearerChallenge = `Bearer realm="customer-api", error="invalid_token"`
+// bearerChallenge is the WWW-Authenticate value of a refused bearer token (RFC 6750, 3): the
+// error code, and the scope needed for insufficient_scope. A 401 says nothing more: nothing
+// that tells an attacker which check failed.
+func bearerChallenge(code, scope string) string {
+	challenge := `Bearer realm="customer-api", error="` + code + `"`
+	if scope != "" {
+		challenge += `, scope="` + scope + `"`
+	}
+	return challenge
+}
 
 // FromError classifies any error the service meets. It is the one place where errors of Echo,
 // kin-openapi and the store become problem details.
@@ -82,8 +89,17 @@ func Unauthenticated(cause error) *Error {
 	return &Error{
 		Kind:   Unauthorized,
 		Detail: "A valid bearer access token and API token are required.",
-		Header: http.Header{"WWW-Authenticate": {bearerChallenge}},
+		Header: http.Header{"WWW-Authenticate": {bearerChallenge("invalid_token", "")}},
 		Cause:  cause,
+	}
+}
+
+// InsufficientScope is the answer to a verified access token that lacks the scope needed.
+func InsufficientScope(scope string) *Error {
+	return &Error{
+		Kind:   Forbidden,
+		Detail: "The access token lacks the " + scope + " scope.",
+		Header: http.Header{"WWW-Authenticate": {bearerChallenge("insufficient_scope", scope)}},
 	}
 }
 

@@ -63,14 +63,14 @@ func etag(b []byte) string {
 	return `"` + base64.RawURLEncoding.EncodeToString(sum[:]) + `"`
 }
 
-// registerDocs adds the published contract and the docs page to e, outside the API group.
-func registerDocs(e *echo.Echo) error {
+// registerDocs adds the published contract and the docs page to the site group, outside the API group.
+func registerDocs(site *echo.Group) error {
 	yamlDoc, jsonDoc, err := publishedSpec()
 	if err != nil {
 		return err
 	}
 	for path, doc := range map[string]publishedDocument{SpecYAMLPath: yamlDoc, SpecJSONPath: jsonDoc} {
-		e.Any(path, readOnly(serveDocument(doc)))
+		site.Any(path, readOnly(serveDocument(doc)))
 	}
 
 	ui := v5emb.NewHandlerWithConfig(swgui.Config{
@@ -93,7 +93,7 @@ func registerDocs(e *echo.Echo) error {
 	if err != nil {
 		return err
 	}
-	e.Any(DocsSpecPath, readOnly(serveDocument(publishedDocument{Body: specForDocs, ContentType: "application/json", ETag: etag(specForDocs)})))
+	site.Any(DocsSpecPath, readOnly(serveDocument(publishedDocument{Body: specForDocs, ContentType: "application/json", ETag: etag(specForDocs)})))
 	docs := func(c echo.Context) error {
 		name := strings.TrimPrefix(c.Request().URL.Path, DocsPath)
 		name = strings.TrimPrefix(name, "/")
@@ -115,7 +115,7 @@ func registerDocs(e *echo.Echo) error {
 		return nil
 	}
 	for _, path := range []string{DocsPath, DocsPath + "/", DocsPath + "/*"} {
-		e.Any(path, readOnly(docs))
+		site.Any(path, readOnly(docs))
 	}
 	return nil
 }

@@ -2,15 +2,12 @@ package server
 
 import (
 	"mime"
-	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/cyrexa/customer-api/gen"
-	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/problem"
 )
 
@@ -19,24 +16,6 @@ func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "no-store")
 		return next(c)
-	}
-}
-
-// methodAllowed answers 405 with the Allow header the contract implies when the path is the
-// contract's but the method is not.
-func methodAllowed(c *contract.Contract) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(ec echo.Context) error {
-			allowed := c.AllowedMethods(ec.Request())
-			if len(allowed) > 0 && !slices.Contains(allowed, ec.Request().Method) {
-				return &problem.Error{
-					Kind:   problem.MethodNotAllowed,
-					Detail: "This resource answers " + strings.Join(allowed, ", ") + " only.",
-					Header: http.Header{"Allow": {strings.Join(allowed, ", ")}},
-				}
-			}
-			return next(ec)
-		}
 	}
 }
 
@@ -93,40 +72,4 @@ func noRequestBody(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
-}
-
-// credentialHeaders must appear at most once: with two values, which one a layer reads is a
-// matter of chance, and a check passed on one could be bypassed with the other.
-var credentialHeaders = []string{"Authorization", "Token", "Tenantid"}
-
-func singleCredentialHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		var params []gen.InvalidParam
-		for _, name := range credentialHeaders {
-			if len(c.Request().Header.Values(name)) > 1 {
-				params = append(params, gen.InvalidParam{
-					In: gen.InvalidParamInHeader, Name: headerName(name), Reason: "must be sent once",
-				})
-			}
-		}
-		if len(params) > 0 {
-			return &problem.Error{
-				Kind:          problem.InvalidRequest,
-				Detail:        "A credential header was sent more than once.",
-				InvalidParams: params,
-			}
-		}
-		return next(c)
-	}
-}
-
-// headerName spells a header as the contract does.
-func headerName(canonical string) string {
-	switch canonical {
-	case "Token":
-		return "token"
-	case "Tenantid":
-		return "tenantId"
-	}
-	return canonical
 }

@@ -76,26 +76,41 @@ func New(d Deps) (http.Handler, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = problem.Handler(d.Logger)
 
-	e.Use(reqid.Middleware, accessLog(d.Logger, d.Metrics), recoverPanics(d.Logger))
-	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
-	e.GET("/readyz", readyz(d.Store, d.Draining))
-	if err := registerDocs(e); err != nil { // the published contract and its docs page, outside the API group
+	// Every request, in the order it passes:
+	e.Use(
+		reqid.Middleware,               // an id for the request, in its answer and its log lines
+		accessLog(d.Logger, d.Metrics), // one line per request, with what the client got
+	)
+
+	// Then the service's own pages: health, readiness, the published contract and its docs.
+	site := e.Group("", recoverPanics(d.Logger)) // a panic becomes a 500 problem
+	site.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	site.GET("/readyz", readyz(d.Store, d.Draining))
+	if err := registerDocs(site); err != nil {
 		return nil, err
 	}
 	if d.DevJWKS != nil {
-		e.GET("/.well-known/jwks.json", func(c echo.Context) error {
+		site.GET("/.well-known/jwks.json", func(c echo.Context) error {
 			return c.Blob(http.StatusOK, "application/jwk-set+json", d.DevJWKS)
 		})
 	}
 
-	// Request flow under the base path: the response validator sees everything that leaves,
-	// panics included; then cache policy, method, content negotiation, request hygiene, the
-	// limit per client address, the contract's request validator, authentication (which charges
-	// the verified access token's tenant) and the generated strict handler.
-	apiGroup := e.Group(contract.BasePath, responses.Middleware, recoverPanics(d.Logger),
-		noStore, methodAllowed(d.Contract), acceptJSON, noRequestBody, singleCredentialHeaders,
-		ratelimit.NewPerClient(d.ClientLimit).Middleware, d.Contract.RequestValidator(),
-		d.Auth.WithLimiter(ratelimit.New(d.RateLimit, d.RateBurst)).Middleware)
+	// Then every API request, in the order it passes, to the generated strict handler:
+	perClient := ratelimit.NewPerClient(d.ClientLimit).Middleware
+	validateRequest := d.Contract.ValidateRequest(auth.CheckBearer)
+	authenticate := d.Auth.WithLimiter(ratelimit.New(d.RateLimit, d.RateBurst)).Middleware
+	apiGroup := e.Group(contract.BasePath,
+		responses.Middleware,     // nothing leaves that breaks the contract, errors and panics included
+		recoverPanics(d.Logger),  // a panic becomes a 500 problem, which the validator still sees
+		noStore,                  // customer data is personal data: no cache may keep it
+		d.Contract.FindOperation, // the contract's operation, found once: else 404, or 405 with Allow
+		acceptJSON,               // 406 unless the client takes JSON
+		noRequestBody,            // the operations are GETs: a body is a 400
+		auth.ReadCredentials,     // the credential headers, read once (and sent once, else 400)
+		perClient,                // a flood from one address stops before any costly work (429)
+		validateRequest,          // every parameter and the bearer's form, all at once: 400 or 401
+		authenticate,             // both credentials verified, charged to the tenant: 401, 403, 429
+	)
 	lists := listing.New(d.Store, d.Lists, d.Logger, d.Metrics)
 	gen.RegisterHandlers(apiGroup, gen.NewStrictHandler(api.New(d.Store, lists), []gen.StrictMiddlewareFunc{api.NegotiateEncoding}))
 	if d.TracerProvider == nil {
