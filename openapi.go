@@ -1,11 +1,20 @@
-// Package customerapi embeds the contract, openapi.yaml, byte for byte as committed. The service
-// validates against these bytes and will publish them; gen.GetSpec holds oapi-codegen's
+// Package customerapi embeds the contract: openapi.yaml byte for byte as committed, and
+// openapi.json, the same document as JSON, generated from it by `make generate`. The service
+// validates against these bytes and publishes them; gen.GetSpec holds oapi-codegen's
 // re-serialised copy, which normalises names (operationId GetOrganizationCustomers).
 package customerapi
 
 import _ "embed"
 
+//go:generate go run ./scripts/openapijson openapi.yaml openapi.json
+
 // OpenAPIYAML is openapi.yaml as committed.
 //
 //go:embed openapi.yaml
 var OpenAPIYAML []byte
+
+// OpenAPIJSON is openapi.json as committed: openapi.yaml as JSON, keys in the YAML's order.
+// TestOpenAPIJSON and `make check-generated` fail when it is stale.
+//
+//go:embed openapi.json
+var OpenAPIJSON []byte

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-go build -o bin/oasdiff github.com/oasdiff/oasdiff
+go -C tools/oasdiff build -o "$PWD/bin/oasdiff" github.com/oasdiff/oasdiff # as check-breaking.sh does, once
 export OASDIFF=bin/oasdiff
 base=openapi.yaml
 none="$work/none.md"

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"github.com/swaggest/swgui"
 	"github.com/swaggest/swgui/v5/static"
 	"github.com/swaggest/swgui/v5emb"
-	"go.yaml.in/yaml/v3"
 
 	customerapi "github.com/cyrexa/customer-api"
 	"github.com/cyrexa/customer-api/impl/contract"
@@ -43,17 +41,12 @@ type publishedDocument struct {
 	ETag        string
 }
 
-// publishedSpec returns the contract as YAML (the embedded bytes, exactly as committed) and as
-// JSON (converted from them, keys in the YAML's order).
-func publishedSpec() (yamlDoc, jsonDoc publishedDocument, err error) {
-	raw := customerapi.OpenAPIYAML
-	converted, err := yamlToJSON(raw)
-	if err != nil {
-		return publishedDocument{}, publishedDocument{}, fmt.Errorf("convert openapi.yaml to JSON: %w", err)
-	}
-	return publishedDocument{Body: raw, ContentType: "application/yaml", ETag: etag(raw)},
-		publishedDocument{Body: converted, ContentType: "application/json", ETag: etag(converted)},
-		nil
+// publishedSpec returns the contract as YAML and as JSON, the embedded bytes of openapi.yaml and
+// openapi.json exactly as committed.
+func publishedSpec() (yamlDoc, jsonDoc publishedDocument) {
+	y, j := customerapi.OpenAPIYAML, customerapi.OpenAPIJSON
+	return publishedDocument{Body: y, ContentType: "application/yaml", ETag: etag(y)},
+		publishedDocument{Body: j, ContentType: "application/json", ETag: etag(j)}
 }
 
 // etag is a strong entity tag derived from the bytes alone, so every instance of a release
@@ -65,10 +58,7 @@ func etag(b []byte) string {
 
 // registerDocs adds the published contract and the docs page to the site group, outside the API group.
 func registerDocs(site *echo.Group) error {
-	yamlDoc, jsonDoc, err := publishedSpec()
-	if err != nil {
-		return err
-	}
+	yamlDoc, jsonDoc := publishedSpec()
 	for path, doc := range map[string]publishedDocument{SpecYAMLPath: yamlDoc, SpecJSONPath: jsonDoc} {
 		site.Any(path, readOnly(serveDocument(doc)))
 	}
@@ -85,7 +75,7 @@ func registerDocs(site *echo.Group) error {
 	if err != nil {
 		return err
 	}
-	specForDocs, apiOrigins, err := docsSpec(customerapi.OpenAPIYAML)
+	specForDocs, apiOrigins, err := docsSpec(customerapi.OpenAPIJSON)
 	if err != nil {
 		return err
 	}
@@ -162,89 +152,4 @@ func serveDocument(doc publishedDocument) echo.HandlerFunc {
 		http.ServeContent(c.Response(), c.Request(), "", time.Time{}, bytes.NewReader(doc.Body))
 		return nil
 	}
-}
-
-// yamlToJSON converts a YAML document to indented JSON, keeping the order of mapping keys (a
-// generic map would sort them, and the JSON would read differently from the YAML).
-func yamlToJSON(in []byte) ([]byte, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(in, &root); err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := writeJSON(&buf, &root); err != nil {
-		return nil, err
-	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, buf.Bytes(), "", "  "); err != nil {
-		return nil, err
-	}
-	out.WriteByte('\n')
-	return out.Bytes(), nil
-}
-
-func writeJSON(buf *bytes.Buffer, n *yaml.Node) error {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) != 1 {
-			return fmt.Errorf("line %d: want one document, have %d nodes", n.Line, len(n.Content))
-		}
-		return writeJSON(buf, n.Content[0])
-	case yaml.AliasNode:
-		return writeJSON(buf, n.Alias)
-	case yaml.MappingNode:
-		buf.WriteByte('{')
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			key, value := n.Content[i], n.Content[i+1]
-			if key.Kind != yaml.ScalarNode || key.Tag == "!!merge" {
-				return fmt.Errorf("line %d: only scalar mapping keys are supported", key.Line)
-			}
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := writeValue(buf, key.Value); err != nil {
-				return err
-			}
-			buf.WriteByte(':')
-			if err := writeJSON(buf, value); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte('}')
-		return nil
-	case yaml.SequenceNode:
-		buf.WriteByte('[')
-		for i, item := range n.Content {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := writeJSON(buf, item); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte(']')
-		return nil
-	case yaml.ScalarNode:
-		if n.Tag == "!!timestamp" {
-			// A bare date stays the string it is in the YAML, as JSON Schema reads it.
-			return writeValue(buf, n.Value)
-		}
-		var v any
-		if err := n.Decode(&v); err != nil {
-			return fmt.Errorf("line %d: %w", n.Line, err)
-		}
-		return writeValue(buf, v)
-	}
-	return fmt.Errorf("line %d: unsupported YAML node kind %d", n.Line, n.Kind)
-}
-
-// writeValue writes one JSON value without HTML escaping (`PEP&SANCTION` stays readable).
-func writeValue(buf *bytes.Buffer, v any) error {
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return err
-	}
-	buf.Truncate(buf.Len() - 1) // Encode's newline
-	return nil
 }

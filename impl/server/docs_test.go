@@ -79,6 +79,9 @@ func TestPublishedContract(t *testing.T) {
 			t.Fatalf("status %d, body %.300s", resp.StatusCode, body)
 		}
 		assertSpecHeaders(t, resp, "application/json")
+		if !bytes.Equal(body, customerapi.OpenAPIJSON) {
+			t.Fatalf("served %d bytes that differ from the embedded openapi.json (%d bytes)", len(body), len(customerapi.OpenAPIJSON))
+		}
 		var fromJSON any
 		if err := json.Unmarshal(body, &fromJSON); err != nil {
 			t.Fatalf("served JSON does not parse: %v", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,8 +12,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // DocsSpecPath is the contract as the docs page reads it: the same document with the servers
@@ -20,35 +19,68 @@ import (
 // gateway second. The published documents keep the contract's order.
 const DocsSpecPath = DocsPath + "/openapi.json"
 
-// docsSpec returns the contract as JSON with relative server URLs (this instance) ahead of
-// absolute ones, and the origins of the absolute ones (for the page's connect-src).
-func docsSpec(raw []byte) ([]byte, []string, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(raw, &root); err != nil {
+// docsSpec returns the contract (doc, as JSON) compacted, with relative server URLs (this
+// instance) ahead of absolute ones, and the origins of the absolute ones (for the page's
+// connect-src). Only the top-level servers array is rewritten; every other byte is doc's.
+func docsSpec(doc []byte) ([]byte, []string, error) {
+	start, end, err := topLevelMember(doc, "servers")
+	if err != nil {
 		return nil, nil, fmt.Errorf("docs spec: %w", err)
 	}
 	var origins []string
-	if doc := root.Content[0]; doc.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(doc.Content); i += 2 {
-			if doc.Content[i].Value != "servers" || doc.Content[i+1].Kind != yaml.SequenceNode {
-				continue
-			}
-			servers := doc.Content[i+1].Content
-			slices.SortStableFunc(servers, func(a, b *yaml.Node) int {
-				return boolRank(serverURL(a).IsAbs()) - boolRank(serverURL(b).IsAbs())
-			})
-			for _, s := range servers {
-				if u := serverURL(s); u.IsAbs() {
-					origins = append(origins, u.Scheme+"://"+u.Host)
-				}
+	if start < end {
+		var servers []json.RawMessage
+		if err := json.Unmarshal(doc[start:end], &servers); err != nil {
+			return nil, nil, fmt.Errorf("docs spec: servers: %w", err)
+		}
+		slices.SortStableFunc(servers, func(a, b json.RawMessage) int {
+			return boolRank(serverURL(a).IsAbs()) - boolRank(serverURL(b).IsAbs())
+		})
+		for _, s := range servers {
+			if u := serverURL(s); u.IsAbs() {
+				origins = append(origins, u.Scheme+"://"+u.Host)
 			}
 		}
+		// Joined by hand: json.Marshal would escape HTML characters the contract writes plainly.
+		reordered := []byte{'['}
+		for i, s := range servers {
+			if i > 0 {
+				reordered = append(reordered, ',')
+			}
+			reordered = append(reordered, s...)
+		}
+		doc = slices.Concat(doc[:start], append(reordered, ']'), doc[end:])
 	}
 	var buf bytes.Buffer
-	if err := writeJSON(&buf, &root); err != nil {
+	if err := json.Compact(&buf, doc); err != nil {
 		return nil, nil, fmt.Errorf("docs spec: %w", err)
 	}
 	return buf.Bytes(), origins, nil
+}
+
+// topLevelMember finds the value of member name of the JSON object doc and returns where its
+// bytes start and end; start == end when doc has no such member.
+func topLevelMember(doc []byte, name string) (start, end int, err error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return 0, 0, fmt.Errorf("not a JSON object")
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return 0, 0, err
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return 0, 0, err
+		}
+		if key == name {
+			// RawMessage holds the value's bytes exactly, and the decoder stands right after them.
+			end := int(dec.InputOffset())
+			return end - len(value), end, nil
+		}
+	}
+	return 0, 0, nil
 }
 
 func boolRank(b bool) int {
@@ -59,12 +91,13 @@ func boolRank(b bool) int {
 }
 
 // serverURL is the url of one entry of servers.
-func serverURL(server *yaml.Node) *url.URL {
-	for i := 0; i+1 < len(server.Content); i += 2 {
-		if server.Content[i].Value == "url" {
-			if u, err := url.Parse(server.Content[i+1].Value); err == nil {
-				return u
-			}
+func serverURL(server json.RawMessage) *url.URL {
+	var s struct {
+		URL string `json:"url"`
+	}
+	if json.Unmarshal(server, &s) == nil {
+		if u, err := url.Parse(s.URL); err == nil {
+			return u
 		}
 	}
 	return &url.URL{}
