@@ -93,3 +93,56 @@ func namesCommand(cell, command string) bool {
 	}
 	return false
 }
+
+// TestReadmeShowsOnlyRealCommands binds the commands the README shows to the code: every
+// `make <target>` is a target of the Makefile, and every `customer-api <command> --flag` (or
+// `go run ./cmd/customer-api …`) is a command whose -h lists each flag shown. The commands
+// themselves are run by the tests of each command (and `make run`'s curl by
+// TestServeDemoPrintsACurlThatWorks).
+func TestReadmeShowsOnlyRealCommands(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	makefile, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := 0
+	for _, m := range regexp.MustCompile("(?m)(?:`|^)make ([a-z][a-z-]*)").FindAllStringSubmatch(string(readme), -1) {
+		targets++
+		if !regexp.MustCompile("(?m)^" + regexp.QuoteMeta(m[1]) + ":").Match(makefile) {
+			t.Errorf("the README shows `make %s`, which the Makefile has no target for", m[1])
+		}
+	}
+	invocation := regexp.MustCompile("(?:go run ./cmd/)?customer-api ([^`\n]*)")
+	flagName := regexp.MustCompile(`(?:^| |\[)--?([a-z][a-z-]*)`)
+	shown := 0
+	for _, m := range invocation.FindAllStringSubmatch(string(readme), -1) {
+		cmd := commandOf(strings.Fields(m[1]))
+		if cmd == nil {
+			continue // prose: "customer-api listening on …"
+		}
+		shown++
+		usage, _, _ := runCmd(t, "", append(append([]string{}, cmd...), "-h")...)
+		defined := helpFlags(usage)
+		for _, f := range flagName.FindAllStringSubmatch(m[1], -1) {
+			if f[1] != "h" && f[1] != "help" && !slices.Contains(defined, f[1]) {
+				t.Errorf("the README shows `%s`: %s defines no --%s", strings.TrimSpace(m[0]), strings.Join(cmd, " "), f[1])
+			}
+		}
+	}
+	if targets < 2 || shown < 2 {
+		t.Fatalf("found %d make targets and %d customer-api commands in the README: the patterns no longer match it", targets, shown)
+	}
+}
+
+// commandOf returns the command (of commands) that words start with, or nil.
+func commandOf(words []string) []string {
+	for _, cmd := range commands {
+		if len(words) >= len(cmd) && slices.Equal(words[:len(cmd)], cmd) {
+			return cmd
+		}
+	}
+	return nil
+}
