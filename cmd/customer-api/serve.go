@@ -28,6 +28,8 @@ func serve(ctx context.Context, env environment, args []string) error {
 	fs := newFlagSet("serve", env)
 	var data dataFlags
 	data.register(fs)
+	var logs logFlags
+	logs.register(fs)
 	var authn authFlags
 	authn.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
@@ -50,7 +52,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
-	log := data.logger(env)
+	log := logs.logger(env)
 	build := buildinfo.Read()
 	log.Info("customer-api starting", "version", build.Version, "revision", build.Revision,
 		"modified", build.Modified, "go_version", build.GoVersion)

@@ -44,6 +44,7 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 	fs := newFlagSet("tokens "+args[0], env)
 	var data dataFlags
 	data.register(fs)
+	new(logFlags).register(fs) // every command takes --log-level; this one logs nothing
 	var tenant, name *string
 	var expires *time.Duration
 	var asJSON *bool
@@ -194,6 +195,7 @@ func devTokenCommand(env environment, args []string) error {
 	// The data flags of every command; the development key is in --data-dir.
 	var data dataFlags
 	data.register(fs)
+	new(logFlags).register(fs) // every command takes --log-level; this one logs nothing
 	tenant := fs.String("tenant", "", "tenant the token is for (required)")
 	scope := fs.String("scope", auth.DefaultScope, "space-separated scopes to grant")
 	subject := fs.String("subject", "developer", "subject (sub) of the token")
