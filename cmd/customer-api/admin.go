@@ -33,6 +33,7 @@ func migrate(ctx context.Context, env environment, args []string) error {
 	fs := newFlagSet("migrate", env)
 	var data dataFlags
 	data.register(fs)
+	new(logFlags).register(fs) // every command takes --log-level; this one logs nothing
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -49,6 +50,8 @@ func importFile(ctx context.Context, env environment, args []string) error {
 	fs := newFlagSet("import", env)
 	var data dataFlags
 	data.register(fs)
+	var logs logFlags
+	logs.register(fs)
 	tenant := fs.String("tenant", "", "tenant that owns the customers (required)")
 	organization := fs.String("organization", "", "organization the customers join (required; created if missing)")
 	replace := fs.Bool("replace", false, "make the organization's members exactly the file's customers: the others leave it, and those then in no organization are deleted")
@@ -59,7 +62,7 @@ func importFile(ctx context.Context, env environment, args []string) error {
 	if *tenant == "" || *organization == "" || fs.NArg() != 1 {
 		return usageError{"usage: customer-api import --tenant ID --organization ID [--replace] [--dry-run] FILE (FILE - reads stdin)"}
 	}
-	log := data.logger(env)
+	log := logs.logger(env)
 	c, err := contract.Load()
 	if err != nil {
 		return err

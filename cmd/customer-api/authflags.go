@@ -58,64 +58,72 @@ var errNoIssuer = usageError{"no access token issuer is configured: set --oidc-i
 	"or --jwks-url with --jwt-issuer (CUSTOMER_API_JWKS_URL, CUSTOMER_API_JWT_ISSUER), and --jwt-audience " +
 	"(CUSTOMER_API_JWT_AUDIENCE); or, on a developer's machine, run with --dev"}
 
-// authenticator builds the verifier of both credentials. In dev mode it also returns the JWKS
-// to publish and the development signing key.
-func (a *authFlags) authenticator(ctx context.Context, log *slog.Logger, dataDir, addr string, tokens store.TokenStore) (*auth.Authenticator, []byte, *auth.SigningKey, error) {
+// credentials are what serve checks requests with: the authenticator of access tokens and API
+// tokens and, with --dev, the keys of the development issuer that serve is too.
+type credentials struct {
+	authenticator *auth.Authenticator
+	// devJWKS is published at /.well-known/jwks.json; nil unless --dev.
+	devJWKS []byte
+	// devKey signs development access tokens; nil unless --dev.
+	devKey *auth.SigningKey
+}
+
+// load builds the credentials the flags configure; API tokens are kept in tokens.
+func (a *authFlags) load(ctx context.Context, log *slog.Logger, dataDir, addr string, tokens store.TokenStore) (credentials, error) {
 	cfg := auth.VerifierConfig{Issuer: a.jwtIssuer, Audience: a.jwtAudience, TenantClaim: a.tenantClaim, Leeway: a.leeway, MaxLifetime: a.maxLifetime}
 	var (
-		keys    jwt.Keyfunc
-		devJWKS []byte
-		devKey  *auth.SigningKey
-		err     error
+		keys  jwt.Keyfunc
+		creds credentials
+		err   error
 	)
 	switch {
 	case a.dev:
 		if a.oidcIssuer != "" || a.jwksURL != "" {
-			return nil, nil, nil, usageError{"--dev is its own issuer: leave out --oidc-issuer and --jwks-url"}
+			return credentials{}, usageError{"--dev is its own issuer: leave out --oidc-issuer and --jwks-url"}
 		}
 		if !isLoopback(addr) {
-			return nil, nil, nil, usageError{devAddrError(addr)}
+			return credentials{}, usageError{devAddrError(addr)}
 		}
 		key, err := auth.LoadDevKey(dataDir)
 		if err != nil {
-			return nil, nil, nil, err
+			return credentials{}, err
 		}
-		devKey = &key
+		creds.devKey = &key
 		if keys, err = auth.LocalKeys(key); err != nil {
-			return nil, nil, nil, err
+			return credentials{}, err
 		}
-		if devJWKS, err = auth.PublicJWKS(key); err != nil {
-			return nil, nil, nil, err
+		if creds.devJWKS, err = auth.PublicJWKS(key); err != nil {
+			return credentials{}, err
 		}
 		cfg.Issuer, cfg.Audience = auth.DevIssuer, auth.DevAudience
 	case a.oidcIssuer != "":
 		d, err := auth.Discover(ctx, a.oidcIssuer, &http.Client{Timeout: 10 * time.Second})
 		if err != nil {
-			return nil, nil, nil, err
+			return credentials{}, err
 		}
 		cfg.Issuer = d.Issuer
 		if keys, err = auth.RemoteKeys(ctx, d.JWKSURI, auth.KeySetOptions{Logger: log}); err != nil {
-			return nil, nil, nil, err
+			return credentials{}, err
 		}
 	case a.jwksURL != "":
 		if a.jwtIssuer == "" {
-			return nil, nil, nil, usageError{"--jwks-url needs --jwt-issuer: the iss access tokens must carry"}
+			return credentials{}, usageError{"--jwks-url needs --jwt-issuer: the iss access tokens must carry"}
 		}
 		if keys, err = auth.RemoteKeys(ctx, a.jwksURL, auth.KeySetOptions{Logger: log}); err != nil {
-			return nil, nil, nil, err
+			return credentials{}, err
 		}
 	default:
-		return nil, nil, nil, errNoIssuer
+		return credentials{}, errNoIssuer
 	}
 	if cfg.Audience == "" {
-		return nil, nil, nil, usageError{"--jwt-audience is required: the aud access tokens must carry for this service"}
+		return credentials{}, usageError{"--jwt-audience is required: the aud access tokens must carry for this service"}
 	}
 	verifier, err := auth.NewVerifier(cfg, keys)
 	if err != nil {
-		return nil, nil, nil, usageError{err.Error()}
+		return credentials{}, usageError{err.Error()}
 	}
-	authn := &auth.Authenticator{Verifier: verifier, Tokens: auth.NewAPITokens(tokens, nil), RequiredScope: a.requiredScope}
-	return authn, devJWKS, devKey, nil
+	creds.authenticator = &auth.Authenticator{Verifier: verifier, Tokens: auth.NewAPITokens(tokens, nil), RequiredScope: a.requiredScope}
+	return creds, nil
 }
 
 // isLoopback reports whether addr (host:port) can only be reached from this machine.

@@ -143,7 +143,6 @@ func envName(flagName string) string {
 type dataFlags struct {
 	dataDir  string
 	database string
-	logLevel logLevel
 	// pepperFile holds the pepper of PINs and secret answers (see secrets.Pepper).
 	pepperFile string
 	// PostgreSQL only.
@@ -155,7 +154,6 @@ type dataFlags struct {
 func (d *dataFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.dataDir, "data-dir", "./var", "directory for the default SQLite database (customers.db)")
 	fs.StringVar(&d.database, "database", "", "SQLite file path, or a postgres:// or postgresql:// URL (default <data-dir>/customers.db)")
-	fs.Var(&d.logLevel, "log-level", "log level: debug, info, warn or error")
 	fs.StringVar(&d.pepperFile, "pepper-file", "", "file holding the pepper mixed into PINs and secret answers before hashing (or set "+pepperEnv+"); keep it out of the database and its backups")
 	fs.IntVar(&d.dbMaxConns, "db-max-conns", 0, fmt.Sprintf("PostgreSQL: most connections in the pool, at least %d (0: the URL's pool_max_conns, else the larger of 4 and the number of CPUs)", postgres.MinConns))
 	fs.DurationVar(&d.dbConnectTimeout, "db-connect-timeout", postgres.DefaultConnectTimeout, "PostgreSQL: how long establishing one connection may take")
@@ -303,9 +301,19 @@ func redactDSN(dsn string) string {
 	return scheme + "://" + rest
 }
 
+// logFlags are the logging flags. Every command accepts them; those that log (serve, import and
+// the deletes) build their logger from them.
+type logFlags struct {
+	level logLevel
+}
+
+func (l *logFlags) register(fs *flag.FlagSet) {
+	fs.Var(&l.level, "log-level", "log level: debug, info, warn or error")
+}
+
 // logger returns the JSON logger of --log-level on stderr.
-func (d *dataFlags) logger(env environment) *slog.Logger {
-	h := slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: slog.Level(d.logLevel)})
+func (l *logFlags) logger(env environment) *slog.Logger {
+	h := slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: slog.Level(l.level)})
 	return slog.New(telemetry.NewLogHandler(h)) // trace_id and span_id of a traced request
 }
 

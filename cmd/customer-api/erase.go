@@ -77,6 +77,8 @@ func startErasure(ctx context.Context, env environment, args []string, noun, use
 	fs := newFlagSet(noun+" delete", env)
 	var data dataFlags
 	data.register(fs)
+	var logs logFlags
+	logs.register(fs)
 	tenant := fs.String("tenant", "", tenantHelp)
 	if err := parse(fs, args[1:], env); err != nil {
 		return nil, err
@@ -87,7 +89,7 @@ func startErasure(ctx context.Context, env environment, args []string, noun, use
 	if err := checkIDs(*tenant, fs.Args()); err != nil {
 		return nil, err
 	}
-	log := data.logger(env)
+	log := logs.logger(env)
 	st, err := data.openFor(ctx, env, mustExist)
 	if err != nil {
 		return nil, err

@@ -28,6 +28,8 @@ func serve(ctx context.Context, env environment, args []string) error {
 	fs := newFlagSet("serve", env)
 	var data dataFlags
 	data.register(fs)
+	var logs logFlags
+	logs.register(fs)
 	var authn authFlags
 	authn.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
@@ -50,7 +52,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
-	log := data.logger(env)
+	log := logs.logger(env)
 	build := buildinfo.Read()
 	log.Info("customer-api starting", "version", build.Version, "revision", build.Revision,
 		"modified", build.Modified, "go_version", build.GoVersion)
@@ -98,7 +100,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	defer st.Close()
 	log.Info("data", "data_dir", absPath(data.dataDir), "database", data.describeDatabase())
 	warnOpenDataDir(log, data.dataDir, data.database)
-	authenticator, devJWKS, devKey, err := authn.authenticator(ctx, log, data.dataDir, *addr, st)
+	creds, err := authn.load(ctx, log, data.dataDir, *addr, st)
 	if err != nil {
 		return err
 	}
@@ -111,7 +113,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 			return err
 		}
 	}
-	if devKey != nil {
+	if creds.devKey != nil {
 		log.Warn("development mode: this server issues and accepts its own access tokens; never use it in production")
 	}
 
@@ -140,7 +142,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	m := metrics.New()
 	draining := make(chan struct{})
 	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: log, Metrics: m, Draining: draining,
-		Auth: authenticator, DevJWKS: devJWKS, RateLimit: *rateLimit, RateBurst: *rateBurst, ClientLimit: limits.cfg,
+		Auth: creds.authenticator, DevJWKS: creds.devJWKS, RateLimit: *rateLimit, RateBurst: *rateBurst, ClientLimit: limits.cfg,
 		ResponseValidation: mode, ValidationCacheEntries: *cacheEntries, Lists: lists, TracerProvider: tracer})
 	if err != nil {
 		return err
@@ -159,7 +161,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 		// A database that held other data got no demo data; a curl for it would answer 404.
 		if _, err := st.OrganizationVersion(ctx, demo.TenantID, demo.RetailOrganizationID); errors.Is(err, store.ErrNotFound) {
 			fmt.Fprintf(env.stdout, "the database holds other data, so the demo data was not loaded: for the demo, start with an empty --data-dir\n")
-		} else if err := printDemoCurl(ctx, env, authenticator, devKey, base); err != nil {
+		} else if err := printDemoCurl(ctx, env, creds.authenticator, creds.devKey, base); err != nil {
 			return err
 		}
 	}

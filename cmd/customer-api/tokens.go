@@ -44,6 +44,7 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 	fs := newFlagSet("tokens "+args[0], env)
 	var data dataFlags
 	data.register(fs)
+	new(logFlags).register(fs) // every command takes --log-level; this one logs nothing
 	var tenant, name *string
 	var expires *time.Duration
 	var asJSON *bool
@@ -131,12 +132,12 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 
 // tokenJSON is one token of `tokens list --json`; times are RFC 3339, absent when not set.
 type tokenJSON struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	CreatedAt string `json:"createdAt"`
-	ExpiresAt string `json:"expiresAt,omitempty"`
-	RevokedAt string `json:"revokedAt,omitempty"`
-	State     string `json:"state"`
+	ID        string              `json:"id"`
+	Name      string              `json:"name"`
+	CreatedAt string              `json:"createdAt"`
+	ExpiresAt string              `json:"expiresAt,omitempty"`
+	RevokedAt string              `json:"revokedAt,omitempty"`
+	State     store.APITokenState `json:"state"`
 }
 
 // listTokens prints the tokens as a table with a header, or as a JSON array. A tenant without
@@ -146,7 +147,7 @@ func listTokens(env environment, tenant string, tokens []store.APIToken, asJSON 
 		out := make([]tokenJSON, 0, len(tokens))
 		for _, t := range tokens {
 			out = append(out, tokenJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt.Format(time.RFC3339),
-				ExpiresAt: formatTime(t.ExpiresAt), RevokedAt: formatTime(t.RevokedAt), State: tokenState(t, now)})
+				ExpiresAt: formatTime(t.ExpiresAt), RevokedAt: formatTime(t.RevokedAt), State: t.State(now)})
 		}
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")
@@ -156,7 +157,7 @@ func listTokens(env environment, tenant string, tokens []store.APIToken, asJSON 
 	fmt.Fprintln(w, "ID\tNAME\tCREATED\tEXPIRES\tSTATE")
 	for _, t := range tokens {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.ID, orDash(t.Name), t.CreatedAt.Format(time.RFC3339),
-			formatExpiry(t.ExpiresAt), tokenState(t, now))
+			formatExpiry(t.ExpiresAt), t.State(now))
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -172,16 +173,6 @@ func formatTime(t time.Time) string {
 		return ""
 	}
 	return t.Format(time.RFC3339)
-}
-
-func tokenState(t store.APIToken, now time.Time) string {
-	switch {
-	case !t.RevokedAt.IsZero():
-		return "revoked"
-	case !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
-		return "expired"
-	}
-	return "active"
 }
 
 func formatExpiry(t time.Time) string {
@@ -204,6 +195,7 @@ func devTokenCommand(env environment, args []string) error {
 	// The data flags of every command; the development key is in --data-dir.
 	var data dataFlags
 	data.register(fs)
+	new(logFlags).register(fs) // every command takes --log-level; this one logs nothing
 	tenant := fs.String("tenant", "", "tenant the token is for (required)")
 	scope := fs.String("scope", auth.DefaultScope, "space-separated scopes to grant")
 	subject := fs.String("subject", "developer", "subject (sub) of the token")

@@ -92,13 +92,14 @@ func (a *APITokens) Check(ctx context.Context, token string) (store.APIToken, er
 	case err != nil:
 		return store.APIToken{}, fmt.Errorf("check API token: %w", err)
 	}
-	now := a.now()
-	switch {
-	case subtle.ConstantTimeCompare(sum[:], t.SecretHash) != 1:
+	// The secret first: whether a token is revoked or expired is for its holder only.
+	if subtle.ConstantTimeCompare(sum[:], t.SecretHash) != 1 {
 		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: wrong secret", ErrInvalidAPIToken))
-	case !t.RevokedAt.IsZero():
+	}
+	switch t.State(a.now()) {
+	case store.APITokenRevoked:
 		return store.APIToken{}, fail(ReasonAPITokenRevoked, fmt.Errorf("%w: revoked", ErrInvalidAPIToken))
-	case !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
+	case store.APITokenExpired:
 		return store.APIToken{}, fail(ReasonAPITokenExpired, fmt.Errorf("%w: expired", ErrInvalidAPIToken))
 	}
 	return t, nil

@@ -23,6 +23,28 @@ type APIToken struct {
 	RevokedAt time.Time
 }
 
+// APITokenState is where an API token stands at a moment: the words listings show.
+type APITokenState string
+
+// The states of an API token. A revoked token stays revoked when it would also have expired.
+const (
+	APITokenActive  APITokenState = "active"
+	APITokenExpired APITokenState = "expired"
+	APITokenRevoked APITokenState = "revoked"
+)
+
+// State returns the token's state at now: revoked once RevokedAt is set, expired from ExpiresAt
+// on (the instant itself included), active otherwise.
+func (t APIToken) State(now time.Time) APITokenState {
+	switch {
+	case !t.RevokedAt.IsZero():
+		return APITokenRevoked
+	case !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
+		return APITokenExpired
+	}
+	return APITokenActive
+}
+
 // TokenStore keeps API tokens.
 type TokenStore interface {
 	// CreateAPIToken stores a new token. Its tenant need not hold data yet.
