@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"slices"
 )
 
 // ErrNotFound is returned when the tenant has no organization with the requested id.
@@ -48,6 +49,15 @@ func (s Secrets) IsZero() bool {
 		}
 	}
 	return true
+}
+
+// Equal reports whether s and t hold the same hashes; a nil and an empty list of answer hashes
+// are equal. A store keeps a customer without secrets as the zero value, and an import hands it
+// that form (see IsZero), so this is also what makes a re-imported customer unchanged; the
+// PostgreSQL store says the same in SQL.
+func (s Secrets) Equal(t Secrets) bool {
+	return s.PasswordHash == t.PasswordHash && s.PINHash == t.PINHash &&
+		slices.Equal(s.SecretAnswerHashes, t.SecretAnswerHashes)
 }
 
 // Snapshot is one consistent read of an organization, open until Close.

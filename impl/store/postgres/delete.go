@@ -4,17 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
 // Statements of the deletions and of a replacing import. Deleting a customer cascades to its
 // secrets and memberships, and the membership triggers give every organization that held it a
 // new version. The NOT IN over a sub-select of the array is a hashed set, not a scan of the
-// array per row.
+// array per row. The SQLite store runs the same statements; they differ in SQL only: a list of
+// ids travels here as a text[], there as a JSON array.
 const (
 	leaveSQL = `
 DELETE FROM organization_customers
@@ -37,27 +38,18 @@ SELECT customer_id FROM organization_customers WHERE tenant_id = $1 AND organiza
 // DeleteCustomers deletes the tenant's customers with the given ids, with their secrets and
 // memberships, in one transaction. The rows are dead tuples until VACUUM reclaims them.
 func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerIDs []string) (store.CustomerDeletion, error) {
-	var del store.CustomerDeletion
-	ids := slices.Clone(customerIDs)
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	if ids == nil {
-		ids = []string{}
-	}
+	ids := sqlstore.DistinctIDs(customerIDs)
+	var deleted []string
 	err := s.inTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		var err error
-		del.Deleted, err = collectIDs(ctx, tx, deleteCustomersSQL, tenantID, ids)
+		deleted, err = collectIDs(ctx, tx, deleteCustomersSQL, tenantID, ids)
 		return err
 	})
 	if err != nil {
 		return store.CustomerDeletion{}, s.fail(err, "delete customers of tenant %q", tenantID)
 	}
-	slices.Sort(del.Deleted)
-	for _, id := range ids {
-		if _, found := slices.BinarySearch(del.Deleted, id); !found {
-			del.Unknown = append(del.Unknown, id)
-		}
-	}
+	var del store.CustomerDeletion
+	del.Deleted, del.Unknown = sqlstore.Partition(ids, deleted)
 	return del, nil
 }
 
@@ -80,17 +72,11 @@ func (s *Store) DeleteOrganization(ctx context.Context, tenantID, organizationID
 		if len(members) == 0 {
 			return nil
 		}
-		del.Deleted, err = collectIDs(ctx, tx, deleteOrphansSQL, tenantID, members)
+		deleted, err := collectIDs(ctx, tx, deleteOrphansSQL, tenantID, members)
 		if err != nil {
 			return err
 		}
-		slices.Sort(del.Deleted)
-		for _, id := range members {
-			if _, found := slices.BinarySearch(del.Deleted, id); !found {
-				del.Kept = append(del.Kept, id)
-			}
-		}
-		slices.Sort(del.Kept)
+		del.Deleted, del.Kept = sqlstore.Partition(members, deleted)
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
 // importWorkMem is the work_mem of an import's transaction: enough to sort a batch of
@@ -28,9 +29,10 @@ const (
 //
 //   - incoming classifies each customer against the stored row: created when the tenant does not
 //     have it, unchanged when the stored document (as text, byte for byte, as SQLite compares)
-//     and the stored secrets equal the new ones, updated otherwise. A missing secrets row equals
-//     "no secret" (empty hashes, no answers): the Go side sends every all-empty set of secrets
-//     that way, and never stores one.
+//     and the stored secrets equal the new ones (store.Secrets.Equal, said in SQL so that a
+//     batch is one statement), updated otherwise. A missing secrets row equals "no secret"
+//     (empty hashes, no answers): the Go side sends every all-empty set of secrets that way,
+//     and never stores one.
 //   - Documents travel as text and become json (which checks that they are JSON) only where they
 //     are written: an unchanged document equals one that was checked when it was stored, and
 //     parsing is most of the server's work for a batch.
@@ -95,49 +97,36 @@ SELECT count(*) FILTER (WHERE outcome = 'created'),
        count(*) FILTER (WHERE outcome = 'unchanged')
 FROM incoming`
 
-// ImportCustomers creates the tenant and the organization when they do not exist, then upserts
-// every customer the sequence yields and adds it to the organization, all in one transaction.
-// It reads the sequence in batches of Options.ImportBatchSize and writes each batch with one
-// statement while the sequence yields the next, so memory does not grow with the number of
-// customers and the server's work overlaps the caller's.
-//
-// A customer counts as created when the tenant did not have it, unchanged when its document
-// (byte for byte) and its secrets equal the stored ones, and updated otherwise; joining the
-// organization alone does not make it updated. If the sequence yields an error, nothing is
-// written and that error is returned (wrapped).
+// ImportCustomers implements store.Store.ImportCustomers (see sqlstore.Import). It reads the
+// sequence in batches of Options.ImportBatchSize and writes each batch with one statement while
+// the sequence yields the next, so memory does not grow with the number of customers and the
+// server's work overlaps the caller's.
 //
 // The sequence may call the store (the import path reads stored secrets) while the transaction
 // is open: at most MaxConns-1 imports run at once, so such reads always find a connection.
-//
-// With opts.Replace, members the sequence did not yield leave the organization and those left
-// in no organization are deleted; with opts.DryRun the transaction is rolled back.
 func (s *Store) ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions) (store.ImportSummary, error) {
-	sum, err := s.importCustomers(ctx, tenantID, organizationID, customers, opts)
-	if err != nil {
-		return store.ImportSummary{}, fmt.Errorf("import customers into organization %q of tenant %q: %w", organizationID, tenantID, err)
-	}
-	return sum, nil
+	return sqlstore.Import(ctx, tenantID, organizationID, customers, opts, func(ctx context.Context) (sqlstore.ImportTx, error) {
+		return s.beginImport(ctx, tenantID, organizationID)
+	})
 }
 
-func (s *Store) importCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions) (store.ImportSummary, error) {
-	var none store.ImportSummary
-	if tenantID == "" || organizationID == "" {
-		return none, errors.New("empty tenant or organization id")
-	}
+// beginImport takes an import slot (given back by End), opens the transaction, scopes it to the
+// tenant and creates the tenant and the organization.
+func (s *Store) beginImport(ctx context.Context, tenantID, organizationID string) (_ sqlstore.ImportTx, err error) {
 	select {
 	case s.importSlots <- struct{}{}:
-		defer func() { <-s.importSlots }()
 	case <-ctx.Done():
-		return none, fmt.Errorf("wait for another import to finish: %w", ctx.Err())
+		return nil, fmt.Errorf("wait for another import to finish: %w", ctx.Err())
 	}
-
+	defer func() {
+		if err != nil {
+			<-s.importSlots
+		}
+	}()
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
-		return none, s.fail(err, "begin")
+		return nil, s.fail(err, "begin")
 	}
-	// A no-op after Commit. The rollback must run even when ctx is already cancelled.
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // the first error is the one that matters
-
 	setup := &pgx.Batch{}
 	setup.Queue(setTenantSQL, tenantID)
 	// The merge sorts a batch's documents by id; keep that sort in memory.
@@ -145,65 +134,19 @@ func (s *Store) importCustomers(ctx context.Context, tenantID, organizationID st
 	setup.Queue(upsertTenantSQL, tenantID)
 	setup.Queue(upsertOrgSQL, tenantID, organizationID)
 	if err := tx.SendBatch(ctx, setup).Close(); err != nil {
-		return none, s.fail(err, "create tenant and organization")
+		tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // the first error is the one that matters
+		return nil, s.fail(err, "create tenant and organization")
 	}
-
-	w := &batchWriter{s: s, ctx: ctx, tx: tx, tenantID: tenantID, organizationID: organizationID,
-		cur: newBatch(s.batchSize), other: newBatch(s.batchSize)}
-	// On every early return, the batch in flight must be done with tx before it rolls back
-	// (deferred calls run last in, first out).
-	defer w.wait()        //nolint:errcheck // the import already failed
-	var imported []string // ids, for Replace
-	for c, err := range customers {
-		if err != nil {
-			return none, err
-		}
-		if c.ID == "" {
-			return none, errors.New("customer with an empty id")
-		}
-		if err := w.add(c); err != nil {
-			return none, err
-		}
-		if opts.Replace {
-			imported = append(imported, c.ID)
-		}
-	}
-	sum, err := w.flush()
-	if err != nil {
-		return none, err
-	}
-	if opts.Replace {
-		if imported == nil {
-			imported = []string{}
-		}
-		leavers, err := collectIDs(ctx, tx, leaveSQL, tenantID, organizationID, imported)
-		if err != nil {
-			return none, s.fail(err, "remove members not imported")
-		}
-		gone, err := collectIDs(ctx, tx, deleteOrphansSQL, tenantID, leavers)
-		if err != nil {
-			return none, s.fail(err, "delete customers left in no organization")
-		}
-		sum.Left, sum.Deleted = len(leavers), len(gone)
-	}
-	if opts.DryRun {
-		if err := tx.Rollback(ctx); err != nil {
-			return none, s.fail(err, "roll the dry run back")
-		}
-		return sum, nil
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return none, s.fail(err, "commit")
-	}
-	return sum, nil
+	return &importTx{s: s, ctx: ctx, tx: tx, tenantID: tenantID, organizationID: organizationID,
+		cur: newBatch(s.batchSize), other: newBatch(s.batchSize)}, nil
 }
 
-// batchWriter collects the customers of an import into batches and writes each batch with one
-// statement on its own goroutine, so that the sequence yields (reads, validates) the next batch
-// while the server writes this one: on a machine with two cores the two overlap instead of
-// taking turns. At most one batch is in flight, so tx is used by one goroutine at a time, and
-// memory holds two batches whatever the size of the import.
-type batchWriter struct {
+// importTx is an import's transaction (see sqlstore.ImportTx). It collects the customers into
+// batches and writes each batch with one statement on its own goroutine, so that the sequence
+// yields (reads, validates) the next batch while the server writes this one: on a machine with
+// two cores the two overlap instead of taking turns. At most one batch is in flight, so tx is
+// used by one goroutine at a time, and memory holds two batches whatever the size of the import.
+type importTx struct {
 	s                        *Store
 	ctx                      context.Context
 	tx                       pgx.Tx
@@ -220,74 +163,106 @@ type writeOutcome struct {
 	err error
 }
 
-// add appends c to the current batch, sending the batch first when it is full or already holds
+// Put appends c to the current batch, sending the batch first when it is full or already holds
 // c's id. One statement cannot write a customer twice: a repeated id starts a new batch, so the
 // later record wins, as it would one by one.
-func (w *batchWriter) add(c store.Customer) error {
-	if w.cur.len() == w.s.batchSize || w.cur.has(c.ID) {
-		if err := w.send(); err != nil {
+func (t *importTx) Put(c store.Customer) error {
+	if t.cur.len() == t.s.batchSize || t.cur.has(c.ID) {
+		if err := t.send(); err != nil {
 			return err
 		}
 	}
-	if err := w.cur.add(c); err != nil {
+	if err := t.cur.add(c); err != nil {
 		return fmt.Errorf("customer %q: %w", c.ID, err)
 	}
 	return nil
 }
 
 // send waits for the batch in flight, then starts writing the current one.
-func (w *batchWriter) send() error {
-	if err := w.wait(); err != nil {
+func (t *importTx) send() error {
+	if err := t.wait(); err != nil {
 		return err
 	}
-	if w.cur.len() == 0 {
+	if t.cur.len() == 0 {
 		return nil
 	}
-	full := w.cur
-	w.cur, w.other = w.other, w.cur
-	w.cur.reset()
+	full := t.cur
+	t.cur, t.other = t.other, t.cur
+	t.cur.reset()
 	done := make(chan writeOutcome, 1)
-	w.inFlight = done
-	go func() { done <- w.write(full) }()
+	t.inFlight = done
+	go func() { done <- t.write(full) }()
 	return nil
 }
 
 // wait waits for the batch in flight, if any, and counts what it did.
-func (w *batchWriter) wait() error {
-	if w.inFlight == nil {
+func (t *importTx) wait() error {
+	if t.inFlight == nil {
 		return nil
 	}
-	out := <-w.inFlight
-	w.inFlight = nil
+	out := <-t.inFlight
+	t.inFlight = nil
 	if out.err != nil {
 		return out.err
 	}
-	w.sum.Created += out.sum.Created
-	w.sum.Updated += out.sum.Updated
-	w.sum.Unchanged += out.sum.Unchanged
+	t.sum.Created += out.sum.Created
+	t.sum.Updated += out.sum.Updated
+	t.sum.Unchanged += out.sum.Unchanged
 	return nil
 }
 
-// flush writes what is left and returns what the whole import did.
-func (w *batchWriter) flush() (store.ImportSummary, error) {
-	if err := w.send(); err != nil {
+// Counts writes what is left and returns what the whole import did.
+func (t *importTx) Counts() (store.ImportSummary, error) {
+	if err := t.send(); err != nil {
 		return store.ImportSummary{}, err
 	}
-	if err := w.wait(); err != nil {
+	if err := t.wait(); err != nil {
 		return store.ImportSummary{}, err
 	}
-	return w.sum, nil
+	return t.sum, nil
 }
 
 // write runs the merge statement for b.
-func (w *batchWriter) write(b *batch) writeOutcome {
+func (t *importTx) write(b *batch) writeOutcome {
 	var out writeOutcome
-	err := w.tx.QueryRow(w.ctx, mergeBatchSQL, b.args(w.tenantID, w.organizationID)...).
+	err := t.tx.QueryRow(t.ctx, mergeBatchSQL, b.args(t.tenantID, t.organizationID)...).
 		Scan(&out.sum.Created, &out.sum.Updated, &out.sum.Unchanged)
 	if err != nil {
-		out.err = w.s.fail(err, "write %d customers from %q on", b.len(), b.ids[0])
+		out.err = t.s.fail(err, "write %d customers from %q on", b.len(), b.ids[0])
 	}
 	return out
+}
+
+// Replace removes from the organization the members not in imported and deletes those of them
+// that no other organization holds.
+func (t *importTx) Replace(imported []string) (left, deleted int, err error) {
+	leavers, err := collectIDs(t.ctx, t.tx, leaveSQL, t.tenantID, t.organizationID, imported)
+	if err != nil {
+		return 0, 0, t.s.fail(err, "remove members not imported")
+	}
+	gone, err := collectIDs(t.ctx, t.tx, deleteOrphansSQL, t.tenantID, leavers)
+	if err != nil {
+		return 0, 0, t.s.fail(err, "delete customers left in no organization")
+	}
+	return len(leavers), len(gone), nil
+}
+
+// End waits for the batch in flight, which must be done with tx before it ends, then commits or
+// rolls back, and gives the import slot back.
+func (t *importTx) End(commit bool) error {
+	defer func() { <-t.s.importSlots }()
+	t.wait() //nolint:errcheck // a batch is in flight only when the import failed already
+	if commit {
+		if err := t.tx.Commit(t.ctx); err != nil {
+			return t.s.fail(err, "commit")
+		}
+		return nil
+	}
+	// The rollback must run even when ctx is already cancelled.
+	if err := t.tx.Rollback(context.WithoutCancel(t.ctx)); err != nil {
+		return t.s.fail(err, "roll back")
+	}
+	return nil
 }
 
 // batch holds the customers of one merge statement as the parallel arrays it binds. Its slices
@@ -317,17 +292,14 @@ func (b *batch) has(id string) bool {
 	return ok
 }
 
-// add appends c. A customer without secrets (IsZero) is sent as empty hashes and no answers,
-// the form that matches a customer without a secrets row.
+// add appends c. A customer without secrets arrives as the zero value (see sqlstore.Import) and
+// is sent as empty hashes and no answers, the form that matches a customer without a secrets row.
 func (b *batch) add(c store.Customer) error {
 	if len(c.Document) == 0 {
 		return errors.New("empty document")
 	}
 	sec := c.Secrets
 	has := !sec.IsZero()
-	if !has {
-		sec = store.Secrets{}
-	}
 	hashes := sec.SecretAnswerHashes
 	if hashes == nil {
 		hashes = []string{}

@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -32,21 +31,15 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
 var _ store.Store = (*Store)(nil)
 
+// migrations is the schema in PostgreSQL's SQL, one goose file per version.
+//
 //go:embed migrations/*.sql
-var embedded embed.FS
-
-// Migrations returns the embedded schema migrations, one goose SQL file per version.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(embedded, "migrations")
-	if err != nil {
-		panic(err) // cannot happen: the directory is embedded above
-	}
-	return sub
-}
+var migrations embed.FS
 
 // Defaults for the zero values of Options when the URL does not set them either.
 const (
@@ -179,8 +172,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	db := stdlib.OpenDBFromPool(s.pool)
 	defer db.Close() // closes the database/sql handle only, not the pool
-	p, err := goose.NewProvider(goose.DialectPostgres, db, Migrations(),
-		goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
+	p, err := sqlstore.Migrator(goose.DialectPostgres, db, migrations, goose.WithSessionLocker(locker))
 	if err != nil {
 		return fmt.Errorf("migrate postgres %s: load migrations: %w", s.db, err)
 	}
@@ -256,23 +248,16 @@ func (s *Store) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	return conn, err
 }
 
-// fail wraps err with the context "format: err", and also with store.ErrUnavailable when err
-// means the database could not be reached rather than that the statement was wrong.
+// fail wraps err with the context "format: err", as unavailable when the store is closed or the
+// server could not serve (see sqlstore.Fail).
 func (s *Store) fail(err error, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	if s.closed.Load() || unreachable(err) {
-		return fmt.Errorf("%w: %s: %w", store.ErrUnavailable, msg, err)
-	}
-	return fmt.Errorf("%s: %w", msg, err)
+	return sqlstore.Fail(err, s.closed.Load() || unreachable(err), format, args...)
 }
 
 // unreachable reports whether err means that the server could not be reached or could not
 // serve: failed connects, broken connections, a server shutting down or out of connections, a
 // statement cancelled by statement_timeout.
 func unreachable(err error) bool {
-	if errors.Is(err, store.ErrUnavailable) {
-		return false // already marked
-	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {

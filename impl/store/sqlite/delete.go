@@ -5,13 +5,15 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
 // Statements of the deletions. Deleting a customer cascades to its secrets and memberships, and
-// the membership triggers give every organization that held it a new version.
+// the membership triggers give every organization that held it a new version. The PostgreSQL
+// store runs the same statements; they differ in SQL only: a list of ids travels here as one
+// JSON array that json_each turns into a set, there as a text[].
 const (
 	deleteCustomersSQL = `
 DELETE FROM customers WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))
@@ -25,27 +27,21 @@ SELECT customer_id FROM organization_customers WHERE tenant_id = ? AND organizat
 // memberships, in one transaction, then truncates the write-ahead log: with secure_delete on,
 // the deleted rows are overwritten in the pages the log writes back, so the data is in no file.
 func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerIDs []string) (store.CustomerDeletion, error) {
-	var del store.CustomerDeletion
-	ids := slices.Clone(customerIDs)
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
+	ids := sqlstore.DistinctIDs(customerIDs)
 	arg, err := json.Marshal(ids)
 	if err != nil {
-		return del, fmt.Errorf("encode customer ids: %w", err)
+		return store.CustomerDeletion{}, fmt.Errorf("encode customer ids: %w", err)
 	}
+	var deleted []string
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		del.Deleted, err = queryIDs(ctx, tx, deleteCustomersSQL, tenantID, string(arg))
+		deleted, err = queryIDs(ctx, tx, deleteCustomersSQL, tenantID, string(arg))
 		return err
 	})
 	if err != nil {
 		return store.CustomerDeletion{}, s.fail(err, "delete customers of tenant %q", tenantID)
 	}
-	slices.Sort(del.Deleted)
-	for _, id := range ids {
-		if _, found := slices.BinarySearch(del.Deleted, id); !found {
-			del.Unknown = append(del.Unknown, id)
-		}
-	}
+	var del store.CustomerDeletion
+	del.Deleted, del.Unknown = sqlstore.Partition(ids, deleted)
 	// Always, so that a deletion of nothing finishes the erasure of an earlier one whose
 	// checkpoint readers held up.
 	return del, s.checkpoint(ctx)
@@ -72,17 +68,11 @@ func (s *Store) DeleteOrganization(ctx context.Context, tenantID, organizationID
 		if len(members) == 0 {
 			return nil
 		}
-		del.Deleted, err = s.deleteOrphans(ctx, tx, tenantID, members)
+		deleted, err := s.deleteOrphans(ctx, tx, tenantID, members)
 		if err != nil {
 			return err
 		}
-		slices.Sort(del.Deleted)
-		for _, id := range members {
-			if _, found := slices.BinarySearch(del.Deleted, id); !found {
-				del.Kept = append(del.Kept, id)
-			}
-		}
-		slices.Sort(del.Kept)
+		del.Deleted, del.Kept = sqlstore.Partition(members, deleted)
 		return nil
 	})
 	if err != nil {

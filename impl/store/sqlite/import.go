@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"slices"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
 // Statements of an import, prepared once per transaction.
@@ -39,93 +39,72 @@ INSERT INTO organization_customers (tenant_id, organization_id, customer_id) VAL
 ON CONFLICT DO NOTHING`
 )
 
-// ImportCustomers creates the tenant and the organization when they do not exist, then upserts
-// every customer the sequence yields and adds it to the organization, all in one transaction.
-// A customer counts as created when the tenant did not have it, unchanged when its document
-// (byte for byte) and its secrets equal the stored ones, and updated otherwise; joining the
-// organization alone does not make it updated. If the sequence yields an error, nothing is
-// written and that error is returned (wrapped). With opts.Replace, members the sequence did not
-// yield leave the organization and those left in no organization are deleted (then the
-// write-ahead log is truncated, as DeleteCustomers does); with opts.DryRun the transaction is
-// rolled back.
+// ImportCustomers implements store.Store.ImportCustomers (see sqlstore.Import), writing the
+// customers one by one with statements prepared once per transaction. When a replacing import
+// deleted customers, it then truncates the write-ahead log, as DeleteCustomers does.
 func (s *Store) ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions) (store.ImportSummary, error) {
-	sum, err := s.importCustomers(ctx, tenantID, organizationID, customers, opts)
+	sum, err := sqlstore.Import(ctx, tenantID, organizationID, customers, opts, func(ctx context.Context) (sqlstore.ImportTx, error) {
+		return s.beginImport(ctx, tenantID, organizationID)
+	})
 	if err == nil && sum.Deleted > 0 && !opts.DryRun {
-		err = s.checkpoint(ctx)
-		if err != nil {
+		if err := s.checkpoint(ctx); err != nil {
 			return sum, fmt.Errorf("import customers into organization %q of tenant %q: %w", organizationID, tenantID, err)
 		}
 	}
-	if err != nil {
-		return store.ImportSummary{}, fmt.Errorf("import customers into organization %q of tenant %q: %w", organizationID, tenantID, err)
-	}
-	return sum, nil
+	return sum, err
 }
 
-func (s *Store) importCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions) (store.ImportSummary, error) {
-	var sum store.ImportSummary
-	if tenantID == "" || organizationID == "" {
-		return sum, errors.New("empty tenant or organization id")
-	}
+// importTx is an import's transaction (see sqlstore.ImportTx).
+type importTx struct {
+	s                        *Store
+	ctx                      context.Context
+	tx                       *sql.Tx
+	st                       *importStmts
+	tenantID, organizationID string
+	sum                      store.ImportSummary
+}
+
+// beginImport opens the transaction of an import, creates the tenant and the organization, and
+// prepares the statements that write each customer.
+func (s *Store) beginImport(ctx context.Context, tenantID, organizationID string) (_ sqlstore.ImportTx, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return sum, s.fail(err, "begin")
+		return nil, s.fail(err, "begin")
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit; the first error is the one that matters
-
+	defer func() {
+		if err != nil {
+			tx.Rollback() //nolint:errcheck // the first error is the one that matters
+		}
+	}()
 	if _, err := tx.ExecContext(ctx, upsertTenantSQL, tenantID); err != nil {
-		return sum, s.fail(err, "create tenant")
+		return nil, s.fail(err, "create tenant")
 	}
 	if _, err := tx.ExecContext(ctx, upsertOrgSQL, tenantID, organizationID); err != nil {
-		return sum, s.fail(err, "create organization")
+		return nil, s.fail(err, "create organization")
 	}
 	st, err := s.prepareImport(ctx, tx)
 	if err != nil {
-		return sum, err
+		return nil, err
 	}
-	defer st.close()
+	return &importTx{s: s, ctx: ctx, tx: tx, st: st, tenantID: tenantID, organizationID: organizationID}, nil
+}
 
-	var imported []string // ids, for Replace
-	for c, err := range customers {
-		if err != nil {
-			return store.ImportSummary{}, err
+// Counts returns what Put counted: SQLite writes each customer at once.
+func (t *importTx) Counts() (store.ImportSummary, error) { return t.sum, nil }
+
+// End closes the statements, then commits or rolls back.
+func (t *importTx) End(commit bool) error {
+	t.st.close()
+	if !commit {
+		if err := t.tx.Rollback(); err != nil {
+			return t.s.fail(err, "roll back")
 		}
-		if c.ID == "" {
-			return sum, errors.New("customer with an empty id")
-		}
-		res, err := s.importCustomer(ctx, st, tenantID, organizationID, c)
-		if err != nil {
-			return sum, fmt.Errorf("customer %q: %w", c.ID, err)
-		}
-		if opts.Replace {
-			imported = append(imported, c.ID)
-		}
-		switch res {
-		case created:
-			sum.Created++
-		case updated:
-			sum.Updated++
-		default:
-			sum.Unchanged++
-		}
+		return nil
 	}
-	if opts.Replace {
-		left, deleted, err := s.replaceMembers(ctx, tx, tenantID, organizationID, imported)
-		if err != nil {
-			return sum, err
-		}
-		sum.Left, sum.Deleted = left, deleted
+	if err := t.tx.Commit(); err != nil {
+		return t.s.fail(err, "commit")
 	}
-	if opts.DryRun {
-		if err := tx.Rollback(); err != nil {
-			return sum, s.fail(err, "roll the dry run back")
-		}
-		return sum, nil
-	}
-	if err := tx.Commit(); err != nil {
-		return sum, s.fail(err, "commit")
-	}
-	return sum, nil
+	return nil
 }
 
 // Statements of a replacing import. The imported ids travel as one JSON array, which json_each
@@ -142,24 +121,21 @@ WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))
 RETURNING id`
 )
 
-// replaceMembers removes from the organization the members not in imported and deletes those of
-// them that no other organization holds; it returns how many left and how many were deleted.
-func (s *Store) replaceMembers(ctx context.Context, tx *sql.Tx, tenantID, organizationID string, imported []string) (left, deleted int, err error) {
-	if imported == nil {
-		imported = []string{}
-	}
+// Replace removes from the organization the members not in imported and deletes those of them
+// that no other organization holds.
+func (t *importTx) Replace(imported []string) (left, deleted int, err error) {
 	keep, err := json.Marshal(imported)
 	if err != nil {
 		return 0, 0, fmt.Errorf("encode imported ids: %w", err)
 	}
-	leavers, err := queryIDs(ctx, tx, leaveSQL, tenantID, organizationID, string(keep))
+	leavers, err := queryIDs(t.ctx, t.tx, leaveSQL, t.tenantID, t.organizationID, string(keep))
 	if err != nil {
-		return 0, 0, s.fail(err, "remove members not imported")
+		return 0, 0, t.s.fail(err, "remove members not imported")
 	}
 	if len(leavers) == 0 {
 		return 0, 0, nil
 	}
-	gone, err := s.deleteOrphans(ctx, tx, tenantID, leavers)
+	gone, err := t.s.deleteOrphans(t.ctx, t.tx, t.tenantID, leavers)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -234,60 +210,59 @@ func (st *importStmts) close() {
 	}
 }
 
-// outcome is what importing one customer did.
-type outcome int
+// Put writes one customer and its membership, and counts what it did.
+func (t *importTx) Put(c store.Customer) error {
+	if err := t.put(c); err != nil {
+		return fmt.Errorf("customer %q: %w", c.ID, err)
+	}
+	return nil
+}
 
-const (
-	unchanged outcome = iota
-	created
-	updated
-)
-
-// importCustomer writes one customer and its membership and reports what it did.
-func (s *Store) importCustomer(ctx context.Context, st *importStmts, tenantID, organizationID string, c store.Customer) (outcome, error) {
+func (t *importTx) put(c store.Customer) error {
 	var (
 		doc                    []byte
 		password, pin, answers sql.NullString
 	)
-	res := unchanged
-	err := st.get.QueryRowContext(ctx, tenantID, c.ID).Scan(&doc, &password, &pin, &answers)
+	err := t.st.get.QueryRowContext(t.ctx, t.tenantID, c.ID).Scan(&doc, &password, &pin, &answers)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		if _, err := st.insert.ExecContext(ctx, tenantID, c.ID, string(c.Document)); err != nil {
-			return 0, s.fail(err, "insert")
+		if _, err := t.st.insert.ExecContext(t.ctx, t.tenantID, c.ID, string(c.Document)); err != nil {
+			return t.s.fail(err, "insert")
 		}
-		if err := s.putSecrets(ctx, st, tenantID, c); err != nil {
-			return 0, err
+		if err := t.putSecrets(c); err != nil {
+			return err
 		}
-		res = created
+		t.sum.Created++
 	case err != nil:
-		return 0, s.fail(err, "read stored customer")
+		return t.s.fail(err, "read stored customer")
 	default:
 		stored, err := scanSecrets(password, pin, answers)
 		if err != nil {
-			return 0, err
+			return err
 		}
-		if !bytes.Equal(doc, c.Document) || !secretsEqual(stored, c.Secrets) {
-			if _, err := st.update.ExecContext(ctx, string(c.Document), tenantID, c.ID); err != nil {
-				return 0, s.fail(err, "update")
-			}
-			if err := s.putSecrets(ctx, st, tenantID, c); err != nil {
-				return 0, err
-			}
-			res = updated
+		if bytes.Equal(doc, c.Document) && stored.Equal(c.Secrets) {
+			t.sum.Unchanged++
+			break // out of the switch: it still joins the organization
 		}
+		if _, err := t.st.update.ExecContext(t.ctx, string(c.Document), t.tenantID, c.ID); err != nil {
+			return t.s.fail(err, "update")
+		}
+		if err := t.putSecrets(c); err != nil {
+			return err
+		}
+		t.sum.Updated++
 	}
-	if _, err := st.addMember.ExecContext(ctx, tenantID, organizationID, c.ID); err != nil {
-		return 0, s.fail(err, "add to organization")
+	if _, err := t.st.addMember.ExecContext(t.ctx, t.tenantID, t.organizationID, c.ID); err != nil {
+		return t.s.fail(err, "add to organization")
 	}
-	return res, nil
+	return nil
 }
 
 // putSecrets stores the customer's secrets, or removes the row when it has none.
-func (s *Store) putSecrets(ctx context.Context, st *importStmts, tenantID string, c store.Customer) error {
+func (t *importTx) putSecrets(c store.Customer) error {
 	if c.Secrets.IsZero() {
-		if _, err := st.deleteSecrets.ExecContext(ctx, tenantID, c.ID); err != nil {
-			return s.fail(err, "delete secrets")
+		if _, err := t.st.deleteSecrets.ExecContext(t.ctx, t.tenantID, c.ID); err != nil {
+			return t.s.fail(err, "delete secrets")
 		}
 		return nil
 	}
@@ -295,17 +270,8 @@ func (s *Store) putSecrets(ctx context.Context, st *importStmts, tenantID string
 	if err != nil {
 		return err
 	}
-	if _, err := st.upsertSecrets.ExecContext(ctx, tenantID, c.ID, c.Secrets.PasswordHash, c.Secrets.PINHash, answers); err != nil {
-		return s.fail(err, "store secrets")
+	if _, err := t.st.upsertSecrets.ExecContext(t.ctx, t.tenantID, c.ID, c.Secrets.PasswordHash, c.Secrets.PINHash, answers); err != nil {
+		return t.s.fail(err, "store secrets")
 	}
 	return nil
-}
-
-// secretsEqual reports whether two sets of secrets store the same; all zero values are equal.
-func secretsEqual(a, b store.Secrets) bool {
-	if a.IsZero() || b.IsZero() {
-		return a.IsZero() && b.IsZero()
-	}
-	return a.PasswordHash == b.PasswordHash && a.PINHash == b.PINHash &&
-		slices.Equal(a.SecretAnswerHashes, b.SecretAnswerHashes)
 }

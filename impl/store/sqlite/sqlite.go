@@ -13,7 +13,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"runtime"
 	"strings"
@@ -26,21 +25,15 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
 var _ store.Store = (*Store)(nil)
 
+// migrations is the schema in SQLite's SQL, one goose file per version.
+//
 //go:embed migrations/*.sql
-var embedded embed.FS
-
-// Migrations returns the embedded schema migrations, one goose SQL file per version.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(embedded, "migrations")
-	if err != nil {
-		panic(err) // cannot happen: the directory is embedded above
-	}
-	return sub
-}
+var migrations embed.FS
 
 // BusyTimeout is how long a statement waits for a lock held by another connection before it
 // fails with SQLITE_BUSY (reported as store.ErrUnavailable).
@@ -97,7 +90,7 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	s.migrator, err = goose.NewProvider(goose.DialectSQLite3, db, Migrations(), goose.WithDisableGlobalRegistry(true))
+	s.migrator, err = sqlstore.Migrator(goose.DialectSQLite3, db, migrations)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: load migrations: %w", path, err)
@@ -164,20 +157,15 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// fail wraps err with the context "format: err", and also with store.ErrUnavailable when err
-// means the database could not be reached rather than that the query was wrong.
+// fail wraps err with the context "format: err", as unavailable when SQLite could not serve
+// (see sqlstore.Fail).
 func (s *Store) fail(err error, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	if s.unreachable(err) {
-		return fmt.Errorf("%w: %s: %w", store.ErrUnavailable, msg, err)
-	}
-	return fmt.Errorf("%s: %w", msg, err)
+	return sqlstore.Fail(err, s.unreachable(err), format, args...)
 }
 
+// unreachable reports whether err means that the database could not serve: the store is
+// closed, the connection is gone, or the file is locked, unreadable or cannot be opened.
 func (s *Store) unreachable(err error) bool {
-	if errors.Is(err, store.ErrUnavailable) {
-		return false // already marked
-	}
 	if s.closed.Load() || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
 		return true
 	}
