@@ -9,12 +9,12 @@ PKGS := ./...
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-generate: ## regenerate gen/ from openapi.yaml
-	$(GO) generate ./gen/...
+generate: ## regenerate gen/ from openapi.yaml, then the demo data (impl/demo/dataset.json)
+	$(GO) generate ./gen/... ./impl/demo
 
-check-generated: generate ## regenerate and fail if gen/ differs from what is committed
-	@git diff --exit-code --stat -- gen/ || (echo "gen/ is out of date: run 'make generate' and commit" >&2; exit 1)
-	@test -z "$$(git status --porcelain -- gen/)" || (git status --porcelain -- gen/; echo "gen/ has untracked generated files" >&2; exit 1)
+check-generated: generate ## regenerate and fail if gen/ or the demo data differs from what is committed
+	@git diff --exit-code --stat -- gen/ impl/demo/dataset.json || (echo "gen/ or impl/demo/dataset.json is out of date: run 'make generate' and commit" >&2; exit 1)
+	@test -z "$$(git status --porcelain -- gen/ impl/demo/dataset.json)" || (git status --porcelain -- gen/ impl/demo/dataset.json; echo "gen/ or impl/demo/dataset.json has untracked generated files" >&2; exit 1)
 
 # The VCS stamp of `version`: the toolchain's own (-buildvcs) where it can (not in a git
 # worktree), else these.
