@@ -9,15 +9,16 @@ PKGS := ./...
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-# openapi.json too: the //go:generate line in openapi.go writes it from openapi.yaml.
-generate: ## regenerate gen/ from openapi.yaml
-	$(GO) generate ./gen/...
-	$(GO) generate .
+# What is generated: gen/ (oapi-codegen), openapi.json (openapi.go's //go:generate line) and the
+# demo data (impl/demo/dataset.json, impl/demo/generate.go's). Each is committed.
+GENERATED := gen/ openapi.json impl/demo/dataset.json
 
-check-generated: generate ## regenerate and fail if gen/ differs from what is committed
-	@git diff --exit-code --stat -- gen/ || (echo "gen/ is out of date: run 'make generate' and commit" >&2; exit 1)
-	@test -z "$$(git status --porcelain -- gen/)" || (git status --porcelain -- gen/; echo "gen/ has untracked generated files" >&2; exit 1)
-	@test -z "$$(git status --porcelain -- openapi.json)" || (git status --porcelain -- openapi.json; echo "openapi.json is out of date: run 'make generate' and commit" >&2; exit 1)
+generate: ## regenerate gen/ and openapi.json from openapi.yaml, and the demo data (impl/demo/dataset.json)
+	$(GO) generate ./gen/... . ./impl/demo
+
+check-generated: generate ## regenerate and fail if gen/, openapi.json or the demo data differs from what is committed
+	@git diff --exit-code --stat -- $(GENERATED) || (echo "generated files are out of date: run 'make generate' and commit" >&2; exit 1)
+	@test -z "$$(git status --porcelain -- $(GENERATED))" || (git status --porcelain -- $(GENERATED); echo "generated files are not committed" >&2; exit 1)
 
 # The VCS stamp of `version`: the toolchain's own (-buildvcs) where it can (not in a git
 # worktree), else these.

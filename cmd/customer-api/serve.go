@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,7 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/buildinfo"
 	"github.com/cyrexa/customer-api/impl/contract"
@@ -109,7 +106,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := loadDemoData(ctx, st, c, log, importer.WithPepper(pepper)); err != nil {
+		if err := demo.Load(ctx, st, c, log, importer.WithPepper(pepper)); err != nil {
 			return err
 		}
 	}
@@ -216,34 +213,5 @@ func printDemoCurl(ctx context.Context, env environment, authenticator *auth.Aut
 	}
 	fmt.Fprintf(env.stdout, "try:\n  curl -s -H 'Authorization: Bearer %s' -H 'token: %s' -H 'tenantId: %s' %s\n",
 		bearer, apiToken, demo.TenantID, url)
-	return nil
-}
-
-// loadDemoData imports the demo dataset through the same path as `customer-api import`, so demo
-// records are validated and their credentials hashed like any other.
-func loadDemoData(ctx context.Context, st store.Store, c *contract.Contract, log *slog.Logger, opts ...importer.Option) error {
-	empty, err := st.Empty(ctx)
-	if err != nil {
-		return fmt.Errorf("check for existing data: %w", err)
-	}
-	if !empty {
-		log.Info("database holds data; demo data not loaded")
-		return nil
-	}
-	for _, org := range demo.Dataset() {
-		list := make(gen.CustomerList, len(org.Customers))
-		for i := range org.Customers {
-			list[i] = gen.CustomerEntry{Customer: &org.Customers[i]}
-		}
-		raw, err := json.Marshal(list)
-		if err != nil {
-			return fmt.Errorf("encode demo data: %w", err)
-		}
-		sum, err := importer.Import(ctx, st, c, demo.TenantID, org.ID, bytes.NewReader(raw), opts...)
-		if err != nil {
-			return fmt.Errorf("load demo organization %s: %w", org.ID, err)
-		}
-		log.Info("demo data loaded", "tenant", demo.TenantID, "organization", org.ID, "created", sum.Created)
-	}
 	return nil
 }

@@ -68,6 +68,19 @@ func Hash(plain string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return HashWithSalt(plain, salt)
+}
+
+// HashWithSalt is Hash with a salt of SaltLen bytes chosen by the caller. It exists for data that
+// must come out byte for byte the same on every run, such as the public demo dataset; a real
+// secret needs a salt of its own that nobody can predict, which only Hash gives it.
+func HashWithSalt(plain string, salt []byte) (string, error) {
+	if plain == "" {
+		return "", ErrEmpty
+	}
+	if len(salt) != SaltLen {
+		return "", fmt.Errorf("hash secret: salt of %d bytes, want %d", len(salt), SaltLen)
+	}
 	key := argon2.IDKey([]byte(plain), salt, Iterations, MemoryKiB, Parallelism, KeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, MemoryKiB, Iterations, Parallelism,

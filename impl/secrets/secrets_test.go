@@ -86,6 +86,38 @@ func TestHashRejectsEmpty(t *testing.T) {
 	}
 }
 
+func TestHashWithSalt(t *testing.T) {
+	t.Parallel()
+	salt := []byte("0123456789abcdef")
+	h, err := secrets.HashWithSalt("1234", salt)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("it is the hash argon2id gives for that salt, in the format of Hash", func(t *testing.T) {
+		key := argon2.IDKey([]byte("1234"), salt, secrets.Iterations, secrets.MemoryKiB, secrets.Parallelism, secrets.KeyLen)
+		if want := phc("argon2id", secrets.MemoryKiB, secrets.Iterations, secrets.Parallelism, salt, key); h != want {
+			t.Errorf("HashWithSalt = %q, want %q", h, want)
+		}
+	})
+	t.Run("it verifies and is kept as given on import", func(t *testing.T) {
+		if !secrets.Matches(h, "1234") || secrets.Matches(h, "1235") {
+			t.Error("the hash does not verify exactly its plaintext")
+		}
+		if got, err := secrets.Prepare(h); err != nil || got != h {
+			t.Errorf("Prepare = %q, %v; want the hash as given", got, err)
+		}
+	})
+	t.Run("a salt of another length and an empty secret are refused", func(t *testing.T) {
+		if _, err := secrets.HashWithSalt("1234", salt[:8]); err == nil {
+			t.Error("an 8-byte salt was accepted")
+		}
+		if _, err := secrets.HashWithSalt("", salt); !errors.Is(err, secrets.ErrEmpty) {
+			t.Errorf("empty secret: %v, want ErrEmpty", err)
+		}
+	})
+}
+
 func TestMatches(t *testing.T) {
 	t.Parallel()
 	const plain = "correct horse battery staple"

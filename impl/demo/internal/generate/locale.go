@@ -1,4 +1,4 @@
-package demo
+package main
 
 // name is a name in Latin script and in the person's own script (the same where that script is Latin).
 type name struct {

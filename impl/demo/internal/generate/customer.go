@@ -1,4 +1,4 @@
-package demo
+package main
 
 import (
 	"fmt"
@@ -371,7 +371,7 @@ func (b *builder) document(purpose gen.DocumentPurpose, docType gen.DocumentType
 		Purpose:              new(purpose),
 		Name:                 new(fileName),
 		DocumentType:         new(docType),
-		Location:             new(fmt.Sprintf("s3://kyc-documents/%s/%s/%s", TenantID, b.id, fileName)),
+		Location:             new(fmt.Sprintf("s3://kyc-documents/%s/%s/%s", tenantID, b.id, fileName)),
 		VerificationResponse: new(verificationResponse(purpose, status)),
 		Status:               new(status),
 		Metadata:             new(b.fileMetadata(fileName)),

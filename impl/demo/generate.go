@@ -1,0 +1,3 @@
+package demo
+
+//go:generate go run ./internal/generate -o dataset.json
