@@ -9,13 +9,11 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"go.yaml.in/yaml/v3"
 
 	customerapi "github.com/cyrexa/customer-api"
 	"github.com/cyrexa/customer-api/impl/apitest"
@@ -82,36 +80,13 @@ func TestPublishedContract(t *testing.T) {
 		if !bytes.Equal(body, customerapi.OpenAPIJSON) {
 			t.Fatalf("served %d bytes that differ from the embedded openapi.json (%d bytes)", len(body), len(customerapi.OpenAPIJSON))
 		}
-		var fromJSON any
-		if err := json.Unmarshal(body, &fromJSON); err != nil {
-			t.Fatalf("served JSON does not parse: %v", err)
-		}
-		var fromYAML any
-		if err := yaml.Unmarshal(committedSpec(t), &fromYAML); err != nil {
-			t.Fatal(err)
-		}
-		// Through JSON once, so both sides have JSON's types (float64, map[string]any).
-		normal, err := json.Marshal(fromYAML)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want any
-		if err := json.Unmarshal(normal, &want); err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(fromJSON, want) {
-			t.Fatal("openapi.json is not the same document as openapi.yaml")
-		}
+		// That it is the same document as openapi.yaml, keys in order, is TestOpenAPIJSON's to check.
 		doc, err := openapi3.NewLoader().LoadFromData(body)
 		if err != nil {
 			t.Fatalf("kin-openapi cannot load openapi.json: %v", err)
 		}
 		if err := doc.Validate(context.Background()); err != nil {
 			t.Fatalf("openapi.json is not a valid contract: %v", err)
-		}
-		// Keys keep the YAML's order: openapi, info, servers ... as a reader expects.
-		if !bytes.HasPrefix(body, []byte("{\n  \"openapi\": \"3.0.3\",\n  \"info\": {")) {
-			t.Errorf("JSON does not start with openapi and info: %.80s", body)
 		}
 	})
 
