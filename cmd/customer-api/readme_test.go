@@ -95,7 +95,8 @@ func namesCommand(cell, command string) bool {
 }
 
 // TestReadmeShowsOnlyRealCommands binds the commands the README shows to the code: every
-// `make <target>` is a target of the Makefile, and every `customer-api <command> --flag` (or
+// `make <target>` is a target of the Makefile (and every target `make help` lists is named),
+// and every `customer-api <command> --flag` (or
 // `go run ./cmd/customer-api …`) is a command whose -h lists each flag shown. The commands
 // themselves are run by the tests of each command (and `make run`'s curl by
 // TestServeDemoPrintsACurlThatWorks).
@@ -130,6 +131,12 @@ func TestReadmeShowsOnlyRealCommands(t *testing.T) {
 			if f[1] != "h" && f[1] != "help" && !slices.Contains(defined, f[1]) {
 				t.Errorf("the README shows `%s`: %s defines no --%s", strings.TrimSpace(m[0]), strings.Join(cmd, " "), f[1])
 			}
+		}
+	}
+	// And the other way: the README names every target `make help` lists.
+	for _, m := range regexp.MustCompile(`(?m)^([a-z-]+):.*## `).FindAllStringSubmatch(string(makefile), -1) {
+		if m[1] != "help" && !strings.Contains(string(readme), "`"+m[1]+"`") {
+			t.Errorf("the Makefile has a target %s that the README does not name", m[1])
 		}
 	}
 	if targets < 2 || shown < 2 {
