@@ -1,5 +1,6 @@
 // Package contract holds the service's runtime view of openapi.yaml: the embedded spec, loaded
-// once, and the checks kin-openapi makes against it (requests, and imported customer records).
+// once; the operation a request is for, found once (operation.go); and the checks kin-openapi
+// makes against it: requests, every response (response.go) and imported customer records.
 package contract
 
 import (
