@@ -93,7 +93,9 @@ func (c *Contract) ValidateRequest(authenticate openapi3filter.AuthenticationFun
 
 // pathMethods lists, for each path of the contract, the methods it defines: the Allow header of
 // a 405, computed once at load.
-type pathMethods []struct {
+type pathMethods []pathAllow
+
+type pathAllow struct {
 	segments []string // "/a/{id}" is ["a", "{id}"]
 	allow    string   // "GET" or "GET, DELETE"
 }
@@ -111,10 +113,7 @@ func newPathMethods(basePath string, paths *openapi3.Paths) pathMethods {
 				methods = append(methods, method)
 			}
 		}
-		out = append(out, struct {
-			segments []string
-			allow    string
-		}{strings.Split(strings.TrimPrefix(basePath+template, "/"), "/"), strings.Join(methods, ", ")})
+		out = append(out, pathAllow{strings.Split(strings.TrimPrefix(basePath+template, "/"), "/"), strings.Join(methods, ", ")})
 	}
 	return out
 }
