@@ -41,11 +41,16 @@ func serve(ctx context.Context, env environment, args []string) error {
 	metricsAddr := fs.String("metrics-addr", DefaultMetricsAddr, `address of the /metrics listener, apart from the API ("" or "off": none)`)
 	cacheEntries := fs.Int("validation-cache-entries", contract.DefaultCacheEntries, "how many validated customer documents to remember (0: validate every customer of every read)")
 	readWindow := byteSize(listing.DefaultWindow)
-	fs.Var(&readWindow, "read-window", "the most bytes of one list held in memory; a larger list streams (e.g. 8MiB)")
+	fs.Var(&readWindow, "read-window", "the most bytes of one list held in memory; a larger list is spooled to disk (e.g. 8MiB)")
 	bodyCache := byteSize(listing.DefaultCacheBytes)
 	fs.Var(&bodyCache, "body-cache", "bytes of encoded lists of small organizations kept to answer unchanged reads (0: none)")
 	maxReads := fs.Int("max-store-reads", listing.DefaultMaxReads, "lists read from the database at once; more wait for --read-queue-timeout, then get 503")
+	maxReadsPerTenant := fs.Int("max-store-reads-per-tenant", 0, "of --max-store-reads, how many one tenant may take at once (0: half, at least 1)")
 	queueTimeout := fs.Duration("read-queue-timeout", listing.DefaultQueueTimeout, "how long a list waits for its turn to read the database")
+	spoolDir := fs.String("spool-dir", "", "directory of the unlinked files that hold lists larger than --read-window until their client has them (default: the system's temporary directory)")
+	spoolLimit := byteSize(listing.DefaultSpoolBytes)
+	fs.Var(&spoolLimit, "spool-limit", "disk the spooled lists may take together; one tenant may take half, and a list that finds no room gets 503")
+	writeStall := fs.Duration("write-stall-timeout", listing.DefaultWriteStall, "a client that takes no bytes of a list for this long is dropped")
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -79,10 +84,14 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if readWindow < 64<<10 {
 		return usageError{"--read-window must be at least 64KiB"}
 	}
-	if *maxReads < 1 || *queueTimeout <= 0 {
-		return usageError{"--max-store-reads must be at least 1 and --read-queue-timeout positive"}
+	if *maxReads < 1 || *maxReadsPerTenant < 0 || *queueTimeout <= 0 {
+		return usageError{"--max-store-reads must be at least 1, --max-store-reads-per-tenant 0 or more and --read-queue-timeout positive"}
 	}
-	lists := listing.Options{Window: int(readWindow), CacheBytes: int64(bodyCache), MaxReads: *maxReads, QueueTimeout: *queueTimeout}
+	if spoolLimit < byteSize(readWindow) || *writeStall <= 0 {
+		return usageError{"--spool-limit must be at least --read-window and --write-stall-timeout positive"}
+	}
+	lists := listing.Options{Window: int(readWindow), CacheBytes: int64(bodyCache), MaxReads: *maxReads, MaxReadsPerTenant: *maxReadsPerTenant,
+		QueueTimeout: *queueTimeout, SpoolDir: *spoolDir, SpoolBytes: int64(spoolLimit), WriteStall: *writeStall}
 	if bodyCache == 0 {
 		lists.CacheBytes = -1 // none
 	}

@@ -78,6 +78,9 @@ type customerList struct {
 func (l customerList) VisitGetOrganizationCustomersResponse(w http.ResponseWriter) error {
 	n, err := l.lists.Write(l.ctx, w, l.req)
 	audit.FromContext(l.ctx).Customers = n
+	if errors.Is(err, listing.ErrCutShort) {
+		return nil // the client went away or stalled mid-answer: the access line says so
+	}
 	if err != nil {
 		return answer(l.req.OrganizationID, err) // gone since its version was read: 404 too
 	}

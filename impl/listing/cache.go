@@ -16,8 +16,14 @@ type cacheKey struct {
 
 // cachedBody is a complete, validated body.
 type cachedBody struct {
-	body      []byte
+	data      []byte
 	customers int
+	marks     []mark
+}
+
+// body is the cached body as one to send; the cache owns its bytes.
+func (c cachedBody) body() *body {
+	return &body{mem: c.data, size: int64(len(c.data)), customers: c.customers, marks: c.marks, release: func() {}}
 }
 
 // bodyCache keeps encoded bodies of small organizations, bounded by the bytes they hold: the
@@ -38,7 +44,7 @@ func newBodyCache(limit int64, maxBody int) *bodyCache {
 	}
 	c := &bodyCache{limit: limit, maxBody: maxBody}
 	// The LRU's entry count is no bound here (bytes are): make it larger than bodies could be.
-	c.bodies, _ = lru.NewWithEvict(1<<20, func(_ cacheKey, b cachedBody) { c.bytes -= int64(len(b.body)) })
+	c.bodies, _ = lru.NewWithEvict(1<<20, func(_ cacheKey, b cachedBody) { c.bytes -= int64(len(b.data)) })
 	return c
 }
 
@@ -51,20 +57,32 @@ func (c *bodyCache) get(k cacheKey) (cachedBody, bool) {
 	return c.bodies.Get(k)
 }
 
-// put keeps a copy of the body, of its exact size: the cache counts the bytes it holds.
-func (c *bodyCache) put(k cacheKey, b cachedBody) {
-	if c == nil || len(b.body) > c.maxBody || int64(len(b.body)) > c.limit {
-		return
+// put keeps a copy of the body, of its exact size (the cache counts the bytes it holds), and
+// reports whether the cache holds the key now.
+func (c *bodyCache) put(k cacheKey, b cachedBody) bool {
+	if c == nil || len(b.data) > c.maxBody || int64(len(b.data)) > c.limit {
+		return false
 	}
-	b.body = bytes.Clone(b.body)
+	b.data = bytes.Clone(b.data)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.bodies.Contains(k) {
-		return
+		return true
 	}
 	c.bodies.Add(k, b)
-	c.bytes += int64(len(b.body))
+	c.bytes += int64(len(b.data))
 	for c.bytes > c.limit {
 		c.bodies.RemoveOldest()
 	}
+	return c.bodies.Contains(k)
+}
+
+// clear drops every body.
+func (c *bodyCache) clear() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bodies.Purge()
 }

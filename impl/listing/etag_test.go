@@ -54,7 +54,7 @@ func TestAcceptsGzip(t *testing.T) {
 func TestBodyCacheStaysWithinItsBytes(t *testing.T) {
 	c := newBodyCache(1000, 400)
 	for i := range 20 {
-		c.put(cacheKey{organization: fmt.Sprint(i)}, cachedBody{body: make([]byte, 300)})
+		c.put(cacheKey{organization: fmt.Sprint(i)}, cachedBody{data: make([]byte, 300)})
 		if c.bytes > 1000 {
 			t.Fatalf("after %d bodies the cache holds %d bytes", i+1, c.bytes)
 		}
@@ -65,12 +65,12 @@ func TestBodyCacheStaysWithinItsBytes(t *testing.T) {
 	if _, ok := c.get(cacheKey{organization: "0"}); ok {
 		t.Error("the oldest body was kept")
 	}
-	c.put(cacheKey{organization: "big"}, cachedBody{body: make([]byte, 401)})
+	c.put(cacheKey{organization: "big"}, cachedBody{data: make([]byte, 401)})
 	if _, ok := c.get(cacheKey{organization: "big"}); ok {
 		t.Error("a body larger than the largest allowed was cached")
 	}
 	var none *bodyCache
-	none.put(cacheKey{}, cachedBody{body: []byte("x")})
+	none.put(cacheKey{}, cachedBody{data: []byte("x")})
 	if _, ok := none.get(cacheKey{}); ok {
 		t.Error("a nil cache found a body")
 	}

@@ -1,35 +1,38 @@
 // Package listing writes an organization's customer list, the 200 answer of the read path, so
-// that its cost and memory do not grow with the organization's size times the cost of
-// validating it:
+// that neither its cost nor a slow client can take the service from others:
 //
 //   - small bodies come from a cache of encoded, validated bodies keyed by the organization's
 //     version, so a hot read of an unchanged organization costs a version lookup and a write;
-//   - other reads stream the customers from one store snapshot, each customer checked by the
-//     response validator (which remembers documents it passed) before its bytes are written;
-//   - a body is held in memory up to a window only: one that fits is sent with a
-//     Content-Length (and a failure still becomes a 500 problem), a larger one streams, and a
-//     failure after its first bytes left aborts the connection before the last chunk;
-//   - reads from the store are admitted under a global limit; beyond it a read waits briefly,
-//     then gets 503.
+//   - other reads produce the body from one store snapshot, each customer checked by the
+//     response validator (which remembers documents it passed) before its bytes are kept;
+//   - a body is held in memory up to a window; a larger one goes to an unlinked temporary file
+//     (the spool). Either way it is complete before its first byte leaves: every answer has a
+//     Content-Length, and a failure is still a 500 problem;
+//   - reads from the store are admitted under a global limit and a per-tenant one, and hold
+//     their slot and database connection only while the database produces the body; beyond
+//     the limits a read waits briefly, then gets 503;
+//   - the body is then sent at the client's pace, every write under a deadline: a client that
+//     stops reading is dropped after a bounded stall.
 package listing
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/problem"
-	"github.com/cyrexa/customer-api/impl/reqid"
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/telemetry"
 )
@@ -39,11 +42,17 @@ const (
 	DefaultWindow       = 8 << 20
 	DefaultCacheBytes   = 64 << 20
 	DefaultQueueTimeout = 2 * time.Second
+	DefaultSpoolBytes   = 4 << 30
+	DefaultWriteStall   = 10 * time.Second
 )
 
 // DefaultMaxReads is how many reads from the store run at once by default: each holds a
-// database connection and up to a window of memory.
+// database connection and up to a window of memory while the database produces its list.
 const DefaultMaxReads = 4
+
+// memoryWindows is how many windows of memory the bodies being produced and sent may hold in
+// all, beyond the cache; a body that finds no room goes to the spool however small it is.
+const memoryWindows = 4
 
 // Reader is what the lister needs of the store.
 type Reader interface {
@@ -52,26 +61,39 @@ type Reader interface {
 
 // Options tune a Lister. Zero values take the defaults; a negative CacheBytes caches nothing.
 type Options struct {
-	// Window is the most bytes of one body held in memory; a larger body streams.
+	// Window is the most bytes of one body held in memory; a larger body is spooled to disk.
 	Window int
 	// CacheBytes bounds the cache of encoded bodies; bodies larger than a window or an eighth of
 	// the cache are never cached.
 	CacheBytes int64
-	// MaxReads is how many reads from the store may run at once.
-	MaxReads int
+	// MaxReads is how many reads from the store may run at once, and MaxReadsPerTenant how many
+	// of them for one tenant (default: half of MaxReads, at least one).
+	MaxReads          int
+	MaxReadsPerTenant int
 	// QueueTimeout is how long a read waits for its turn before it is refused with 503.
 	QueueTimeout time.Duration
+	// SpoolDir holds the spool's unlinked files (default: the system's temporary directory).
+	SpoolDir string
+	// SpoolBytes bounds the disk the spooled bodies take together; one tenant may take half.
+	// A read that finds no room is refused with 503.
+	SpoolBytes int64
+	// WriteStall is how long one write of a body to its client may take (a client that reads
+	// nothing for that long is dropped).
+	WriteStall time.Duration
 }
 
 // Lister writes customer lists. It is safe for concurrent use.
 type Lister struct {
-	reader       Reader
-	window       int
-	cache        *bodyCache
-	slots        chan struct{}
-	queueTimeout time.Duration
-	log          *slog.Logger
-	metrics      *metrics.Metrics
+	reader    Reader
+	window    int
+	cache     *bodyCache
+	admission *admission
+	memory    *semaphore.Weighted
+	spool     *spoolBudget
+	spoolDir  string
+	stall     time.Duration
+	log       *slog.Logger
+	metrics   *metrics.Metrics
 }
 
 // New returns a Lister reading from r.
@@ -85,17 +107,32 @@ func New(r Reader, opts Options, log *slog.Logger, m *metrics.Metrics) *Lister {
 	if opts.MaxReads <= 0 {
 		opts.MaxReads = DefaultMaxReads
 	}
+	if opts.MaxReadsPerTenant <= 0 {
+		opts.MaxReadsPerTenant = max(1, opts.MaxReads/2)
+	}
 	if opts.QueueTimeout <= 0 {
 		opts.QueueTimeout = DefaultQueueTimeout
 	}
+	if opts.SpoolDir == "" {
+		opts.SpoolDir = os.TempDir()
+	}
+	if opts.SpoolBytes <= 0 {
+		opts.SpoolBytes = DefaultSpoolBytes
+	}
+	if opts.WriteStall <= 0 {
+		opts.WriteStall = DefaultWriteStall
+	}
 	return &Lister{
-		reader:       r,
-		window:       opts.Window,
-		cache:        newBodyCache(opts.CacheBytes, min(opts.Window, int(opts.CacheBytes/8))),
-		slots:        make(chan struct{}, opts.MaxReads),
-		queueTimeout: opts.QueueTimeout,
-		log:          log,
-		metrics:      m,
+		reader:    r,
+		window:    opts.Window,
+		cache:     newBodyCache(opts.CacheBytes, min(opts.Window, int(opts.CacheBytes/8))),
+		admission: newAdmission(opts.MaxReads, opts.MaxReadsPerTenant, opts.QueueTimeout),
+		memory:    semaphore.NewWeighted(int64(memoryWindows * opts.Window)),
+		spool:     newSpoolBudget(opts.SpoolBytes),
+		spoolDir:  opts.SpoolDir,
+		stall:     opts.WriteStall,
+		log:       log,
+		metrics:   m,
 	}
 }
 
@@ -108,157 +145,133 @@ type Request struct {
 	Gzip    bool
 }
 
-// Write writes the list as a 200 answer to w. It returns the number of customers written. An
-// error returned means nothing was sent; a failure after the first bytes left aborts the
-// response (it panics with http.ErrAbortHandler, which net/http turns into a closed
-// connection without the final chunk).
+// ErrCutShort wraps the error of a body whose sending failed after its first bytes left: the
+// client went away or stalled. Nothing is left to tell the client; the caller only logs.
+var ErrCutShort = errors.New("the list was cut short")
+
+// Write writes the list as a 200 answer to w and returns how many customers the client
+// received whole. An error not wrapping ErrCutShort means nothing was sent.
 func (l *Lister) Write(ctx context.Context, w http.ResponseWriter, r Request) (int, error) {
 	ctx, span := telemetry.Start(ctx, "read and write customers")
 	defer span.End()
+	checker := contract.CheckerOf(w)
+	b, key, err := l.find(ctx, r, checker)
+	if err != nil {
+		return 0, err
+	}
+	defer b.release()
+	setHeaders(w.Header(), key)
+	w.Header().Set("Content-Length", strconv.FormatInt(b.size, 10))
+	if checker != nil {
+		if err := checker.SendChecked(http.StatusOK); err != nil {
+			return 0, err
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+	sent, err := send(w, b, l.stall)
+	if err != nil {
+		l.metrics.ListBodies.WithLabelValues("cut_short").Inc()
+		return b.customersWithin(sent), fmt.Errorf("%w after %d of %d bytes: %w", ErrCutShort, sent, b.size, err)
+	}
+	return b.customers, nil
+}
+
+// find returns the body of the list, from the cache or from the store, and the key it answers.
+func (l *Lister) find(ctx context.Context, r Request, checker contract.ListChecker) (*body, cacheKey, error) {
 	key := cacheKey{tenant: r.TenantID, organization: r.OrganizationID, version: r.Version, gzip: r.Gzip}
-	if b, ok := l.cache.get(key); ok {
+	if c, ok := l.cache.get(key); ok {
 		l.metrics.ListBodies.WithLabelValues("cached").Inc()
-		return b.customers, l.writeWhole(w, key, b.body, nil)
+		return c.body(), key, nil
 	}
 	if r.Gzip {
 		// The identity body of the same version is as good as the database, and cheaper.
-		if b, ok := l.cache.get(cacheKey{tenant: r.TenantID, organization: r.OrganizationID, version: r.Version}); ok {
+		identity := key
+		identity.gzip = false
+		if c, ok := l.cache.get(identity); ok {
+			compressed, err := compressCached(c)
+			if err != nil {
+				return nil, key, err
+			}
+			l.cache.put(key, compressed)
 			l.metrics.ListBodies.WithLabelValues("cached").Inc()
-			return b.customers, l.compressCached(w, key, b)
+			return compressed.body(), key, nil
 		}
 	}
-	if err := l.admit(ctx); err != nil {
-		return 0, err
+	b, key, err := l.produce(ctx, r, checker)
+	if err != nil {
+		return nil, key, err
 	}
-	defer func() { <-l.slots }()
+	if b.file != nil {
+		l.metrics.ListBodies.WithLabelValues("spooled").Inc()
+		return b, key, nil
+	}
+	l.metrics.ListBodies.WithLabelValues("read").Inc()
+	if l.cache.put(key, cachedBody{data: b.mem, customers: b.customers, marks: b.marks}) {
+		// The cache keeps a copy: this one's memory goes back now, not after a slow client.
+		c, _ := l.cache.get(key)
+		b.release()
+		return c.body(), key, nil
+	}
+	return b, key, nil
+}
+
+// produce reads the list from a store snapshot into a body, under admission: the slot and the
+// database connection are given back when the body is complete, before it is sent.
+func (l *Lister) produce(ctx context.Context, r Request, checker contract.ListChecker) (*body, cacheKey, error) {
+	key := cacheKey{tenant: r.TenantID, organization: r.OrganizationID, version: r.Version, gzip: r.Gzip}
+	release, err := l.admission.acquire(ctx, r.TenantID)
+	if errors.Is(err, errBusy) {
+		return nil, key, l.busy("The service is busy with other large reads; retry later.")
+	}
+	if err != nil {
+		return nil, key, err
+	}
+	defer release()
 	snap, err := l.reader.ReadOrganization(ctx, r.TenantID, r.OrganizationID)
 	if err != nil {
-		return 0, fmt.Errorf("read organization %q: %w", r.OrganizationID, err)
+		return nil, key, fmt.Errorf("read organization %q: %w", r.OrganizationID, err)
 	}
 	defer snap.Close()
 	key.version = snap.Version()
-	return l.stream(ctx, w, key, snap)
-}
-
-// admit waits for a read slot, at most the queue timeout.
-func (l *Lister) admit(ctx context.Context) error {
-	select {
-	case l.slots <- struct{}{}:
-		return nil
-	default:
-	}
-	timer := time.NewTimer(l.queueTimeout)
-	defer timer.Stop()
-	select {
-	case l.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("wait for a read slot: %w", ctx.Err())
-	case <-timer.C:
-		l.metrics.ListBodies.WithLabelValues("busy").Inc()
-		return &problem.Error{
-			Kind:   problem.Unavailable,
-			Detail: "The service is busy with other large reads; retry later.",
-			Header: http.Header{"Retry-After": {problem.RetryAfterSeconds}},
-		}
-	}
-}
-
-// stream writes the snapshot's customers through the window.
-func (l *Lister) stream(ctx context.Context, w http.ResponseWriter, key cacheKey, snap store.Snapshot) (int, error) {
-	checker := contract.CheckerOf(w)
-	win := &window{w: w, limit: l.window, key: key, checker: checker}
-	sink := entryWriter{w: win}
-	var gz *gzip.Writer
-	if key.gzip {
-		gz = gzipStream.get(win)
-		defer gzipStream.put(gz)
-		sink.w = gz
-	}
-	n := 0
+	out := &builder{l: l, tenant: r.TenantID}
+	enc := newEncoder(out, key.gzip)
+	defer enc.close()
 	for c, err := range snap.Customers() {
 		if err == nil && checker != nil {
-			err = checker.CheckEntry(ctx, n, c.Document)
+			err = checker.CheckEntry(ctx, enc.customers, c.Document)
 		}
 		if err == nil {
-			err = sink.entry(n, c.Document)
+			err = enc.entry(c.Document)
 		}
 		if err != nil {
-			return n, l.fail(ctx, win, err)
+			out.discard()
+			return nil, key, l.failed(err)
 		}
-		n++
 	}
-	err := sink.end(n)
-	if err == nil && gz != nil {
-		err = gz.Close()
-	}
+	err = enc.end()
 	if err == nil {
 		err = snap.Close()
 	}
 	if err != nil {
-		return n, l.fail(ctx, win, err)
+		out.discard()
+		return nil, key, l.failed(err)
 	}
-	if win.streaming {
-		l.metrics.ListBodies.WithLabelValues("streamed").Inc()
-		if err := win.out.Flush(); err != nil {
-			return n, l.fail(ctx, win, err)
-		}
-		return n, nil
-	}
-	l.metrics.ListBodies.WithLabelValues("read").Inc()
-	body := win.buf
-	l.cache.put(key, cachedBody{body: body, customers: n})
-	return n, l.writeWhole(w, key, body, checker)
+	b, err := out.finish(enc.customers, enc.marks)
+	return b, key, err
 }
 
-// fail ends a list that could not be completed: with an error when nothing was sent yet (the
-// error handler answers), else by aborting the response.
-func (l *Lister) fail(ctx context.Context, win *window, err error) error {
-	if !win.streaming {
-		return err
+// failed turns a failure to build a body into what the caller answers.
+func (l *Lister) failed(err error) error {
+	if errors.Is(err, errSpoolFull) {
+		return l.busy("The service is busy with other large answers; retry later.")
 	}
-	l.metrics.ListBodies.WithLabelValues("aborted").Inc()
-	level := slog.LevelError
-	if ctx.Err() != nil {
-		level = slog.LevelInfo // the client went away
-	}
-	l.log.Log(ctx, level, "list aborted after its first bytes were sent",
-		"request_id", reqid.FromContext(ctx), "organization", win.key.organization, "error", err.Error())
-	panic(http.ErrAbortHandler)
+	return err
 }
 
-// writeWhole sends a complete body with its length. A body from the cache was checked when it
-// was made; checker is nil for it, and its head is still checked by the validator in front.
-func (l *Lister) writeWhole(w http.ResponseWriter, key cacheKey, body []byte, checker contract.ListChecker) error {
-	setHeaders(w.Header(), key)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	if checker == nil {
-		checker = contract.CheckerOf(w)
-	}
-	if checker != nil {
-		if err := checker.SendChecked(http.StatusOK); err != nil {
-			return err
-		}
-	}
-	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(body)
-	return err // the client went away: nothing left to tell it
-}
-
-// compressCached answers gzip from the cached identity body of the same version, and caches
-// the result.
-func (l *Lister) compressCached(w http.ResponseWriter, key cacheKey, identity cachedBody) error {
-	buf := &sliceWriter{}
-	gz := gzipCached.get(buf)
-	defer gzipCached.put(gz)
-	if _, err := gz.Write(identity.body); err != nil {
-		return fmt.Errorf("compress: %w", err)
-	}
-	if err := gz.Close(); err != nil {
-		return fmt.Errorf("compress: %w", err)
-	}
-	l.cache.put(key, cachedBody{body: buf.b, customers: identity.customers})
-	return l.writeWhole(w, key, buf.b, nil)
+func (l *Lister) busy(detail string) error {
+	l.metrics.ListBodies.WithLabelValues("busy").Inc()
+	return &problem.Error{Kind: problem.Unavailable, Detail: detail,
+		Header: http.Header{"Retry-After": {problem.RetryAfterSeconds}}}
 }
 
 // setHeaders sets the representation headers of a 200 list.
@@ -271,51 +284,24 @@ func setHeaders(h http.Header, key cacheKey) {
 	}
 }
 
-// window holds the first bytes of a body, up to limit; past that it sends the head and
-// streams everything through a buffered writer.
-type window struct {
-	w         http.ResponseWriter
-	limit     int
-	key       cacheKey
-	checker   contract.ListChecker
-	buf       []byte
-	streaming bool
-	out       *bufio.Writer
+// encoder writes the list's JSON: each document as {"customer": document}, comma separated,
+// compressed when asked, with a mark every markEvery bytes of JSON.
+type encoder struct {
+	out       *builder
+	w         io.Writer
+	gz        *gzip.Writer
+	customers int
+	marks     []mark
+	unmarked  int
 }
 
-func (x *window) Write(p []byte) (int, error) {
-	if x.streaming {
-		return x.out.Write(p)
+func newEncoder(out *builder, compress bool) *encoder {
+	e := &encoder{out: out, w: out}
+	if compress {
+		e.gz = gzipStream.get(out)
+		e.w = e.gz
 	}
-	if len(x.buf)+len(p) <= x.limit {
-		x.buf = append(x.buf, p...)
-		return len(p), nil
-	}
-	if err := x.startStreaming(); err != nil {
-		return 0, err
-	}
-	return x.out.Write(p)
-}
-
-// startStreaming sends the head (without a length: the body goes chunked) and the bytes held.
-func (x *window) startStreaming() error {
-	setHeaders(x.w.Header(), x.key)
-	if x.checker != nil {
-		if err := x.checker.SendChecked(http.StatusOK); err != nil {
-			return err
-		}
-	}
-	x.w.WriteHeader(http.StatusOK)
-	x.streaming = true
-	x.out = bufio.NewWriterSize(x.w, 64<<10)
-	_, err := x.out.Write(x.buf)
-	x.buf = nil
-	return err
-}
-
-// entryWriter writes the list's JSON: each document as {"customer": document}, comma separated.
-type entryWriter struct {
-	w io.Writer
+	return e
 }
 
 var (
@@ -325,9 +311,9 @@ var (
 	entryClose = []byte(`}`)
 )
 
-func (e entryWriter) entry(i int, document []byte) error {
+func (e *encoder) entry(document []byte) error {
 	sep := entrySep
-	if i == 0 {
+	if e.customers == 0 {
 		sep = listOpen
 	}
 	for _, p := range [][]byte{sep, entryOpen, document, entryClose} {
@@ -335,16 +321,66 @@ func (e entryWriter) entry(i int, document []byte) error {
 			return err
 		}
 	}
+	e.customers++
+	if e.unmarked += len(document); e.unmarked >= markEvery {
+		e.unmarked = 0
+		if e.gz != nil {
+			if err := e.gz.Flush(); err != nil {
+				return err
+			}
+		}
+		e.marks = append(e.marks, mark{offset: e.out.size, customers: e.customers})
+	}
 	return nil
 }
 
-func (e entryWriter) end(n int) error {
+func (e *encoder) end() error {
 	closing := "]\n"
-	if n == 0 {
+	if e.customers == 0 {
 		closing = "[]\n"
 	}
-	_, err := e.w.Write([]byte(closing))
-	return err
+	if _, err := e.w.Write([]byte(closing)); err != nil {
+		return err
+	}
+	if e.gz != nil {
+		return e.gz.Close()
+	}
+	return nil
+}
+
+func (e *encoder) close() {
+	if e.gz != nil {
+		gzipStream.put(e.gz)
+		e.gz = nil
+	}
+}
+
+// compressCached compresses a cached identity body, flushing at its marks so that the gzip
+// body has marks of its own.
+func compressCached(identity cachedBody) (cachedBody, error) {
+	buf := &sliceWriter{}
+	gz := gzipCached.get(buf)
+	defer gzipCached.put(gz)
+	out := cachedBody{customers: identity.customers}
+	var from int64
+	for _, m := range identity.marks {
+		if _, err := gz.Write(identity.data[from:m.offset]); err != nil {
+			return cachedBody{}, fmt.Errorf("compress: %w", err)
+		}
+		if err := gz.Flush(); err != nil {
+			return cachedBody{}, fmt.Errorf("compress: %w", err)
+		}
+		out.marks = append(out.marks, mark{offset: int64(len(buf.b)), customers: m.customers})
+		from = m.offset
+	}
+	if _, err := gz.Write(identity.data[from:]); err != nil {
+		return cachedBody{}, fmt.Errorf("compress: %w", err)
+	}
+	if err := gz.Close(); err != nil {
+		return cachedBody{}, fmt.Errorf("compress: %w", err)
+	}
+	out.data = buf.b
+	return out, nil
 }
 
 // sliceWriter collects bytes.
@@ -361,8 +397,9 @@ type gzipPool struct {
 	pool  sync.Pool
 }
 
-// Compression levels: bodies read from the store are compressed as they stream, where speed
-// matters most; a cached identity body is compressed once per version, so it may take longer.
+// Compression levels: bodies read from the store are compressed as they are produced, where
+// speed matters most; a cached identity body is compressed once per version, so it may take
+// longer.
 var (
 	gzipStream = &gzipPool{level: gzip.BestSpeed}
 	gzipCached = &gzipPool{level: gzip.DefaultCompression}

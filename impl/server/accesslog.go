@@ -73,7 +73,7 @@ func writeLine(log *slog.Logger, m *metrics.Metrics, c echo.Context, record *aud
 	elapsed := time.Since(start)
 	status, level := res.Status, slog.LevelInfo
 	switch {
-	case clientGone(req.Context(), w.err):
+	case clientGone(req.Context(), status, w.err):
 		status = StatusClientClosedRequest
 	case w.err != nil, aborted:
 		level = slog.LevelWarn
@@ -131,10 +131,13 @@ func flushWritten(res *echo.Response, w *errorRecorder) {
 	}
 }
 
-// clientGone reports whether the client closed the connection before it had the answer.
-func clientGone(ctx context.Context, writeErr error) bool {
-	return errors.Is(ctx.Err(), context.Canceled) ||
-		errors.Is(writeErr, syscall.EPIPE) || errors.Is(writeErr, syscall.ECONNRESET) || errors.Is(writeErr, net.ErrClosed)
+// clientGone reports whether the client closed the connection before it had the whole answer:
+// writing to it failed because it was closed, or the request failed (a 5xx) because its client
+// went away first. A request whose context ended after its answer was written, as it does when
+// a client reads the answer and closes, got its answer.
+func clientGone(ctx context.Context, status int, writeErr error) bool {
+	return errors.Is(writeErr, syscall.EPIPE) || errors.Is(writeErr, syscall.ECONNRESET) || errors.Is(writeErr, net.ErrClosed) ||
+		status >= http.StatusInternalServerError && errors.Is(ctx.Err(), context.Canceled)
 }
 
 // errorRecorder keeps the first error of writing the response. Echo's Response counts the bytes
