@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -134,7 +135,8 @@ func serve(ctx context.Context, env environment, args []string) error {
 		}
 	}()
 	if tracing.Enabled {
-		log.Info("tracing: exporting spans over OTLP/HTTP", "endpoint", tracing.Endpoint)
+		log.Info("tracing: exporting spans over OTLP/HTTP", "endpoint", redactDSN(tracing.Endpoint),
+			"set_by", cmp.Or(tracing.EndpointVariable, "default"))
 	}
 	m := metrics.New()
 	draining := make(chan struct{})
