@@ -247,7 +247,7 @@ func TestAttacksOnTheCredentials(t *testing.T) {
 		{"API token of another tenant", "org-a", with(func(c *credentials) { c.apiToken = env.APIToken(t, "tenant-b") }), 401, problem.Unauthorized.TypeURI(), auth.ReasonAPITokenOtherTenant},
 		{"all of tenant-b's credentials for tenant-a", "org-a", credentials{
 			bearer: bearer(issuer.Claims("tenant-b")), apiToken: env.APIToken(t, "tenant-b"), tenantID: "tenant-a",
-		}, 401, problem.Unauthorized.TypeURI(), auth.ReasonAPITokenOtherTenant},
+		}, 403, problem.Forbidden.TypeURI(), auth.ReasonTenantMismatch},
 		{"organization of another tenant", "org-b", valid, 404, problem.NotFound.TypeURI(), ""},
 	}
 	var unauthorizedBody string
