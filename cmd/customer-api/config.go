@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -277,8 +278,9 @@ func (d *dataFlags) openPostgres() (store.Store, error) {
 	return st, nil
 }
 
-// redactDSN hides the passwords of a database URL before it is shown: the userinfo (user
-// included) and password or sslpassword query parameters.
+// redactDSN hides the credentials of a URL before it is shown (the database's, and the OTLP
+// endpoint's): the userinfo (user included) and each query parameter whose name looks like a
+// credential (credentialParam).
 func redactDSN(dsn string) string {
 	scheme, rest, ok := strings.Cut(dsn, "://")
 	if !ok {
@@ -292,13 +294,24 @@ func redactDSN(dsn string) string {
 		params := strings.Split(query, "&")
 		for i, p := range params {
 			key, _, _ := strings.Cut(p, "=")
-			if k, err := url.QueryUnescape(key); err != nil || strings.EqualFold(k, "password") || strings.EqualFold(k, "sslpassword") {
+			if k, err := url.QueryUnescape(key); err != nil || credentialParam(k) {
 				params[i] = key + "=***"
 			}
 		}
 		rest += "?" + strings.Join(params, "&")
 	}
 	return scheme + "://" + rest
+}
+
+// credentialWords are parts of the names of query parameters that carry credentials: libpq's
+// password and sslpassword, and the tokens, keys, secrets and signatures that collectors and the
+// proxies in front of them take in a URL.
+var credentialWords = []string{"pass", "pwd", "secret", "token", "key", "auth", "sig"}
+
+// credentialParam reports whether a query parameter of this name may carry a credential.
+func credentialParam(name string) bool {
+	name = strings.ToLower(name)
+	return slices.ContainsFunc(credentialWords, func(w string) bool { return strings.Contains(name, w) })
 }
 
 // logFlags are the logging flags. Every command accepts them; those that log (serve, import and

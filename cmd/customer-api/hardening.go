@@ -23,17 +23,17 @@ import (
 // loopback, on a port of its own, never the API's listener.
 const DefaultMetricsAddr = "127.0.0.1:9464"
 
-// limitFlags configure the limit every API request meets before authentication.
+// limitFlags configure the limits on failed authentication attempts (see ratelimit.Failures).
 type limitFlags struct {
 	cfg ratelimit.ClientConfig
 }
 
 func (l *limitFlags) register(fs *flag.FlagSet) {
-	fs.Float64Var(&l.cfg.PerClient, "client-rate-limit", 100, "requests per second one client address may make, before authentication (0: unlimited)")
-	fs.IntVar(&l.cfg.PerClientBurst, "client-rate-burst", 200, "requests a client address may make at once above its rate")
-	fs.Float64Var(&l.cfg.Global, "global-rate-limit", 1000, "requests per second of all clients together, before authentication (0: unlimited)")
-	fs.IntVar(&l.cfg.GlobalBurst, "global-rate-burst", 2000, "requests all clients may make at once above the global rate")
-	fs.BoolVar(&l.cfg.TrustForwardedFor, "trust-forwarded-for", false, "take the client address from the last X-Forwarded-For entry (only behind a proxy that sets it and is the only way in)")
+	fs.Float64Var(&l.cfg.PerClient, "client-rate-limit", 100, "failed authentication attempts per second per client address (an IPv4 address or an IPv6 /64); past it, the address is refused before its credentials are checked (0: unlimited)")
+	fs.IntVar(&l.cfg.PerClientBurst, "client-rate-burst", 200, "failed attempts a client address may make at once above its rate")
+	fs.Float64Var(&l.cfg.Global, "global-rate-limit", 1000, "failed authentication attempts per second of all clients together; past it, addresses with failures on record are refused before their credentials are checked, others never (0: unlimited)")
+	fs.IntVar(&l.cfg.GlobalBurst, "global-rate-burst", 2000, "failed attempts all clients may make at once above the global rate")
+	fs.BoolVar(&l.cfg.TrustForwardedFor, "trust-forwarded-for", false, "take the client address from the last X-Forwarded-For entry when it is an IP address, else the peer (only behind a proxy that sets it and is the only way in)")
 }
 
 func (l *limitFlags) check() error {

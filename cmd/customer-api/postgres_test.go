@@ -147,6 +147,10 @@ func TestRedactDSN(t *testing.T) {
 		"postgres://u:p@ss@db/customers":                                   "postgres://***@db/customers",
 		"./var/customers.db":                                               "./var/customers.db",
 		"postgres://db/customers?bad%zzkey=pw":                             "postgres://db/customers?bad%zzkey=***",
+		// The OTLP endpoint's, which serve logs at start.
+		"https://otel:s3cret@collector.example:4318/v1/traces":              "https://***@collector.example:4318/v1/traces",
+		"https://collector.example:4318?api_key=k&Token=t&x=1&sig=s&AUTH=a": "https://collector.example:4318?api_key=***&Token=***&x=1&sig=***&AUTH=***",
+		"http://localhost:4318": "http://localhost:4318",
 	} {
 		if got := redactDSN(in); got != want {
 			t.Errorf("redactDSN(%q) = %q, want %q", in, got, want)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,8 +35,8 @@ func serve(ctx context.Context, env environment, args []string) error {
 	shutdownTimeout := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on shutdown")
 	drainDelay := fs.Duration("drain-delay", 2*time.Second, "on SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes")
 	validation := fs.String("response-validation", string(contract.Enforce), "what happens to a response that breaks the contract: enforce (replace it with a 500), log (send it, log and count it) or off")
-	rateLimit := fs.Float64("rate-limit", 50, "requests per second each tenant may make (0: unlimited)")
-	rateBurst := fs.Int("rate-burst", 100, "requests a tenant may make at once above its rate")
+	rateLimit := fs.Float64("rate-limit", 50, "requests per second per tenant, counting only requests whose access token and API token both verified for it (0: unlimited)")
+	rateBurst := fs.Int("rate-burst", 100, "such requests a tenant may make at once above its rate")
 	var limits limitFlags
 	limits.register(fs)
 	metricsAddr := fs.String("metrics-addr", DefaultMetricsAddr, `address of the /metrics listener, apart from the API ("" or "off": none)`)
@@ -143,7 +144,8 @@ func serve(ctx context.Context, env environment, args []string) error {
 		}
 	}()
 	if tracing.Enabled {
-		log.Info("tracing: exporting spans over OTLP/HTTP", "endpoint", tracing.Endpoint)
+		log.Info("tracing: exporting spans over OTLP/HTTP", "endpoint", redactDSN(tracing.Endpoint),
+			"set_by", cmp.Or(tracing.EndpointVariable, "default"))
 	}
 	m := metrics.New()
 	draining := make(chan struct{})

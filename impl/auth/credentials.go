@@ -5,11 +5,9 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 
 	"github.com/cyrexa/customer-api/gen"
-	"github.com/cyrexa/customer-api/impl/audit"
 	"github.com/cyrexa/customer-api/impl/problem"
 )
 
@@ -41,7 +39,7 @@ var credentialHeaders = []struct{ canonical, name string }{
 
 // ReadCredentials reads the credential headers once, refusing (400) any that is sent twice, and
 // puts them into the request context. The bearer token's form is checked here; whether it is
-// missing or malformed is the contract's security check to answer (CheckBearer).
+// missing or malformed is the contract's security check to answer (Authenticator.CheckBearer).
 func ReadCredentials(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
@@ -59,21 +57,6 @@ func ReadCredentials(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(req.WithContext(context.WithValue(req.Context(), credentialsKey{}, creds)))
 		return next(c)
 	}
-}
-
-// CheckBearer is the contract's bearer security check (an openapi3filter.AuthenticationFunc):
-// the request carries an access token in the form RFC 6750 allows. Verifying it is
-// Authenticator's job, after the rest of the request has been validated.
-func CheckBearer(_ context.Context, in *openapi3filter.AuthenticationInput) error {
-	ctx := in.RequestValidationInput.Request.Context()
-	creds := CredentialsFrom(ctx)
-	if creds == nil {
-		return errors.New("auth: CheckBearer runs after ReadCredentials")
-	}
-	if creds.BearerErr != nil {
-		audit.FromContext(ctx).AuthFailure = string(ReasonMalformed)
-	}
-	return creds.BearerErr
 }
 
 // maxBearerLength bounds the access token; real JWTs are a few hundred bytes to a few KiB.

@@ -18,7 +18,7 @@ const (
 	ReasonUnknownKey          Reason = "unknown_key"            // kid not in the issuer's key set, even after a refetch
 	ReasonWrongIssuer         Reason = "wrong_issuer"           // iss
 	ReasonWrongAudience       Reason = "wrong_audience"         // aud
-	ReasonMalformed           Reason = "malformed"              // missing, unparsable or outside the token profile (typ, duplicate keys, lifetime, no tenant)
+	ReasonMalformed           Reason = "malformed"              // missing, unparsable or outside the token profile (typ, crit, duplicate keys, lifetime, no tenant)
 	ReasonAPITokenUnknown     Reason = "api_token_unknown"      // no such API token, a wrong secret, or not an API token at all
 	ReasonAPITokenRevoked     Reason = "api_token_revoked"      // the API token was revoked
 	ReasonAPITokenExpired     Reason = "api_token_expired"      // the API token expired

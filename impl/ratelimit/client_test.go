@@ -1,18 +1,21 @@
 package ratelimit_test
 
 import (
-	"log/slog"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"strings"
 	"testing"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/ratelimit"
 )
 
-func TestClientAddress(t *testing.T) {
+func TestClientKey(t *testing.T) {
+	t.Parallel()
+	garbage := strings.Repeat("x", 64<<10)
 	tests := []struct {
 		name       string
 		remoteAddr string
@@ -20,60 +23,149 @@ func TestClientAddress(t *testing.T) {
 		trust      bool
 		want       string
 	}{
-		{"the connection's peer by default", "192.0.2.7:4711", nil, false, "192.0.2.7"},
-		{"X-Forwarded-For is ignored unless trusted", "192.0.2.7:4711", []string{"198.51.100.1"}, false, "192.0.2.7"},
-		{"trusted, the last entry is the proxy's", "192.0.2.7:4711", []string{"203.0.113.9, 198.51.100.1"}, true, "198.51.100.1"},
-		{"trusted, the last header of several", "192.0.2.7:4711", []string{"203.0.113.9", "198.51.100.2"}, true, "198.51.100.2"},
-		{"trusted but absent, the peer", "[2001:db8::1]:4711", nil, true, "2001:db8::1"},
+		{"the connection's peer by default", "192.0.2.7:4711", nil, false, "192.0.2.7/32"},
+		{"X-Forwarded-For is ignored unless trusted", "192.0.2.7:4711", []string{"198.51.100.1"}, false, "192.0.2.7/32"},
+		{"trusted, the last entry is the proxy's", "192.0.2.7:4711", []string{"203.0.113.9, 198.51.100.1"}, true, "198.51.100.1/32"},
+		{"trusted, the last header of several", "192.0.2.7:4711", []string{"203.0.113.9", "198.51.100.2"}, true, "198.51.100.2/32"},
+		{"trusted but absent, the peer", "[2001:db8::1]:4711", nil, true, "2001:db8::/64"},
+		{"an IPv6 peer is its /64", "[2001:db8:0:1:aaaa:bbbb:cccc:dddd]:4711", nil, false, "2001:db8:0:1::/64"},
+		{"an IPv6 peer with a zone is its /64", "[fe80::1%eth0]:4711", nil, false, "fe80::/64"},
+		{"an IPv4-mapped peer is IPv4", "[::ffff:192.0.2.7]:4711", nil, false, "192.0.2.7/32"},
+		{"a forwarded IPv6 address is its /64", "192.0.2.7:4711", []string{"2001:db8:0:2::99"}, true, "2001:db8:0:2::/64"},
+		{"a forwarded IPv4-mapped address is IPv4", "192.0.2.7:4711", []string{"::ffff:198.51.100.3"}, true, "198.51.100.3/32"},
+		{"a forwarded entry that is no address: the peer", "192.0.2.7:4711", []string{"203.0.113.9, proxy.example"}, true, "192.0.2.7/32"},
+		{"a forwarded address with a port: the peer", "192.0.2.7:4711", []string{"198.51.100.1:443"}, true, "192.0.2.7/32"},
+		{"an empty last entry: the peer", "192.0.2.7:4711", []string{"198.51.100.1,"}, true, "192.0.2.7/32"},
+		{"64 KiB of garbage: the peer", "192.0.2.7:4711", []string{garbage}, true, "192.0.2.7/32"},
+		{"64 KiB of garbage in the last header: the peer", "192.0.2.7:4711", []string{"198.51.100.1", "198.51.100.2," + garbage}, true, "192.0.2.7/32"},
+		{"a peer that is no address: the zero key", "@", nil, false, "invalid Prefix"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			req := httptest.NewRequest(http.MethodGet, "/", nil)
 			req.RemoteAddr = tc.remoteAddr
 			for _, v := range tc.forwarded {
 				req.Header.Add("X-Forwarded-For", v)
 			}
-			if got := ratelimit.ClientAddress(req, tc.trust); got != tc.want {
-				t.Errorf("ClientAddress = %q, want %q", got, tc.want)
+			if got := ratelimit.ClientKey(req, tc.trust).String(); got != tc.want {
+				t.Errorf("ClientKey = %q, want %q", got, tc.want)
 			}
 		})
 	}
-}
-
-func TestPerClientLimitsEachAddressAndAllTogether(t *testing.T) {
-	get := func(l *ratelimit.PerClient, remoteAddr string) int {
-		e := echo.New()
-		e.HTTPErrorHandler = problem.Handler(slog.New(slog.DiscardHandler))
-		e.GET("/", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, l.Middleware)
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		req.RemoteAddr = remoteAddr
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
-		if rec.Code == http.StatusTooManyRequests && rec.Header().Get("Retry-After") == "" {
-			t.Error("429 without Retry-After")
+	t.Run("addresses of one /64 share a key, the next /64 has its own", func(t *testing.T) {
+		t.Parallel()
+		key := func(addr string) netip.Prefix {
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.RemoteAddr = "[" + addr + "]:1"
+			return ratelimit.ClientKey(req, false)
 		}
-		return rec.Code
-	}
-	t.Run("one address over its rate does not stop another", func(t *testing.T) {
-		l := ratelimit.NewPerClient(ratelimit.ClientConfig{PerClient: 0.001, PerClientBurst: 2})
-		for range 2 {
-			if code := get(l, "192.0.2.1:1"); code != http.StatusNoContent {
-				t.Fatalf("within the burst: %d", code)
-			}
+		if key("2001:db8::1") != key("2001:db8::ffff:ffff:ffff:ffff") {
+			t.Error("two addresses of 2001:db8::/64 have different keys")
 		}
-		if code := get(l, "192.0.2.1:2"); code != http.StatusTooManyRequests {
-			t.Fatalf("over the burst: %d, want 429", code)
-		}
-		if code := get(l, "192.0.2.2:1"); code != http.StatusNoContent {
-			t.Fatalf("another address: %d", code)
+		if key("2001:db8::1") == key("2001:db8:0:1::1") {
+			t.Error("addresses of two /64s share a key")
 		}
 	})
-	t.Run("the global ceiling holds for every address", func(t *testing.T) {
-		l := ratelimit.NewPerClient(ratelimit.ClientConfig{Global: 0.001, GlobalBurst: 2})
-		get(l, "192.0.2.1:1")
-		get(l, "192.0.2.2:1")
-		if code := get(l, "192.0.2.3:1"); code != http.StatusTooManyRequests {
-			t.Fatalf("over the global ceiling: %d, want 429", code)
+}
+
+// from returns a request of the client address ip.
+func from(ip string) *http.Request {
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.RemoteAddr = netip.AddrPortFrom(netip.MustParseAddr(ip), 4711).String()
+	return req
+}
+
+// wantRefused fails unless err is a 429 problem with a Retry-After of at least one second.
+func wantRefused(t *testing.T, err error, what string) {
+	t.Helper()
+	var p *problem.Error
+	if !errors.As(err, &p) || p.Kind != problem.TooManyRequests {
+		t.Fatalf("%s: %v, want 429", what, err)
+	}
+	if s, err := strconv.Atoi(p.Header.Get("Retry-After")); err != nil || s < 1 {
+		t.Errorf("%s: Retry-After %q", what, p.Header.Get("Retry-After"))
+	}
+}
+
+// The rates are tiny, so that nothing refills while a test runs.
+func TestFailuresRefuseOnlyAddressesThatFail(t *testing.T) {
+	t.Parallel()
+	t.Run("an address that used up its failures is refused, others are not", func(t *testing.T) {
+		t.Parallel()
+		f := ratelimit.NewFailures(ratelimit.ClientConfig{PerClient: 0.001, PerClientBurst: 3, Global: 0.001, GlobalBurst: 1000})
+		for i := range 3 {
+			if err := f.Admit(from("192.0.2.1")); err != nil {
+				t.Fatalf("attempt %d: %v", i, err)
+			}
+			f.Failed(from("192.0.2.1"))
+		}
+		wantRefused(t, f.Admit(from("192.0.2.1")), "a fourth attempt")
+		f.Succeeded(from("192.0.2.1"))
+		wantRefused(t, f.Admit(from("192.0.2.1")), "after a success (its bucket is still empty)")
+		if err := f.Admit(from("192.0.2.2")); err != nil {
+			t.Errorf("another address: %v", err)
+		}
+	})
+	t.Run("successes are never charged", func(t *testing.T) {
+		t.Parallel()
+		f := ratelimit.NewFailures(ratelimit.ClientConfig{PerClient: 0.001, PerClientBurst: 1, Global: 0.001, GlobalBurst: 1})
+		for i := range 100 {
+			if err := f.Admit(from("192.0.2.1")); err != nil {
+				t.Fatalf("request %d: %v", i, err)
+			}
+			f.Succeeded(from("192.0.2.1"))
+		}
+	})
+	t.Run("with the global budget spent, only addresses with failures on record are refused", func(t *testing.T) {
+		t.Parallel()
+		f := ratelimit.NewFailures(ratelimit.ClientConfig{PerClient: 0.001, PerClientBurst: 10, Global: 0.001, GlobalBurst: 4})
+		for _, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"} {
+			f.Failed(from(ip))
+		}
+		wantRefused(t, f.Admit(from("192.0.2.1")), "a failing address")
+		wantRefused(t, f.Admit(from("::ffff:192.0.2.1")), "the same address, IPv4-mapped")
+		if err := f.Admit(from("192.0.2.99")); err != nil {
+			t.Errorf("an address that never failed: %v", err)
+		}
+		f.Succeeded(from("192.0.2.2"))
+		if err := f.Admit(from("192.0.2.2")); err != nil {
+			t.Errorf("an address that succeeded since its failure: %v", err)
+		}
+		f.Failed(from("192.0.2.2"))
+		wantRefused(t, f.Admit(from("192.0.2.2")), "after a failure that followed its success")
+	})
+	t.Run("an IPv6 /64 is one address", func(t *testing.T) {
+		t.Parallel()
+		f := ratelimit.NewFailures(ratelimit.ClientConfig{PerClient: 0.001, PerClientBurst: 2})
+		f.Failed(from("2001:db8::1"))
+		f.Failed(from("2001:db8::2"))
+		wantRefused(t, f.Admit(from("2001:db8::3")), "a third address of the /64")
+		if err := f.Admit(from("2001:db8:0:1::1")); err != nil {
+			t.Errorf("the next /64: %v", err)
+		}
+	})
+	t.Run("a global limit alone holds back failing addresses", func(t *testing.T) {
+		t.Parallel()
+		f := ratelimit.NewFailures(ratelimit.ClientConfig{Global: 0.001, GlobalBurst: 2})
+		f.Failed(from("192.0.2.1"))
+		if err := f.Admit(from("192.0.2.1")); err != nil {
+			t.Fatalf("within the global budget: %v", err)
+		}
+		f.Failed(from("192.0.2.2"))
+		wantRefused(t, f.Admit(from("192.0.2.1")), "a failing address over the global budget")
+		if err := f.Admit(from("192.0.2.3")); err != nil {
+			t.Errorf("an address that never failed: %v", err)
+		}
+	})
+	t.Run("no limits refuse nothing", func(t *testing.T) {
+		t.Parallel()
+		f := ratelimit.NewFailures(ratelimit.ClientConfig{})
+		for range 100 {
+			f.Failed(from("192.0.2.1"))
+		}
+		if err := f.Admit(from("192.0.2.1")); err != nil {
+			t.Errorf("no limits: %v", err)
 		}
 	})
 }

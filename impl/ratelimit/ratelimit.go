@@ -1,5 +1,8 @@
-// Package ratelimit keeps one tenant from using up the service: each tenant gets a token bucket
-// (golang.org/x/time/rate), and a request over the limit answers 429 with Retry-After.
+// Package ratelimit keeps one tenant, or anyone who fails to authenticate, from using up the
+// service: token buckets (golang.org/x/time/rate) per tenant for verified requests (PerTenant),
+// and per client address and in total for failed attempts (Failures). A request over a limit
+// answers 429 with Retry-After. It knows nothing of how requests are authenticated: the
+// server's assembly tells it what verified and what failed.
 package ratelimit
 
 import (
@@ -10,10 +13,8 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
-	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 
-	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/problem"
 )
 
@@ -40,27 +41,9 @@ func New(perSecond float64, burst int) *PerTenant {
 	return &PerTenant{limit: rate.Limit(perSecond), burst: burst, buckets: buckets}
 }
 
-// Middleware answers 429 to a tenant over its rate. It runs after authentication: the tenant is
-// the verified one. (The service charges tenants inside authentication instead, through Take,
-// so that refused credentials count too.)
-func (p *PerTenant) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
-	if p.limit <= 0 {
-		return next
-	}
-	return func(c echo.Context) error {
-		id, ok := auth.FromContext(c.Request().Context())
-		if !ok {
-			return next(c)
-		}
-		if err := p.Take(id.TenantID); err != nil {
-			return err
-		}
-		return next(c)
-	}
-}
-
 // Take charges one request to the tenant, or returns the 429 problem to answer when its bucket
-// is empty. It implements auth.TenantLimiter.
+// is empty. The service calls it for requests whose access token and API token both verified
+// for the tenant, so that nobody else can spend a tenant's budget.
 func (p *PerTenant) Take(tenantID string) error {
 	if p.limit <= 0 {
 		return nil

@@ -203,6 +203,18 @@ func TestAttacksOnTheCredentials(t *testing.T) {
 		{"the same key in sibling objects is fine", "org-a", with(func(c *credentials) {
 			c.bearer = rawBearer(header, `{"cnf":{"a":{"x":1},"b":{"x":1}},`+claimsJSON(nil)[1:])
 		}), 200, "", ""},
+		{"crit naming an extension", "org-a", with(func(c *credentials) {
+			c.bearer = rawBearer(`{"alg":"EdDSA","kid":"`+issuer.Key().ID+`","crit":["x-ext"],"x-ext":true}`, claimsJSON(nil))
+		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
+		{"crit naming a registered header", "org-a", with(func(c *credentials) {
+			c.bearer = rawBearer(`{"alg":"EdDSA","kid":"`+issuer.Key().ID+`","crit":["exp"]}`, claimsJSON(nil))
+		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
+		{"crit empty", "org-a", with(func(c *credentials) {
+			c.bearer = rawBearer(`{"alg":"EdDSA","kid":"`+issuer.Key().ID+`","crit":[]}`, claimsJSON(nil))
+		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
+		{"crit that is not a list", "org-a", with(func(c *credentials) {
+			c.bearer = rawBearer(`{"alg":"EdDSA","kid":"`+issuer.Key().ID+`","crit":"x-ext"}`, claimsJSON(nil))
+		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
 		{"wrong issuer", "org-a", with(func(c *credentials) {
 			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["iss"] = "https://evil.test/" }))
 		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonWrongIssuer},
@@ -235,7 +247,7 @@ func TestAttacksOnTheCredentials(t *testing.T) {
 		{"API token of another tenant", "org-a", with(func(c *credentials) { c.apiToken = env.APIToken(t, "tenant-b") }), 401, problem.Unauthorized.TypeURI(), auth.ReasonAPITokenOtherTenant},
 		{"all of tenant-b's credentials for tenant-a", "org-a", credentials{
 			bearer: bearer(issuer.Claims("tenant-b")), apiToken: env.APIToken(t, "tenant-b"), tenantID: "tenant-a",
-		}, 401, problem.Unauthorized.TypeURI(), auth.ReasonAPITokenOtherTenant},
+		}, 403, problem.Forbidden.TypeURI(), auth.ReasonTenantMismatch},
 		{"organization of another tenant", "org-b", valid, 404, problem.NotFound.TypeURI(), ""},
 	}
 	var unauthorizedBody string

@@ -39,8 +39,8 @@ type Deps struct {
 	// RateLimit is each tenant's rate of requests per second (0: unlimited), with RateBurst.
 	RateLimit float64
 	RateBurst int
-	// ClientLimit is the coarse limit per client address and in total that every API request
-	// meets before authentication (zero: none).
+	// ClientLimit bounds failed authentication attempts per client address and in total: an
+	// address that keeps failing is refused before its credentials are verified (zero: none).
 	ClientLimit ratelimit.ClientConfig
 	// DevJWKS, when set, is published at /.well-known/jwks.json: the keys of the development
 	// issuer of `serve --dev`.
@@ -95,10 +95,21 @@ func New(d Deps) (http.Handler, error) {
 		})
 	}
 
-	// Then every API request, in the order it passes, to the generated strict handler:
-	perClient := ratelimit.NewPerClient(d.ClientLimit).Middleware
-	validateRequest := d.Contract.ValidateRequest(auth.CheckBearer)
-	authenticate := d.Auth.WithLimiter(ratelimit.New(d.RateLimit, d.RateBurst)).Middleware
+	// Then every API request, in the order it passes, to the generated strict handler. The
+	// limits are wired here, so that auth and ratelimit know nothing of each other: a failed
+	// attempt is charged to its client address and to the global failure budget, a request whose
+	// both credentials verified to its tenant, and nothing else to anyone.
+	failures := ratelimit.NewFailures(d.ClientLimit)
+	tenants := ratelimit.New(d.RateLimit, d.RateBurst)
+	authn := d.Auth.WithLimits(auth.Limits{
+		Unverified: failures.Admit,
+		Failed:     failures.Failed,
+		Verified: func(r *http.Request, tenantID string) error {
+			failures.Succeeded(r)
+			return tenants.Take(tenantID)
+		},
+	})
+	validateRequest := d.Contract.ValidateRequest(authn.CheckBearer)
 	apiGroup := e.Group(contract.BasePath,
 		responses.Middleware,     // nothing leaves that breaks the contract, errors and panics included
 		recoverPanics(d.Logger),  // a panic becomes a 500 problem, which the validator still sees
@@ -107,9 +118,9 @@ func New(d Deps) (http.Handler, error) {
 		acceptJSON,               // 406 unless the client takes JSON
 		noRequestBody,            // the operations are GETs: a body is a 400
 		auth.ReadCredentials,     // the credential headers, read once (and sent once, else 400)
-		perClient,                // a flood from one address stops before any costly work (429)
+		authn.Admit,              // an address that keeps failing stops before any costly work (429)
 		validateRequest,          // every parameter and the bearer's form, all at once: 400 or 401
-		authenticate,             // both credentials verified, charged to the tenant: 401, 403, 429
+		authn.Middleware,         // both credentials verified, then charged to the tenant: 401, 403, 429
 	)
 	lists := listing.New(d.Store, d.Lists, d.Logger, d.Metrics)
 	gen.RegisterHandlers(apiGroup, gen.NewStrictHandler(api.New(d.Store, lists), []gen.StrictMiddlewareFunc{api.NegotiateEncoding}))

@@ -31,8 +31,10 @@ var Propagator = propagation.TraceContext{}
 type Config struct {
 	// Enabled is true when spans are exported.
 	Enabled bool
-	// Endpoint is the OTLP endpoint variable that enabled export, for the start-up log line.
-	Endpoint string
+	// Endpoint is where spans go, and EndpointVariable the variable that says so ("" for the
+	// SDK's default): for the start-up log line. The URL may hold credentials: redact it.
+	Endpoint         string
+	EndpointVariable string
 }
 
 // FromEnv reads the OTEL_* variables that decide whether traces are exported. An exporter or
@@ -58,11 +60,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return Config{Enabled: true, Endpoint: name + "=" + v}, nil
+			return Config{Enabled: true, Endpoint: v, EndpointVariable: name}, nil
 		}
 	}
 	if getenv("OTEL_TRACES_EXPORTER") == "otlp" {
-		return Config{Enabled: true, Endpoint: "the default http://localhost:4318"}, nil
+		return Config{Enabled: true, Endpoint: "http://localhost:4318"}, nil
 	}
 	return Config{}, nil
 }
