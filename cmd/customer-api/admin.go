@@ -56,11 +56,15 @@ func importFile(ctx context.Context, env environment, args []string) error {
 	organization := fs.String("organization", "", "organization the customers join (required; created if missing)")
 	replace := fs.Bool("replace", false, "make the organization's members exactly the file's customers: the others leave it, and those then in no organization are deleted")
 	dryRun := fs.Bool("dry-run", false, "validate the whole file and report what the import would do, writing nothing")
+	eraseWait := eraseWaitFlag(fs)
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
 	if *tenant == "" || *organization == "" || fs.NArg() != 1 {
 		return usageError{"usage: customer-api import --tenant ID --organization ID [--replace] [--dry-run] FILE (FILE - reads stdin)"}
+	}
+	if err := checkEraseWait(*eraseWait); err != nil {
+		return err
 	}
 	log := logs.logger(env)
 	c, err := contract.Load()
@@ -94,6 +98,7 @@ func importFile(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	defer st.Close()
+	setEraseWait(st, *eraseWait)
 	// An import allocates much and keeps little (it streams), so the collector may let the heap
 	// grow further between cycles: measured, a third less time for the same records.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
@@ -104,10 +109,10 @@ func importFile(ctx context.Context, env environment, args []string) error {
 		importer.WithProgress(prog.update))
 	prog.finish()
 	if err != nil {
-		if errors.Is(err, store.ErrNotErased) {
+		if errors.Is(err, store.ErrNotErased) { // written: the import committed
 			auditImport(log, *tenant, *organization, sum, *replace, *dryRun)
 			printImport(env, *tenant, *organization, sum, *replace, *dryRun)
-			return err
+			return notErased(err)
 		}
 		return fmt.Errorf("import %s: nothing was written: %w", fs.Arg(0), err)
 	}

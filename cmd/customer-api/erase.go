@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/sqlite"
 )
 
 // customersCommand erases customers: `customers delete --tenant T ID...`.
@@ -28,7 +31,7 @@ func customersCommand(ctx context.Context, env environment, args []string) error
 	fmt.Fprintf(env.stdout, "deleted %d customers of tenant %s, with their secrets and memberships: %s\n",
 		len(del.Deleted), e.tenant, listOrNone(del.Deleted))
 	if err != nil {
-		return err
+		return notErased(err)
 	}
 	if len(del.Unknown) > 0 {
 		return fmt.Errorf("tenant %s has no customer %s; the others were deleted", e.tenant, strings.Join(del.Unknown, ", "))
@@ -47,7 +50,11 @@ func organizationsCommand(ctx context.Context, env environment, args []string) e
 	org := e.ids[0]
 	del, err := e.st.DeleteOrganization(ctx, e.tenant, org)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("tenant %s has no organization %s; nothing was deleted", e.tenant, org)
+		notFound := fmt.Errorf("tenant %s has no organization %s; nothing was deleted", e.tenant, org)
+		if errors.Is(err, store.ErrNotErased) { // of an earlier deletion
+			return notErased(fmt.Errorf("%w, and %w", notFound, err))
+		}
+		return notFound
 	}
 	if err != nil && !errors.Is(err, store.ErrNotErased) {
 		return err
@@ -57,7 +64,39 @@ func organizationsCommand(ctx context.Context, env environment, args []string) e
 	fmt.Fprintf(env.stdout, "deleted organization %s of tenant %s\n", org, e.tenant)
 	fmt.Fprintf(env.stdout, "deleted %d customers (in no other organization): %s\n", len(del.Deleted), listOrNone(del.Deleted))
 	fmt.Fprintf(env.stdout, "kept %d customers (in another organization): %s\n", len(del.Kept), listOrNone(del.Kept))
-	return err
+	if err != nil {
+		return notErased(err)
+	}
+	return nil
+}
+
+// eraseWaitFlag registers --erase-wait, a flag of the commands that delete customers.
+func eraseWaitFlag(fs *flag.FlagSet) *time.Duration {
+	return fs.Duration("erase-wait", sqlite.EraseWait, "SQLite: how long a deletion waits for readers of older snapshots to let it erase the deleted data from the database's files, before it says where the data still is (0: no wait)")
+}
+
+// checkEraseWait refuses a negative --erase-wait.
+func checkEraseWait(wait time.Duration) error {
+	if wait < 0 {
+		return usageError{fmt.Sprintf("--erase-wait %s: must be 0 or positive", wait)}
+	}
+	return nil
+}
+
+// setEraseWait applies --erase-wait to a store whose deletions wait for readers (SQLite's).
+func setEraseWait(st store.Store, wait time.Duration) {
+	if w, ok := st.(interface{ SetEraseWait(time.Duration) }); ok {
+		w.SetEraseWait(wait)
+	}
+}
+
+// notErased adds what to do to the error of a deletion that is done but whose erasure from the
+// disk readers held up (store.ErrNotErased), which says where the deleted data may still be.
+func notErased(err error) error {
+	return fmt.Errorf("%w\nThe deletion itself is done. To finish the erasure, run this command again once those readers "+
+		"have finished (it does, even when nothing is left to delete), or with a longer --erase-wait. Readers of the "+
+		"service end by themselves; one that holds the log longer is another program with the database open (a backup, "+
+		"a sqlite3 shell); SQLite also finishes the erasure when the last program closes the database", err)
 }
 
 // erasure is a `NOUN delete` command ready to run: its tenant, its ids and an open database.
@@ -80,6 +119,7 @@ func startErasure(ctx context.Context, env environment, args []string, noun, use
 	var logs logFlags
 	logs.register(fs)
 	tenant := fs.String("tenant", "", tenantHelp)
+	wait := eraseWaitFlag(fs)
 	if err := parse(fs, args[1:], env); err != nil {
 		return nil, err
 	}
@@ -89,11 +129,15 @@ func startErasure(ctx context.Context, env environment, args []string, noun, use
 	if err := checkIDs(*tenant, fs.Args()); err != nil {
 		return nil, err
 	}
+	if err := checkEraseWait(*wait); err != nil {
+		return nil, err
+	}
 	log := logs.logger(env)
 	st, err := data.openFor(ctx, env, mustExist)
 	if err != nil {
 		return nil, err
 	}
+	setEraseWait(st, *wait)
 	return &erasure{tenant: *tenant, ids: fs.Args(), log: log, st: st}, nil
 }
 

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"maps"
@@ -161,6 +163,80 @@ func TestImportReplace(t *testing.T) {
 	}
 	if got := members(t, dir, "t1", "o1"); len(got) != 0 {
 		t.Errorf("[] left members %q", got)
+	}
+}
+
+// TestErasureHeldUpByAReader runs each command that deletes customers while another program
+// keeps a read of an older snapshot open, with a short --erase-wait: the command deletes, exits 1,
+// says which files may still hold the deleted data and what to do; run again once the reader has
+// gone, it finishes the erasure.
+func TestErasureHeldUpByAReader(t *testing.T) {
+	for _, tc := range []struct {
+		name, stdin string
+		args        []string
+	}{
+		{"customers delete", "", []string{"customers", "delete", "--tenant", "t1", "c-1"}},
+		{"organizations delete", "", []string{"organizations", "delete", "--tenant", "t1", "o1"}},
+		{"import --replace", "[]", []string{"import", "--replace", "--tenant", "t1", "--organization", "o1", "-"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "customers.db")
+			mustRun(t, customers("c-1", "c-2"), "import", "--data-dir", dir, "--tenant", "t1", "--organization", "o1", "-")
+			mustRun(t, "", "customers", "delete", "--data-dir", dir, "--tenant", "t1", "c-2") // moves c-1 into customers.db
+			holding := func() []string {
+				var names []string
+				for _, name := range []string{"customers.db", "customers.db-wal", "customers.db-shm"} {
+					if b, _ := os.ReadFile(filepath.Join(dir, name)); bytes.Contains(b, []byte("Name of c-1")) {
+						names = append(names, name)
+					}
+				}
+				return names
+			}
+			if got := holding(); !equal(got, "customers.db") {
+				t.Fatalf("before the deletion, c-1 is in %q", got)
+			}
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			reader, err := db.BeginTx(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := reader.QueryRow("SELECT count(*) FROM customers").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+
+			args := append(tc.args, "--data-dir", dir, "--erase-wait", "200ms")
+			out, _, err := runCmd(t, tc.stdin, args...)
+			if !errors.Is(err, store.ErrNotErased) || exitCode(err) != 1 {
+				t.Fatalf("%s under a reader: err = %v, want ErrNotErased and exit status 1", tc.name, err)
+			}
+			if !strings.Contains(out, "deleted") {
+				t.Errorf("stdout does not say what was deleted: %q", out)
+			}
+			for _, want := range []string{path + " (", path + "-wal (", "run this command again once those readers have finished"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("the error does not say %q: %v", want, err)
+				}
+			}
+			if got := holding(); len(got) == 0 {
+				t.Error("the command says the data may still be on disk, but no file holds it")
+			}
+
+			if err := reader.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := runCmd(t, tc.stdin, args...); errors.Is(err, store.ErrNotErased) {
+				t.Fatalf("%s again once the reader has gone: %v", tc.name, err)
+			}
+			if got := holding(); len(got) != 0 {
+				t.Errorf("after running %s again, the deleted data is still in %q", tc.name, got)
+			}
+		})
 	}
 }
 

@@ -134,10 +134,13 @@ type OrganizationDeletion struct {
 	Kept    []string
 }
 
-// ErrNotErased is wrapped by the error of a deletion that committed but whose deleted data may
-// still be on disk (SQLite: the write-ahead log could not be truncated because readers held
-// it). Running any deletion again, or restarting, truncates it.
-var ErrNotErased = errors.New("deleted, but the write-ahead log still holds the deleted data")
+// ErrNotErased is wrapped by the error of a deletion that committed but whose deleted values may
+// still be in the database's files. On SQLite, erasing means copying the write-ahead log into the
+// database file and truncating the log, which readers of older snapshots can hold up; the error
+// that wraps ErrNotErased says which files may still hold the values. Any later deletion
+// finishes the erasure once those readers are gone, as does closing the database's last
+// connection.
+var ErrNotErased = errors.New("deleted, but not yet erased from the database's files")
 
 // Store keeps tenants, their organizations and their customers, and the tenants' API tokens.
 // Every method that reads customers is scoped by a tenant: there is no way to read customers
@@ -148,8 +151,11 @@ type Store interface {
 	// OrganizationVersion returns the version of the tenant's organization: an opaque token
 	// that changes whenever the organization's membership or any of its customers' documents
 	// change (and differs between an organization and one re-created with the same id). It
-	// returns ErrNotFound when the tenant has no such organization. It reads one row: the
-	// read path answers If-None-Match and finds cached bodies with it.
+	// returns ErrNotFound when the tenant has no such organization, and errors wrapping
+	// ErrUnavailable when the database cannot answer. It reads one row: the read path answers
+	// If-None-Match and finds cached bodies with it. It never waits behind reads of
+	// organizations or imports: the lookups of the request path (this, TokenStore.APIToken,
+	// ErasureCount and Ping) have database connections of their own.
 	OrganizationVersion(ctx context.Context, tenantID, organizationID string) (string, error)
 
 	// ReadOrganization starts one consistent read of the tenant's organization: its version and
@@ -169,23 +175,37 @@ type Store interface {
 	// organization, all in one transaction. If the sequence yields an error, nothing is written
 	// and that error is returned. A customer whose document and secrets equal the stored ones
 	// counts as unchanged. opts may replace the membership or make it a dry run (see
-	// ImportOptions).
+	// ImportOptions). A replacing import that committed erases as DeleteCustomers does, and may
+	// return its summary with an error wrapping ErrNotErased; failures to reach the database
+	// wrap ErrUnavailable.
 	ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[Customer, error], opts ImportOptions) (ImportSummary, error)
 
 	// DeleteCustomers deletes the tenant's customers with the given ids, with their secrets and
 	// their memberships (which changes the version of every organization that held one), in one
 	// transaction. Ids the tenant has no customer with are reported in Unknown, not an error;
 	// repeated ids count once. Other tenants' customers with the same ids are untouched. On
-	// SQLite, the deleted data is overwritten in the database file and the write-ahead log is
-	// truncated; if the log could not be, the deletion is returned with an error wrapping
-	// ErrNotErased. Failures to reach the database wrap ErrUnavailable.
+	// SQLite, the deleted data is then overwritten in the database file and the write-ahead log
+	// is truncated, waiting a bounded time for readers of older snapshots; if they held it
+	// longer, the deletion is returned with an error wrapping ErrNotErased. Every call finishes
+	// the erasure of earlier deletions too, even one that deletes nothing. Failures to reach the
+	// database wrap ErrUnavailable.
 	DeleteCustomers(ctx context.Context, tenantID string, customerIDs []string) (CustomerDeletion, error)
 
 	// DeleteOrganization deletes the tenant's organization and, in the same transaction, those
 	// of its customers that no other organization of the tenant holds (with their secrets); the
 	// others stay, and leave only this organization. It returns ErrNotFound when the tenant has
-	// no such organization, and ErrNotErased or ErrUnavailable as DeleteCustomers does.
+	// no such organization, and ErrNotErased or ErrUnavailable as DeleteCustomers does (a call
+	// that finds no organization still finishes earlier erasures, and may wrap both).
 	DeleteOrganization(ctx context.Context, tenantID, organizationID string) (OrganizationDeletion, error)
+
+	// ErasureCount returns a number that grows whenever customers are deleted, whichever way
+	// (DeleteCustomers, DeleteOrganization, a replacing import, an operator's SQL), and never
+	// otherwise: a process that serves reads learns with it, in one primary-key lookup, that
+	// another process erased customers since it last looked, and drops what it keeps of them.
+	// It counts the customers deleted since the schema has had it. Failures to reach the
+	// database wrap ErrUnavailable. Like OrganizationVersion, APIToken and Ping, it never waits
+	// behind reads of organizations or imports.
+	ErasureCount(ctx context.Context) (int64, error)
 
 	// Empty reports whether the store holds no tenant at all.
 	Empty(ctx context.Context) (bool, error)
@@ -193,7 +213,8 @@ type Store interface {
 	// Migrate brings the schema to the newest version. It is safe to call on every start.
 	Migrate(ctx context.Context) error
 
-	// Ping checks that the database answers; failures wrap ErrUnavailable.
+	// Ping checks that the database answers, on the connections of the lookups (see
+	// OrganizationVersion); failures wrap ErrUnavailable.
 	Ping(ctx context.Context) error
 
 	// Close releases the database.

@@ -49,7 +49,9 @@ func (t APIToken) State(now time.Time) APITokenState {
 type TokenStore interface {
 	// CreateAPIToken stores a new token. Its tenant need not hold data yet.
 	CreateAPIToken(ctx context.Context, t APIToken) error
-	// APIToken returns the token with the given id, or ErrNotFound.
+	// APIToken returns the token with the given id, or ErrNotFound; failures to reach the
+	// database wrap ErrUnavailable. It never waits behind reads of organizations or imports
+	// (see Store.OrganizationVersion).
 	APIToken(ctx context.Context, id string) (APIToken, error)
 	// APITokens returns the tenant's tokens, oldest first.
 	APITokens(ctx context.Context, tenantID string) ([]APIToken, error)

@@ -40,10 +40,10 @@ WHERE o.tenant_id = $1 AND o.id = $2`
 const organizationVersionQuery = `SELECT version FROM organizations WHERE tenant_id = $1 AND id = $2`
 
 // OrganizationVersion returns the version of the tenant's organization, or store.ErrNotFound.
-// It costs one round trip (see inTenant).
+// It costs one round trip (see inTenant) on the lookups' pool.
 func (s *Store) OrganizationVersion(ctx context.Context, tenantID, organizationID string) (string, error) {
 	var version string
-	err := s.inTenant(ctx, tenantID, func(b *pgx.Batch) {
+	err := s.inTenant(ctx, s.lookups, tenantID, func(b *pgx.Batch) {
 		b.Queue(organizationVersionQuery, tenantID, organizationID)
 	}, func(br pgx.BatchResults) error {
 		return br.QueryRow().Scan(&version)
@@ -64,7 +64,7 @@ func (s *Store) OrganizationVersion(ctx context.Context, tenantID, organizationI
 // decoded as the caller iterates, and the server waits while the caller does. The connection
 // goes back to the pool when the iteration ends or the snapshot is closed.
 func (s *Store) ReadOrganization(ctx context.Context, tenantID, organizationID string) (store.Snapshot, error) {
-	conn, err := s.acquire(ctx)
+	conn, err := s.acquire(ctx, s.pool)
 	if err != nil {
 		return nil, s.fail(err, "read organization %q of tenant %q", organizationID, tenantID)
 	}
@@ -200,7 +200,7 @@ WHERE c.tenant_id = $1 AND c.id = $2`
 // when the customer has none), or store.ErrNotFound when the tenant has no such customer.
 func (s *Store) CustomerSecrets(ctx context.Context, tenantID, customerID string) (store.Secrets, error) {
 	var sec store.Secrets
-	err := s.inTenant(ctx, tenantID, func(b *pgx.Batch) {
+	err := s.inTenant(ctx, s.pool, tenantID, func(b *pgx.Batch) {
 		b.Queue(customerSecretsQuery, tenantID, customerID)
 	}, func(br pgx.BatchResults) error {
 		return br.QueryRow().Scan(&sec.PasswordHash, &sec.PINHash, &sec.SecretAnswerHashes)

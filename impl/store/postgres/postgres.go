@@ -48,6 +48,12 @@ const (
 	// MinConns is the smallest pool the store accepts: an import holds one connection for its
 	// transaction while the import path reads stored secrets through another.
 	MinConns = 2
+	// LookupConns is the size of a second pool, for the request path's lookups
+	// (OrganizationVersion, APIToken, ErasureCount, Ping), so that they never wait behind reads
+	// of organizations, imports or deletions, which share the main pool of Options.MaxConns.
+	// Each lookup is one primary-key read: an instance opens at most MaxConns + LookupConns
+	// connections.
+	LookupConns = 2
 )
 
 // migrationLockRetry is how often Migrate tries again for the advisory lock another instance
@@ -81,6 +87,8 @@ type Options struct {
 // Store is a store.Store on a PostgreSQL database. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	// lookups is the pool of the request path's lookups (see LookupConns).
+	lookups *pgxpool.Pool
 	// acquireWithin bounds the wait for a pooled connection (the connect timeout): without it, a
 	// server that accepts connections but never answers queues every request behind the
 	// failing connects of the requests before it.
@@ -115,12 +123,17 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	if s.batchSize <= 0 {
 		s.batchSize = DefaultImportBatchSize
 	}
-	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
+	lookups := cfg.Copy()
+	lookups.MaxConns, lookups.MinConns = LookupConns, 0
+	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("open postgres %s: %w", s.db, err)
+	}
+	if s.lookups, err = pgxpool.NewWithConfig(ctx, lookups); err != nil {
+		s.pool.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", s.db, err)
 	}
 	if err := s.Ping(ctx); err != nil {
-		s.pool.Close()
+		s.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", s.db, err)
 	}
 	return s, nil
@@ -182,12 +195,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Ping checks that the database answers; failures wrap store.ErrUnavailable.
+// Ping checks that the database answers, on the lookups' pool; failures wrap
+// store.ErrUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
 	if s.closed.Load() {
 		return fmt.Errorf("%w: ping postgres %s: the store is closed", store.ErrUnavailable, s.db)
 	}
-	if err := s.pool.Ping(ctx); err != nil {
+	if err := s.lookups.Ping(ctx); err != nil {
 		return fmt.Errorf("%w: ping postgres %s: %w", store.ErrUnavailable, s.db, err)
 	}
 	return nil
@@ -202,22 +216,39 @@ func (s *Store) Empty(ctx context.Context) (bool, error) {
 	return empty, nil
 }
 
-// Close closes every connection of the pool, waiting for those in use to be released. Later
+// Close closes every connection of both pools, waiting for those in use to be released. Later
 // calls fail with store.ErrUnavailable.
 func (s *Store) Close() error {
 	s.closed.Store(true)
+	s.lookups.Close()
 	s.pool.Close()
 	return nil
+}
+
+// ErasureCount returns how many customers the database has deleted (see
+// store.Store.ErasureCount), on the lookups' pool in one round trip.
+func (s *Store) ErasureCount(ctx context.Context) (int64, error) {
+	var n int64
+	conn, err := s.acquire(ctx, s.lookups)
+	if err == nil {
+		defer conn.Release()
+		err = conn.QueryRow(ctx, sqlstore.ErasureCountSQL).Scan(&n)
+	}
+	if err != nil {
+		return 0, s.fail(err, "read the erasure count of postgres %s", s.db)
+	}
+	return n, nil
 }
 
 // setTenantSQL scopes the current transaction to one tenant for the row-level security policies.
 const setTenantSQL = `SELECT set_config('app.tenant_id', $1, true)`
 
-// inTenant sends the queries that queue adds for tenantID in one round trip and hands their
-// results to read, in order. A set_config goes first, and PostgreSQL runs a pipelined batch as
-// one implicit transaction, so the tenant holds for every query of the batch and ends with it.
-func (s *Store) inTenant(ctx context.Context, tenantID string, queue func(*pgx.Batch), read func(pgx.BatchResults) error) error {
-	conn, err := s.acquire(ctx)
+// inTenant sends the queries that queue adds for tenantID in one round trip, on a connection
+// of pool, and hands their results to read, in order. A set_config goes first, and PostgreSQL
+// runs a pipelined batch as one implicit transaction, so the tenant holds for every query of the
+// batch and ends with it.
+func (s *Store) inTenant(ctx context.Context, pool *pgxpool.Pool, tenantID string, queue func(*pgx.Batch), read func(pgx.BatchResults) error) error {
+	conn, err := s.acquire(ctx, pool)
 	if err != nil {
 		return err
 	}
@@ -236,12 +267,12 @@ func (s *Store) inTenant(ctx context.Context, tenantID string, queue func(*pgx.B
 	return br.Close()
 }
 
-// acquire takes a connection from the pool, waiting at most acquireWithin for one. The
-// connection then serves ctx, however long that takes.
-func (s *Store) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+// acquire takes a connection from pool (s.pool or s.lookups), waiting at most acquireWithin
+// for one. The connection then serves ctx, however long that takes.
+func (s *Store) acquire(ctx context.Context, pool *pgxpool.Pool) (*pgxpool.Conn, error) {
 	wait, cancel := context.WithTimeout(ctx, s.acquireWithin)
 	defer cancel()
-	conn, err := s.pool.Acquire(wait)
+	conn, err := pool.Acquire(wait)
 	if err != nil && ctx.Err() == nil && wait.Err() != nil {
 		return nil, fmt.Errorf("%w: no connection to postgres %s within %s: %w", store.ErrUnavailable, s.db, s.acquireWithin, err)
 	}

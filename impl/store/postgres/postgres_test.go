@@ -221,6 +221,10 @@ func TestLosingTheDatabase(t *testing.T) {
 					_, err := st.Empty(ctx)
 					return err
 				},
+				"ErasureCount": func() error {
+					_, err := st.ErasureCount(ctx)
+					return err
+				},
 				"Migrate": func() error { return st.Migrate(ctx) },
 			} {
 				start := time.Now()

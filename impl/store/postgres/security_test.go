@@ -96,10 +96,11 @@ GRANT SELECT, INSERT ON tenants TO %[1]s;
 GRANT SELECT, INSERT, DELETE ON organizations, organization_customers TO %[1]s;
 GRANT SELECT, INSERT, UPDATE, DELETE ON customers TO %[1]s;
 GRANT SELECT, INSERT, UPDATE, DELETE ON customer_secrets TO %[1]s;
-GRANT SELECT, INSERT, UPDATE ON api_tokens TO %[1]s;`
+GRANT SELECT, INSERT, UPDATE ON api_tokens TO %[1]s;
+GRANT SELECT ON erasures TO %[1]s;`
 	readOnlyGrants = `
 GRANT USAGE ON SCHEMA public TO %[1]s;
-GRANT SELECT ON goose_db_version, tenants, organizations, organization_customers, customers, api_tokens TO %[1]s;`
+GRANT SELECT ON goose_db_version, tenants, organizations, organization_customers, customers, api_tokens, erasures TO %[1]s;`
 )
 
 // TestLeastPrivilegeRoles runs the service's work as the roles docs/deployment.md describes: the
@@ -133,7 +134,8 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 	storetest.WantSecrets(t, storetest.MustSecrets(t, rt, "t-1", "c-1"), store.Secrets{})
 	storetest.MustEmpty(t, rt, false)
 	// Erasure: the runtime role deletes customers, organizations and the members a replacing
-	// import leaves out.
+	// import leaves out, and the count of erasures, which it may not write itself, follows.
+	erasures := storetest.MustErasureCount(t, rt)
 	storetest.MustImport(t, rt, "t-1", "o-2", storetest.Customer("c-3", "Edsger"), storetest.Customer("c-4", "Barbara"))
 	if _, err := rt.ImportCustomers(t.Context(), "t-1", "o-2", storetest.Seq(storetest.Customer("c-4", "Barbara")), store.ImportOptions{Replace: true}); err != nil {
 		t.Errorf("replacing import as the runtime role: %v", err)
@@ -143,6 +145,19 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 	}
 	if _, err := rt.DeleteOrganization(t.Context(), "t-1", "o-2"); err != nil {
 		t.Errorf("delete an organization as the runtime role: %v", err)
+	}
+	if n := storetest.MustErasureCount(t, rt); n != erasures+2 {
+		t.Errorf("erasure count after two customers deleted = %d, want %d", n, erasures+2)
+	}
+	// A role that could set the count back could hide an erasure from the serving processes.
+	conn, err := pgx.Connect(t.Context(), runtimeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var pgErr *pgconn.PgError
+	if _, err := conn.Exec(t.Context(), `UPDATE erasures SET customers = 0`); !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+		t.Errorf("the runtime role writes the erasure count: error %v, want permission denied", err)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	token := store.APIToken{ID: "tok-1", TenantID: "t-1", SecretHash: make([]byte, 32), CreatedAt: now}
@@ -162,10 +177,13 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 		t.Errorf("the read-only role sees version %q, the runtime role another", v)
 	}
 	storetest.MustEmpty(t, ro, false)
+	if n := storetest.MustErasureCount(t, ro); n != erasures+2 {
+		t.Errorf("the read-only role sees an erasure count of %d, want %d", n, erasures+2)
+	}
 	if _, err := ro.APIToken(t.Context(), "tok-1"); err != nil {
 		t.Errorf("look an API token up as the read-only role: %v", err)
 	}
-	_, err := ro.ImportCustomers(t.Context(), "t-1", "o-1", storetest.Seq(in...), store.ImportOptions{})
+	_, err = ro.ImportCustomers(t.Context(), "t-1", "o-1", storetest.Seq(in...), store.ImportOptions{})
 	if err == nil || errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "read-only transaction") {
 		t.Errorf("import as the read-only role: error = %v, want a refusal to write", err)
 	}

@@ -28,9 +28,9 @@ VALUES ($1, $2, $3, $4, $5, $6)`,
 
 const tokenColumns = `id, tenant_id, name, secret_hash, created_at, expires_at, revoked_at`
 
-// APIToken returns the API token with the given id, or store.ErrNotFound.
+// APIToken returns the API token with the given id, or store.ErrNotFound, on the lookups' pool.
 func (s *Store) APIToken(ctx context.Context, id string) (store.APIToken, error) {
-	conn, err := s.acquire(ctx)
+	conn, err := s.acquire(ctx, s.lookups)
 	if err != nil {
 		return store.APIToken{}, s.fail(err, "load API token %q", id)
 	}

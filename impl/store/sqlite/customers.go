@@ -36,7 +36,7 @@ const organizationVersionQuery = `SELECT version FROM organizations WHERE tenant
 // OrganizationVersion returns the version of the tenant's organization, or store.ErrNotFound.
 func (s *Store) OrganizationVersion(ctx context.Context, tenantID, organizationID string) (string, error) {
 	var version string
-	err := s.queryRow(ctx, organizationVersionQuery, tenantID, organizationID).Scan(&version)
+	err := s.lookup(ctx, organizationVersionQuery, tenantID, organizationID).Scan(&version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("organization %q of tenant %q: %w", organizationID, tenantID, store.ErrNotFound)
 	}

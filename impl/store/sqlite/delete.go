@@ -3,8 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
@@ -24,8 +27,9 @@ SELECT customer_id FROM organization_customers WHERE tenant_id = ? AND organizat
 )
 
 // DeleteCustomers deletes the tenant's customers with the given ids, with their secrets and
-// memberships, in one transaction, then truncates the write-ahead log: with secure_delete on,
-// the deleted rows are overwritten in the pages the log writes back, so the data is in no file.
+// memberships, in one transaction, then truncates the write-ahead log (see checkpoint): with
+// secure_delete on, the deleted rows are overwritten in the pages the log writes back, so the
+// data is in no file.
 func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerIDs []string) (store.CustomerDeletion, error) {
 	ids := sqlstore.DistinctIDs(customerIDs)
 	arg, err := json.Marshal(ids)
@@ -48,7 +52,8 @@ func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerID
 }
 
 // DeleteOrganization deletes the tenant's organization and those of its customers that no other
-// organization holds, in one transaction, then truncates the write-ahead log.
+// organization holds, in one transaction, then truncates the write-ahead log; when the tenant
+// has no such organization, it still truncates the log, finishing earlier erasures.
 func (s *Store) DeleteOrganization(ctx context.Context, tenantID, organizationID string) (store.OrganizationDeletion, error) {
 	var del store.OrganizationDeletion
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -75,6 +80,9 @@ func (s *Store) DeleteOrganization(ctx context.Context, tenantID, organizationID
 		del.Deleted, del.Kept = sqlstore.Partition(members, deleted)
 		return nil
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		err = errors.Join(err, s.checkpoint(ctx))
+	}
 	if err != nil {
 		return store.OrganizationDeletion{}, fmt.Errorf("delete organization %q of tenant %q: %w", organizationID, tenantID, err)
 	}
@@ -97,18 +105,77 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// checkpoint copies the write-ahead log into the database and truncates it to zero bytes, so
-// that the frames holding rows as they were before a deletion are gone from the disk's files.
-// It waits (up to the busy timeout) for readers of older snapshots; when they still hold the
-// log, it returns an error wrapping store.ErrNotErased.
+// EraseWait bounds how long a deletion waits for readers of older snapshots to let its
+// checkpoint through. A read of the service holds its snapshot while it reads from the database,
+// which the HTTP server's write timeout (60 s, see server.ApplyLimits) bounds even for a client
+// that stops reading, so the wait outlasts every read of the service; a reader that holds the log
+// longer is another program's (a backup, a sqlite3 shell), which waiting would not end.
+const EraseWait = 90 * time.Second
+
+// checkpointAttempt is how long one attempt of a checkpoint waits on SQLite's busy handler, and
+// checkpointPause the pause between attempts. An attempt holds the database's write lock while
+// it waits, so short attempts with pauses let imports and token writes through instead of
+// making them wait out their own busy timeout.
+const (
+	checkpointAttempt = 250 * time.Millisecond
+	checkpointPause   = 100 * time.Millisecond
+)
+
+// checkpoint copies the write-ahead log into the database file and truncates the log to zero
+// bytes, so that the rows as they were before a deletion are in neither file: with
+// secure_delete, the pages copied over them hold zeros where the rows were.
+//
+// Readers of a snapshot older than the log's last frame keep the checkpoint from copying it;
+// readers of any snapshot that includes log frames keep it from truncating the log. Readers
+// that begin once the log is copied read the file alone and hold nothing. So the attempts go on
+// until the readers of the moment have finished, at most EraseWait (and ctx), and then it
+// returns an error wrapping store.ErrNotErased that says which files may still hold the data.
 func (s *Store) checkpoint(ctx context.Context) error {
-	var busy, logFrames, checkpointed int
-	err := s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed)
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("%w: checkpoint: %w", store.ErrNotErased, s.fail(err, "sqlite %s", s.path))
+		return s.notErased(s.fail(err, "checkpoint"), -1, -1)
 	}
-	if busy != 0 {
-		return fmt.Errorf("%w: checkpoint of sqlite %s: readers hold the log", store.ErrNotErased, s.path)
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", checkpointAttempt.Milliseconds())); err != nil {
+		return s.notErased(s.fail(err, "checkpoint"), -1, -1)
 	}
-	return nil
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", BusyTimeout.Milliseconds())); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // closes the connection rather than pool it
+		}
+	}()
+	deadline := time.Now().Add(s.eraseWait)
+	for {
+		// busy is 1 when readers held the checkpoint; the log then had logFrames frames, of
+		// which copied were in the database file (-1 each when it did not even start).
+		var busy, logFrames, copied int
+		err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &copied)
+		switch {
+		case err != nil:
+			return s.notErased(s.fail(err, "checkpoint"), -1, -1)
+		case busy == 0:
+			return nil
+		}
+		if s.checkpointBusy != nil {
+			s.checkpointBusy()
+		}
+		if time.Now().After(deadline) {
+			return s.notErased(fmt.Errorf("readers of an older snapshot held the write-ahead log for %s", s.eraseWait), logFrames, copied)
+		}
+		select {
+		case <-ctx.Done():
+			return s.notErased(fmt.Errorf("waiting for readers of an older snapshot: %w", ctx.Err()), logFrames, copied)
+		case <-time.After(checkpointPause):
+		}
+	}
+}
+
+// notErased wraps store.ErrNotErased with why and where the deleted values may still be, from a
+// checkpoint's counts of frames in the log and copied into the database file (-1: unknown).
+func (s *Store) notErased(why error, logFrames, copied int) error {
+	where := fmt.Sprintf("%s (pages the log has not yet overwritten) and in %s-wal (frames from before the deletion)", s.path, s.path)
+	if copied >= 0 && copied == logFrames {
+		where = fmt.Sprintf("%s-wal (frames from before the deletion; the database file is overwritten)", s.path)
+	}
+	return fmt.Errorf("%w: %w; the deleted values may still be in %s", store.ErrNotErased, why, where)
 }

@@ -40,13 +40,14 @@ ON CONFLICT DO NOTHING`
 )
 
 // ImportCustomers implements store.Store.ImportCustomers (see sqlstore.Import), writing the
-// customers one by one with statements prepared once per transaction. When a replacing import
-// deleted customers, it then truncates the write-ahead log, as DeleteCustomers does.
+// customers one by one with statements prepared once per transaction. A replacing import then
+// truncates the write-ahead log, as DeleteCustomers does, even when it deleted nothing: running
+// it again finishes the erasure that readers held up.
 func (s *Store) ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions) (store.ImportSummary, error) {
 	sum, err := sqlstore.Import(ctx, tenantID, organizationID, customers, opts, func(ctx context.Context) (sqlstore.ImportTx, error) {
 		return s.beginImport(ctx, tenantID, organizationID)
 	})
-	if err == nil && sum.Deleted > 0 && !opts.DryRun {
+	if err == nil && opts.Replace && !opts.DryRun {
 		if err := s.checkpoint(ctx); err != nil {
 			return sum, fmt.Errorf("import customers into organization %q of tenant %q: %w", organizationID, tenantID, err)
 		}

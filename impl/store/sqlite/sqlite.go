@@ -39,21 +39,34 @@ var migrations embed.FS
 // fails with SQLITE_BUSY (reported as store.ErrUnavailable).
 const BusyTimeout = 5 * time.Second
 
+// LookupConns is the size of the pool of the request path's lookups (OrganizationVersion,
+// APIToken, ErasureCount, Ping), apart from the pool of max(4, GOMAXPROCS) connections that
+// reads of organizations, imports and deletions share, so that lookups never wait behind
+// reads. Each lookup is one primary-key read of microseconds.
+const LookupConns = 2
+
 // Store is a store.Store on one SQLite database file. It is safe for concurrent use.
 type Store struct {
-	db        *sql.DB
+	db *sql.DB
+	// lookups is the pool of the request path's lookups, read-only (see LookupConns).
+	lookups   *sql.DB
 	path      string
 	migrator  *goose.Provider
 	migrateMu sync.Mutex
 	closed    atomic.Bool
 	// prepared holds the statements of the lookups every request makes (query text to
-	// *sql.Stmt): compiling the SQL is a third of what such a lookup costs.
+	// *sql.Stmt on lookups): compiling the SQL is a third of what such a lookup costs.
 	prepared sync.Map
+	// eraseWait bounds a deletion's wait for readers (see SetEraseWait), and checkpointBusy,
+	// when a test sets it, is called after each attempt that readers held up.
+	eraseWait      time.Duration
+	checkpointBusy func()
 }
 
 // Open opens (creating it if needed, with FileMode whatever the umask) the SQLite database file
-// at path and checks that it can be read; its -wal and -shm files get FileMode too. It does not change the schema: call Migrate for that. path is a file path; ":memory:"
-// and paths with a '?' are refused, since every pooled connection would see its own database.
+// at path and checks that it can be read; its -wal and -shm files get FileMode too. It does not
+// change the schema: call Migrate for that. path is a file path; ":memory:" and paths with a
+// '?' are refused, since every pooled connection would see its own database.
 func Open(path string) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.Contains(path, "?") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("open sqlite: %q is not a plain database file path", path)
@@ -75,27 +88,48 @@ func Open(path string) (*Store, error) {
 	}
 	// WAL lets readers run beside the one writer, so a small pool of long-lived connections
 	// serves reads in parallel; writers serialize on the database lock anyway.
-	conns := max(4, runtime.GOMAXPROCS(0))
+	pool(db, max(4, runtime.GOMAXPROCS(0)))
+	q.Add("_pragma", "query_only(ON)") // the driver applies it after journal_mode
+	lookups, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	pool(lookups, LookupConns)
+
+	s := &Store{db: db, lookups: lookups, path: path, eraseWait: EraseWait}
+	fail := func(err error) (*Store, error) {
+		db.Close()
+		lookups.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := s.ping(context.Background(), db); err != nil {
+		return fail(err)
+	}
+	if err := s.Ping(context.Background()); err != nil {
+		return fail(err)
+	}
+	if err := privateSidecars(path); err != nil {
+		return fail(err)
+	}
+	s.migrator, err = sqlstore.Migrator(goose.DialectSQLite3, db, migrations)
+	if err != nil {
+		return fail(fmt.Errorf("load migrations: %w", err))
+	}
+	return s, nil
+}
+
+// SetEraseWait sets how long deletions wait for readers of older snapshots to let the deleted
+// data be erased from the files (EraseWait until set; 0: they try once); see checkpoint. Call
+// it before the store is shared.
+func (s *Store) SetEraseWait(d time.Duration) { s.eraseWait = max(d, 0) }
+
+// pool sizes a pool of long-lived connections.
+func pool(db *sql.DB, conns int) {
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(10 * time.Minute)
-
-	s := &Store{db: db, path: path}
-	if err := s.Ping(context.Background()); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
-	if err := privateSidecars(path); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open sqlite: %w", err)
-	}
-	s.migrator, err = sqlstore.Migrator(goose.DialectSQLite3, db, migrations)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open sqlite %s: load migrations: %w", path, err)
-	}
-	return s, nil
 }
 
 // Migrate applies every pending migration. It is safe to call on every start and concurrently.
@@ -108,10 +142,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Ping checks that the database answers; failures wrap store.ErrUnavailable.
+// Ping checks that the database answers, on the lookups' connections; failures wrap
+// store.ErrUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
+	return s.ping(ctx, s.lookups)
+}
+
+func (s *Store) ping(ctx context.Context, db *sql.DB) error {
 	var one int
-	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("%w: ping sqlite %s: %w", store.ErrUnavailable, s.path, err)
 	}
 	return nil
@@ -126,16 +165,16 @@ func (s *Store) Empty(ctx context.Context) (bool, error) {
 	return empty, nil
 }
 
-// queryRow runs a one-row query of the request path on a statement prepared once. A statement
-// that cannot be prepared (the schema is not migrated yet) is not kept, and its error comes back
-// through Scan like any other.
-func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+// lookup runs a one-row query of the request path on the lookups' pool, on a statement
+// prepared once. A statement that cannot be prepared (the schema is not migrated yet) is not
+// kept, and its error comes back through Scan like any other.
+func (s *Store) lookup(ctx context.Context, query string, args ...any) *sql.Row {
 	if st, ok := s.prepared.Load(query); ok {
 		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
 	}
-	st, err := s.db.PrepareContext(ctx, query)
+	st, err := s.lookups.PrepareContext(ctx, query)
 	if err != nil {
-		return s.db.QueryRowContext(ctx, query, args...)
+		return s.lookups.QueryRowContext(ctx, query, args...)
 	}
 	if kept, loaded := s.prepared.LoadOrStore(query, st); loaded {
 		st.Close()
@@ -151,10 +190,20 @@ func (s *Store) Close() error {
 		st.(*sql.Stmt).Close()
 		return true
 	})
-	if err := s.db.Close(); err != nil {
+	if err := errors.Join(s.lookups.Close(), s.db.Close()); err != nil {
 		return fmt.Errorf("close sqlite %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// ErasureCount returns how many customers the database has deleted (see
+// store.Store.ErasureCount), on the lookups' pool.
+func (s *Store) ErasureCount(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.lookup(ctx, sqlstore.ErasureCountSQL).Scan(&n); err != nil {
+		return 0, s.fail(err, "read the erasure count of sqlite %s", s.path)
+	}
+	return n, nil
 }
 
 // fail wraps err with the context "format: err", as unavailable when SQLite could not serve

@@ -30,7 +30,7 @@ const tokenColumns = `id, tenant_id, name, secret_hash, created_at, expires_at, 
 
 // APIToken returns the API token with the given id, or store.ErrNotFound.
 func (s *Store) APIToken(ctx context.Context, id string) (store.APIToken, error) {
-	t, err := scanToken(s.queryRow(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = ?`, id))
+	t, err := scanToken(s.lookup(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.APIToken{}, fmt.Errorf("API token %q: %w", id, store.ErrNotFound)
 	}

@@ -21,6 +21,7 @@ func ClosedStoreIsUnavailable(t *testing.T, st store.Store) {
 	_, errSecrets := st.CustomerSecrets(ctx, "t-1", "c-1")
 	_, errImport := st.ImportCustomers(ctx, "t-1", "o-1", Seq(Customer("c-1", "Ada")), store.ImportOptions{})
 	_, errEmpty := st.Empty(ctx)
+	_, errErasures := st.ErasureCount(ctx)
 	for name, err := range map[string]error{
 		"Ping":                st.Ping(ctx),
 		"ReadOrganization":    errRead,
@@ -28,6 +29,7 @@ func ClosedStoreIsUnavailable(t *testing.T, st store.Store) {
 		"CustomerSecrets":     errSecrets,
 		"ImportCustomers":     errImport,
 		"Empty":               errEmpty,
+		"ErasureCount":        errErasures,
 		"Migrate":             st.Migrate(ctx),
 	} {
 		if !errors.Is(err, store.ErrUnavailable) {

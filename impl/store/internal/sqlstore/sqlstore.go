@@ -16,6 +16,10 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
+// ErasureCountSQL reads the one row of erasures, the count of customers ever deleted (migration
+// 00004 of both stores, whose triggers keep it): a primary-key lookup, the same in both dialects.
+const ErasureCountSQL = `SELECT customers FROM erasures WHERE id = 1`
+
 // Fail wraps err with the context "format: err", and also with store.ErrUnavailable when
 // unreachable says that the database could not be reached or could not serve, rather than that
 // the statement was wrong. Each database classifies its own errors; an error already marked
