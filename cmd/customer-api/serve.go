@@ -149,7 +149,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	}
 	m := metrics.New()
 	draining := make(chan struct{})
-	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: log, Metrics: m, Draining: draining,
+	handler, err := server.New(server.Deps{Context: ctx, Contract: c, Store: st, Logger: log, Metrics: m, Draining: draining,
 		Auth: creds.authenticator, DevJWKS: creds.devJWKS, RateLimit: *rateLimit, RateBurst: *rateBurst, ClientLimit: limits.cfg,
 		ResponseValidation: mode, ValidationCacheEntries: *cacheEntries, Lists: lists, TracerProvider: tracer})
 	if err != nil {

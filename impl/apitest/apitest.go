@@ -158,7 +158,7 @@ func MustService(t testing.TB, c *contract.Contract, st store.Store, opts ...Opt
 	authenticator := mustAuthenticator(t, st, logger, issuer, o.keySet)
 	tokens := authenticator.Tokens
 	m := metrics.New()
-	deps := server.Deps{Contract: c, Store: st, Logger: logger, Metrics: m,
+	deps := server.Deps{Context: t.Context(), Contract: c, Store: st, Logger: logger, Metrics: m,
 		Auth:               authenticator,
 		ResponseValidation: contract.Enforce, ValidationCacheEntries: contract.DefaultCacheEntries}
 	for _, f := range o.deps {

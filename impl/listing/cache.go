@@ -2,7 +2,9 @@ package listing
 
 import (
 	"bytes"
+	"context"
 	"sync"
+	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -85,4 +87,35 @@ func (c *bodyCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.bodies.Purge()
+}
+
+// ErasureCheck is how often DropErased asks the store whether customers were erased.
+const ErasureCheck = time.Second
+
+// DropErased drops every cached body whenever count (the store's erasure count) has grown since
+// it last looked, every ErasureCheck until ctx ends: erasure happens in another process, and a
+// cached body of the version before it must not keep the erased data in memory. Dropping the
+// whole cache is cheap next to how rarely customers are erased; the bodies still wanted are read
+// again. A failed look is tried again at the next tick.
+func (l *Lister) DropErased(ctx context.Context, count func(context.Context) (int64, error)) {
+	seen, err := count(ctx)
+	known := err == nil
+	tick := time.NewTicker(ErasureCheck)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n, err := count(ctx)
+		if err != nil {
+			continue
+		}
+		if !known || n != seen {
+			l.cache.clear()
+			l.metrics.ListBodies.WithLabelValues("dropped_erased").Inc()
+		}
+		seen, known = n, true
+	}
 }

@@ -23,8 +23,9 @@ type Metrics struct {
 	// cache of bodies already validated.
 	ResponseValidationCache *prometheus.CounterVec
 	// ListBodies counts customer lists by how they were answered: cached (from the body cache),
-	// read (from the store, within the window), streamed (larger than the window), aborted
-	// (failed after the first bytes left) and busy (refused by admission).
+	// read (from the store, within the window), spooled (larger than the window), busy (refused
+	// by admission or a full spool), cut_short (the client went away or stalled mid-answer); and
+	// dropped_erased counts the times the body cache was emptied after an erasure.
 	ListBodies *prometheus.CounterVec
 	// Requests counts answered requests by route and status.
 	Requests *prometheus.CounterVec
@@ -49,7 +50,7 @@ func New() *Metrics {
 		}, []string{"result"}),
 		ListBodies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "customer_api_list_bodies_total",
-			Help: "Customer lists answered, by outcome: cached, read, streamed, aborted or busy.",
+			Help: "Customer lists answered, by outcome: cached, read, spooled, busy or cut_short; dropped_erased: body cache emptied after an erasure.",
 		}, []string{"outcome"}),
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "customer_api_http_requests_total",

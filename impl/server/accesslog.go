@@ -34,7 +34,8 @@ const bufferBeforeChunking = 2048
 // in customer_api_auth_failures_total) and the request id. It logs no header and no body: those
 // carry credentials and personal data. A client that went away is logged at info as 499; a
 // response that could not be written (a write timeout) at warn, with the error; a response
-// aborted after its first bytes (a streamed list that failed) at warn, marked aborted.
+// aborted by its handler after its first bytes (a panic with http.ErrAbortHandler) at warn, marked
+// aborted.
 func accessLog(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 	for _, r := range auth.Reasons {
 		m.AuthFailures.WithLabelValues(string(r)) // every reason shows, at 0, from the start
@@ -49,7 +50,7 @@ func accessLog(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 			res.Writer = w
 			aborted := true
 			defer func() {
-				if aborted { // a streamed list cut short: log it, then let the abort go on
+				if aborted { // the handler aborted the answer: log it, then let the abort go on
 					res.Writer = w.ResponseWriter
 					writeLine(log, m, c, record, w, start, true)
 				}

@@ -377,3 +377,37 @@ func TestHotReadsComeFromTheBodyCache(t *testing.T) {
 		t.Errorf("lists read %v, cached %v; want 1 and 2", read, cached)
 	}
 }
+
+func TestCachedBodiesAreDroppedWhenCustomersAreErased(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, env *apitest.Env) {
+		env.MustImport(t, tenant, "org-1", publicCustomers(t, 3)...)
+		erased := publicCustomers(t, 4)[3]
+		env.MustImport(t, tenant, "org-2", erased)
+		for range 2 {
+			if resp := getCustomers(t, env, tenant, "org-1"); resp.StatusCode() != http.StatusOK {
+				t.Fatalf("status %d", resp.StatusCode())
+			}
+		}
+		if n := testutil.ToFloat64(env.Metrics.ListBodies.WithLabelValues("cached")); n != 1 {
+			t.Fatalf("cached answers %v, want 1", n)
+		}
+		// Another process erases a customer (here: the store directly, as customers delete does).
+		if _, err := env.Store.DeleteCustomers(t.Context(), tenant, []string{*erased.Id}); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second) // the check runs every second; a failure, not a wait
+		for testutil.ToFloat64(env.Metrics.ListBodies.WithLabelValues("dropped_erased")) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the body cache was not dropped after an erasure")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		// Even org-1, whose version did not change, is read from the store again.
+		if resp := getCustomers(t, env, tenant, "org-1"); resp.StatusCode() != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode())
+		}
+		if n := testutil.ToFloat64(env.Metrics.ListBodies.WithLabelValues("read")); n != 2 {
+			t.Errorf("lists read from the store %v, want 2: the cache kept bodies after an erasure", n)
+		}
+	})
+}

@@ -54,6 +54,9 @@ type Deps struct {
 	// Draining, once closed, makes /readyz answer 503: the process is about to stop, and load
 	// balancers should send it no new requests (nil: never).
 	Draining <-chan struct{}
+	// Context ends when the service stops; background work (dropping cached bodies of erased
+	// customers) runs until then (nil: until the process ends).
+	Context context.Context
 	// TracerProvider, when set, gets a span per request (continuing a W3C traceparent the
 	// client sent); the packages' spans become its children. Nil: no spans, at no cost.
 	TracerProvider trace.TracerProvider
@@ -123,6 +126,10 @@ func New(d Deps) (http.Handler, error) {
 		authn.Middleware,         // both credentials verified, then charged to the tenant: 401, 403, 429
 	)
 	lists := listing.New(d.Store, d.Lists, d.Logger, d.Metrics)
+	if d.Context == nil {
+		d.Context = context.Background()
+	}
+	go lists.DropErased(d.Context, d.Store.ErasureCount) // erased in another process: gone from memory too
 	gen.RegisterHandlers(apiGroup, gen.NewStrictHandler(api.New(d.Store, lists), []gen.StrictMiddlewareFunc{api.NegotiateEncoding}))
 	if d.TracerProvider == nil {
 		return e, nil
