@@ -29,9 +29,9 @@ type Authenticator struct {
 // wires to its limiters: this package says what failed and what verified, and knows nothing of
 // what that costs. A nil function is no limit.
 type Limits struct {
-	// Unverified is asked about a request before its bearer token is verified, unless the
-	// Verifier remembers that token (see Admit); the error it returns (a 429) is the answer.
-	Unverified func(*http.Request) error
+	// Unverified is asked about a request before its credentials are checked, with whether the
+	// Verifier remembers its bearer token (see Admit); the error it returns (a 429) is the answer.
+	Unverified func(req *http.Request, remembered bool) error
 	// Failed is told of every failed attempt, before its answer is written: each 401, and the
 	// 403 of a verified access token for another tenant than tenantId or without the scope.
 	// Nothing else is charged with a failure: the tenant an unverified token or a header names
@@ -56,10 +56,10 @@ func (a *Authenticator) failed(req *http.Request) {
 	}
 }
 
-// Admit asks Limits.Unverified whether the request's bearer token may be verified. A token
-// the Verifier remembers skips the question: verifying it again costs no signature check, so
-// it is not unverified work, and the holder of a token that verified is not refused by limits
-// meant for those who fail. It runs after ReadCredentials and before any costly check.
+// Admit asks Limits.Unverified whether the request's credentials may be checked, saying
+// whether the Verifier remembers its bearer token: verifying that again costs no signature
+// check, so only an address that keeps failing is refused with it (its API token lookups are
+// still work anyone can cause). It runs after ReadCredentials and before any costly check.
 func (a *Authenticator) Admit(next echo.HandlerFunc) echo.HandlerFunc {
 	if a.limits.Unverified == nil {
 		return next
@@ -70,10 +70,8 @@ func (a *Authenticator) Admit(next echo.HandlerFunc) echo.HandlerFunc {
 		if creds == nil {
 			return errors.New("auth: Admit runs after ReadCredentials")
 		}
-		if creds.BearerErr == nil && a.Verifier.Remembers(creds.Bearer) {
-			return next(c)
-		}
-		if err := a.limits.Unverified(req); err != nil {
+		remembered := creds.BearerErr == nil && a.Verifier.Remembers(creds.Bearer)
+		if err := a.limits.Unverified(req, remembered); err != nil {
 			return err
 		}
 		return next(c)

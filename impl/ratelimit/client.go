@@ -53,8 +53,8 @@ type ClientConfig struct {
 // addresses that have shown they fail. Once a many-address flood has spent the global budget,
 // each of its addresses is refused until its own bucket is full again, and nobody else is.
 // What remains: an address that itself keeps failing is refused up front, even with a good but
-// new token, until its bucket refills. (A token the verifier remembers skips the check: that is
-// auth's Admit, which asks this one only about tokens it would have to verify.)
+// new token, until its bucket refills. A bearer token the verifier remembers meets the first
+// rule only (see Admit).
 type Failures struct {
 	cfg    ClientConfig
 	global *rate.Limiter // nil: no global limit
@@ -85,8 +85,11 @@ func NewFailures(cfg ClientConfig) *Failures {
 func (f *Failures) off() bool { return f.cfg.PerClient <= 0 && f.global == nil }
 
 // Admit returns the 429 problem (with Retry-After) to answer a request whose credentials are
-// about to be verified, or nil when they may be: see Failures for when it refuses.
-func (f *Failures) Admit(req *http.Request) error {
+// about to be checked, or nil when they may be: see Failures for when it refuses. A request
+// whose bearer token the verifier remembers (remembered) costs no signature check, but its API
+// token still costs a lookup: it is refused only when its own address's bucket is empty, so
+// that a leaked access token cannot test made-up API tokens without limit.
+func (f *Failures) Admit(req *http.Request, remembered bool) error {
 	if f.off() {
 		return nil
 	}
@@ -106,7 +109,7 @@ func (f *Failures) Admit(req *http.Request) error {
 		}
 	}
 	onRecord := c.failures == nil || own < float64(f.cfg.PerClientBurst)
-	if f.global == nil || c.succeeded || !onRecord {
+	if remembered || f.global == nil || c.succeeded || !onRecord {
 		return nil
 	}
 	global := f.global.TokensAt(now)

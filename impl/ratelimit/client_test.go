@@ -95,15 +95,15 @@ func TestFailuresRefuseOnlyAddressesThatFail(t *testing.T) {
 		t.Parallel()
 		f := ratelimit.NewFailures(ratelimit.ClientConfig{PerClient: 0.001, PerClientBurst: 3, Global: 0.001, GlobalBurst: 1000})
 		for i := range 3 {
-			if err := f.Admit(from("192.0.2.1")); err != nil {
+			if err := f.Admit(from("192.0.2.1"), false); err != nil {
 				t.Fatalf("attempt %d: %v", i, err)
 			}
 			f.Failed(from("192.0.2.1"))
 		}
-		wantRefused(t, f.Admit(from("192.0.2.1")), "a fourth attempt")
+		wantRefused(t, f.Admit(from("192.0.2.1"), false), "a fourth attempt")
 		f.Succeeded(from("192.0.2.1"))
-		wantRefused(t, f.Admit(from("192.0.2.1")), "after a success (its bucket is still empty)")
-		if err := f.Admit(from("192.0.2.2")); err != nil {
+		wantRefused(t, f.Admit(from("192.0.2.1"), false), "after a success (its bucket is still empty)")
+		if err := f.Admit(from("192.0.2.2"), false); err != nil {
 			t.Errorf("another address: %v", err)
 		}
 	})
@@ -111,7 +111,7 @@ func TestFailuresRefuseOnlyAddressesThatFail(t *testing.T) {
 		t.Parallel()
 		f := ratelimit.NewFailures(ratelimit.ClientConfig{PerClient: 0.001, PerClientBurst: 1, Global: 0.001, GlobalBurst: 1})
 		for i := range 100 {
-			if err := f.Admit(from("192.0.2.1")); err != nil {
+			if err := f.Admit(from("192.0.2.1"), false); err != nil {
 				t.Fatalf("request %d: %v", i, err)
 			}
 			f.Succeeded(from("192.0.2.1"))
@@ -123,25 +123,36 @@ func TestFailuresRefuseOnlyAddressesThatFail(t *testing.T) {
 		for _, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"} {
 			f.Failed(from(ip))
 		}
-		wantRefused(t, f.Admit(from("192.0.2.1")), "a failing address")
-		wantRefused(t, f.Admit(from("::ffff:192.0.2.1")), "the same address, IPv4-mapped")
-		if err := f.Admit(from("192.0.2.99")); err != nil {
+		wantRefused(t, f.Admit(from("192.0.2.1"), false), "a failing address")
+		wantRefused(t, f.Admit(from("::ffff:192.0.2.1"), false), "the same address, IPv4-mapped")
+		if err := f.Admit(from("192.0.2.99"), false); err != nil {
 			t.Errorf("an address that never failed: %v", err)
 		}
 		f.Succeeded(from("192.0.2.2"))
-		if err := f.Admit(from("192.0.2.2")); err != nil {
+		if err := f.Admit(from("192.0.2.2"), false); err != nil {
 			t.Errorf("an address that succeeded since its failure: %v", err)
 		}
 		f.Failed(from("192.0.2.2"))
-		wantRefused(t, f.Admit(from("192.0.2.2")), "after a failure that followed its success")
+		wantRefused(t, f.Admit(from("192.0.2.2"), false), "after a failure that followed its success")
+	})
+	t.Run("a remembered bearer token meets only its own address's bucket", func(t *testing.T) {
+		t.Parallel()
+		f := ratelimit.NewFailures(ratelimit.ClientConfig{PerClient: 0.001, PerClientBurst: 2, Global: 0.001, GlobalBurst: 2})
+		f.Failed(from("192.0.2.1"))
+		f.Failed(from("192.0.2.2"))
+		if err := f.Admit(from("192.0.2.2"), true); err != nil {
+			t.Errorf("the global budget is spent, but the token is remembered: %v", err)
+		}
+		f.Failed(from("192.0.2.1"))
+		wantRefused(t, f.Admit(from("192.0.2.1"), true), "an address whose own bucket is empty (made-up API tokens with a leaked access token)")
 	})
 	t.Run("an IPv6 /64 is one address", func(t *testing.T) {
 		t.Parallel()
 		f := ratelimit.NewFailures(ratelimit.ClientConfig{PerClient: 0.001, PerClientBurst: 2})
 		f.Failed(from("2001:db8::1"))
 		f.Failed(from("2001:db8::2"))
-		wantRefused(t, f.Admit(from("2001:db8::3")), "a third address of the /64")
-		if err := f.Admit(from("2001:db8:0:1::1")); err != nil {
+		wantRefused(t, f.Admit(from("2001:db8::3"), false), "a third address of the /64")
+		if err := f.Admit(from("2001:db8:0:1::1"), false); err != nil {
 			t.Errorf("the next /64: %v", err)
 		}
 	})
@@ -149,12 +160,12 @@ func TestFailuresRefuseOnlyAddressesThatFail(t *testing.T) {
 		t.Parallel()
 		f := ratelimit.NewFailures(ratelimit.ClientConfig{Global: 0.001, GlobalBurst: 2})
 		f.Failed(from("192.0.2.1"))
-		if err := f.Admit(from("192.0.2.1")); err != nil {
+		if err := f.Admit(from("192.0.2.1"), false); err != nil {
 			t.Fatalf("within the global budget: %v", err)
 		}
 		f.Failed(from("192.0.2.2"))
-		wantRefused(t, f.Admit(from("192.0.2.1")), "a failing address over the global budget")
-		if err := f.Admit(from("192.0.2.3")); err != nil {
+		wantRefused(t, f.Admit(from("192.0.2.1"), false), "a failing address over the global budget")
+		if err := f.Admit(from("192.0.2.3"), false); err != nil {
 			t.Errorf("an address that never failed: %v", err)
 		}
 	})
@@ -164,7 +175,7 @@ func TestFailuresRefuseOnlyAddressesThatFail(t *testing.T) {
 		for range 100 {
 			f.Failed(from("192.0.2.1"))
 		}
-		if err := f.Admit(from("192.0.2.1")); err != nil {
+		if err := f.Admit(from("192.0.2.1"), false); err != nil {
 			t.Errorf("no limits: %v", err)
 		}
 	})

@@ -316,3 +316,32 @@ func TestTheAnswersAreNoOracle(t *testing.T) {
 		})
 	}
 }
+
+// TestALeakedAccessTokenCannotTestAPITokensWithoutLimit checks that made-up API tokens sent with
+// a leaked access token (one the verifier remembers) are charged to the sender's address and
+// refused once its failures are spent, while the tenant, from its own address, is served.
+func TestALeakedAccessTokenCannotTestAPITokensWithoutLimit(t *testing.T) {
+	const burst = 5
+	env := apitest.MustStart(t, apitest.WithDeps(func(d *server.Deps) {
+		d.ClientLimit = ratelimit.ClientConfig{PerClient: 0.001, PerClientBurst: burst, Global: 0.001, GlobalBurst: 1000}
+	}))
+	env.MustImport(t, "tenant-a", "org-a")
+	leaked := freshBearer(t, env, "tenant-a")
+	real := credentials{bearer: leaked, apiToken: env.APIToken(t, "tenant-a"), tenantID: "tenant-a"}
+	if resp, p := send(t, env, "org-a", real); resp.StatusCode != http.StatusOK { // the token is now remembered
+		t.Fatalf("the tenant's first request: %d %+v", resp.StatusCode, p)
+	}
+	thief := clientFrom(t, env, "127.0.0.9")
+	for i := range burst {
+		if resp, p := sendWith(t, env, thief, "org-a", credentials{bearer: leaked, apiToken: madeUpAPIToken(t), tenantID: "tenant-a"}); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("made-up API token %d: %d %+v, want 401", i, resp.StatusCode, p)
+		}
+	}
+	resp, p := sendWith(t, env, thief, "org-a", credentials{bearer: leaked, apiToken: madeUpAPIToken(t), tenantID: "tenant-a"})
+	wantTooMany(t, resp, p.Type)
+	for i := range 10 {
+		if resp, p := send(t, env, "org-a", real); resp.StatusCode != http.StatusOK {
+			t.Fatalf("the tenant's request %d beside the thief: %d %+v", i, resp.StatusCode, p)
+		}
+	}
+}
