@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestReadmeDocumentsEveryFlag binds the configuration table (docs/configuration.md, which the
@@ -49,6 +50,7 @@ func readmeFlags(t *testing.T, readme, command string) []string {
 		t.Fatal("docs/configuration.md has no Configuration heading")
 	}
 	section := readme[start:]
+	all := allCommands(t, readme)
 	flagName := regexp.MustCompile("`--([a-z0-9-]+)`")
 	var flags []string
 	for _, line := range strings.Split(section, "\n") {
@@ -56,7 +58,7 @@ func readmeFlags(t *testing.T, readme, command string) []string {
 		if len(cells) < 6 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`--") {
 			continue
 		}
-		if !namesCommand(cells[4], command) {
+		if !namesCommand(cells[4], command, all) {
 			continue
 		}
 		for _, m := range flagName.FindAllStringSubmatch(cells[1], -1) {
@@ -75,14 +77,37 @@ func helpFlags(usage string) []string {
 	return flags
 }
 
-// namesCommand reports whether a cell of the commands column names command.
-func namesCommand(cell, command string) bool {
+// allCommands returns the commands docs/configuration.md says `all` stands for: the code spans
+// of "`all` is every command ... (...)", with "tokens issue|list|revoke" written out.
+func allCommands(t *testing.T, doc string) []string {
+	t.Helper()
+	m := regexp.MustCompile("`all` is every command[^(]*\\(([^)]*)\\)").FindStringSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/configuration.md does not say which commands `all` is")
+	}
+	var all []string
+	for _, span := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(m[1], -1) {
+		words := strings.Fields(span[1])
+		if len(words) == 2 {
+			for _, sub := range strings.Split(words[1], "|") {
+				all = append(all, words[0]+" "+sub)
+			}
+		} else {
+			all = append(all, span[1])
+		}
+	}
+	return all
+}
+
+// namesCommand reports whether a cell of the commands column names command; all is what `all`
+// stands for.
+func namesCommand(cell, command string, all []string) bool {
 	for _, entry := range strings.Split(cell, ",") {
 		words := strings.Fields(entry)
 		switch {
 		case len(words) == 0:
 		case words[0] == "all":
-			return true
+			return slices.Contains(all, command)
 		case strings.Join(words, " ") == command:
 			return true
 		case strings.HasPrefix(command, words[0]+" ") && len(words) == 1:
@@ -152,4 +177,96 @@ func commandOf(words []string) []string {
 		}
 	}
 	return nil
+}
+
+// TestConfigurationAllIsEveryCommandThatTakesTheCommonFlags binds the list of commands that
+// `all` stands for in docs/configuration.md to the program: a command is in it exactly when its
+// -h lists the flags every data command takes, and every command the program has is either in
+// it or answers -h without them.
+func TestConfigurationAllIsEveryCommandThatTakesTheCommonFlags(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := allCommands(t, string(doc))
+	for _, name := range all {
+		if commandOf(strings.Fields(name)) == nil {
+			t.Errorf("docs/configuration.md: `all` names %q, which is not a command with flags", name)
+		}
+	}
+	for _, cmd := range commands {
+		name := strings.Join(cmd, " ")
+		usage, _, _ := runCmd(t, "", append(append([]string{}, cmd...), "-h")...)
+		flags := helpFlags(usage)
+		common := slices.Contains(flags, "data-dir") && slices.Contains(flags, "log-level")
+		if common != slices.Contains(all, name) {
+			t.Errorf("%s: takes the common flags: %v; docs/configuration.md's `all` names it: %v", name, common, !common)
+		}
+		if common != takesData(cmd) {
+			t.Errorf("%s: takesData says %v, its -h %v", name, takesData(cmd), common)
+		}
+	}
+}
+
+// TestConfigurationShowsTheDefaults binds the default column of docs/configuration.md to the
+// defaults -h shows: a changed default fails here until the table says it too.
+func TestConfigurationShowsTheDefaults(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := allCommands(t, string(doc))
+	span := regexp.MustCompile("`([^`]*)`")
+	for _, cmd := range commands {
+		name := strings.Join(cmd, " ")
+		usage, _, _ := runCmd(t, "", append(append([]string{}, cmd...), "-h")...)
+		shown := helpDefaults(usage)
+		for _, line := range strings.Split(string(doc), "\n") {
+			cells := strings.Split(line, "|")
+			if len(cells) < 6 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`--") || !namesCommand(cells[4], name, all) {
+				continue
+			}
+			flags := span.FindAllStringSubmatch(cells[1], -1)
+			defaults := span.FindAllStringSubmatch(cells[3], -1)
+			if len(defaults) != 0 && len(defaults) != len(flags) {
+				t.Errorf("docs/configuration.md: the row of %s has %d defaults for %d flags", strings.TrimSpace(cells[1]), len(defaults), len(flags))
+				continue
+			}
+			for i, f := range flags {
+				flag := strings.TrimPrefix(f[1], "--")
+				documented := ""
+				if len(defaults) > 0 {
+					documented = defaults[i][1]
+				}
+				if !sameDefault(documented, shown[flag]) {
+					t.Errorf("%s --%s: docs/configuration.md's default is %q, -h shows %q", name, flag, documented, shown[flag])
+				}
+			}
+		}
+	}
+}
+
+// helpDefaults returns each flag's default as -h shows it ("" when it shows none).
+func helpDefaults(usage string) map[string]string {
+	defaults := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z0-9-]+).*\n\s+\t.*?(?:\(default (.+)\))?$`).FindAllStringSubmatch(usage, -1) {
+		defaults[m[1]] = m[2]
+	}
+	return defaults
+}
+
+// sameDefault compares a documented default with a shown one: quotes aside, durations by value,
+// and the zero values the help leaves out ("", false, 0) equal to none.
+func sameDefault(documented, shown string) bool {
+	documented, shown = strings.Trim(documented, `"`), strings.Trim(shown, `"`)
+	switch documented {
+	case "false", "0":
+		documented = ""
+	}
+	if documented == shown {
+		return true
+	}
+	a, errA := time.ParseDuration(documented)
+	b, errB := time.ParseDuration(shown)
+	return errA == nil && errB == nil && a == b
 }
