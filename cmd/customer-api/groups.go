@@ -20,8 +20,12 @@ func group(ctx context.Context, env environment, args []string, subs map[string]
 		names = append(names, sub)
 	}
 	slices.SortFunc(names, func(a, b string) int { return position(name+" "+a) - position(name+" "+b) })
-	groupUsage := fmt.Sprintf("usage: customer-api %s <command> [flags]\n\ncommands:\n%s\nRun 'customer-api %s <command> -h' for its flags.",
-		name, commandTable(name+" "), name)
+	var synopsisLines strings.Builder
+	for _, sub := range names {
+		fmt.Fprintf(&synopsisLines, "  customer-api %s\n", synopses[name+" "+sub])
+	}
+	groupUsage := fmt.Sprintf("usage:\n%s\ncommands:\n%s\nRun 'customer-api %s <command> -h' for all the flags of a command.",
+		synopsisLines.String(), commandTable(name+" "), name)
 	if len(args) < 2 {
 		fmt.Fprintln(env.stderr, groupUsage)
 		return usageError{fmt.Sprintf("%s: name a command: %s", name, orList(names))}
