@@ -62,8 +62,12 @@ func migrate(ctx context.Context, env environment, args []string) error {
 	for i, v := range applied {
 		versions[i] = strconv.FormatInt(v, 10)
 	}
-	fmt.Fprintf(env.stdout, "applied %s to the database at %s: %s %s\n", plural(len(applied), "migration"),
-		data.describeDatabase(), map[bool]string{true: "version", false: "versions"}[len(applied) == 1], strings.Join(versions, ", "))
+	which := "version "
+	if len(applied) > 1 {
+		which = "versions "
+	}
+	fmt.Fprintf(env.stdout, "applied %s to the database at %s: %s\n", plural(len(applied), "migration"),
+		data.describeDatabase(), which+strings.Join(versions, ", "))
 	return nil
 }
 
