@@ -294,8 +294,9 @@ func TestReadmeShowsWhatServePrints(t *testing.T) {
 	}
 	printed := make([]string, len(s.lines))
 	for i, line := range s.lines {
-		line = strings.ReplaceAll(line, strings.TrimPrefix(s.base, "http://"), "127.0.0.1:8080")
-		printed[i] = strings.ReplaceAll(line, metrics[1], "127.0.0.1:9464")
+		// With the slashes around them, so that one port cannot be taken for the start of the other.
+		line = strings.ReplaceAll(line, s.base+"/", "http://127.0.0.1:8080/")
+		printed[i] = strings.ReplaceAll(line, "//"+metrics[1]+"/", "//127.0.0.1:9464/")
 	}
 	curlShape := regexp.MustCompile(`^  curl -s -H 'Authorization: Bearer eyJ\S+' -H 'token: cat_\S+' -H 'tenantId: tenant-demo' (\S+)$`)
 	if len(printed) != len(shown) {
