@@ -30,23 +30,35 @@ build: ## build the binary into bin/
 	$(GO) build -buildvcs=auto -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/customer-api
 	$(GO) build -buildvcs=auto -ldflags '$(LDFLAGS)' -o bin/customerctl ./cmd/customerctl
 
+# make run runs the binary of make build, not go run: go run stamps no VCS revision, and
+# `version` and customer_api_build_info would say "unknown".
 ADDR ?= 127.0.0.1:8080
-run: ## run the service with demo data, as its own token issuer, on ADDR (127.0.0.1:8080; loopback only)
-	$(GO) run ./cmd/customer-api serve --dev --demo --addr $(ADDR)
+METRICS_ADDR ?= 127.0.0.1:9464
+run: build ## build, then serve demo data as its own token issuer on ADDR (127.0.0.1:8080; loopback only), metrics on METRICS_ADDR (127.0.0.1:9464; off: none)
+	$(BIN) serve --dev --demo --addr $(ADDR) --metrics-addr $(METRICS_ADDR)
 
 # The image: the static binary (the SQLite driver is pure Go), CA roots, user 65532, no shell;
-# built by scripts/image with go-containerregistry, no Docker daemon needed.
+# built by scripts/image with go-containerregistry, no Docker daemon needed. One per platform
+# of IMAGE_ARCHS in the OCI layout's index; the tarball (docker load takes one) holds the build
+# machine's.
 IMAGE_TAR := bin/customer-api-image.tar
 IMAGE_OCI := bin/customer-api-oci
-image: ## build the OCI image without a Docker daemon: bin/customer-api-image.tar (docker/podman load) and bin/customer-api-oci (OCI layout)
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -buildvcs=auto -ldflags '$(LDFLAGS)' -o bin/image/customer-api ./cmd/customer-api
-	$(GO) run ./scripts/image --binary bin/image/customer-api --ca /etc/ssl/certs/ca-certificates.crt \
-		--version "$$(bin/image/customer-api version | cut -d' ' -f2)" --revision '$(GIT_REVISION)' \
+IMAGE_ARCHS := amd64 arm64
+HOST_ARCH = $(shell $(GO) env GOARCH)
+image: ## build the OCI image (linux/amd64 and linux/arm64) without a Docker daemon: bin/customer-api-image.tar (docker/podman load, this machine's platform) and bin/customer-api-oci (OCI layout, both)
+	for arch in $(IMAGE_ARCHS); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -buildvcs=auto -ldflags '$(LDFLAGS)' -o bin/image/linux-$$arch/customer-api ./cmd/customer-api || exit 1; \
+	done
+	$(GO) run ./scripts/image $(foreach arch,$(IMAGE_ARCHS),--binary linux/$(arch)=bin/image/linux-$(arch)/customer-api) \
+		--ca /etc/ssl/certs/ca-certificates.crt --tarball-platform linux/$(HOST_ARCH) \
+		--version "$$(bin/image/linux-$(HOST_ARCH)/customer-api version | cut -d' ' -f2)" --revision '$(GIT_REVISION)' \
 		--tarball $(IMAGE_TAR) --oci $(IMAGE_OCI)
 
-image-test: ## unpack the image of `make image` and run its binary from the image's file system (version, serve --dev, /healthz)
+image-test: ## unpack the image of `make image` and run its binary from the image's file system (version, serve --dev, /healthz, healthcheck); check the OCI index's platforms
 	@test -f $(IMAGE_TAR) || (echo "no $(IMAGE_TAR): run 'make image' first" >&2; exit 1)
-	CUSTOMER_API_IMAGE=$(CURDIR)/$(IMAGE_TAR) $(GO) test -count=1 -run '^TestImage' -v ./scripts/image
+	CUSTOMER_API_IMAGE=$(CURDIR)/$(IMAGE_TAR) CUSTOMER_API_IMAGE_OCI=$(CURDIR)/$(IMAGE_OCI) \
+		CUSTOMER_API_IMAGE_PLATFORMS='$(foreach arch,$(IMAGE_ARCHS),linux/$(arch))' \
+		$(GO) test -count=1 -run '^TestImage' -v ./scripts/image
 
 # The server every development and CI machine runs; `make test` uses it when it answers and
 # CUSTOMER_API_TEST_POSTGRES is not set already.

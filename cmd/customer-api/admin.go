@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/cyrexa/customer-api/impl/contract"
@@ -37,12 +39,35 @@ func migrate(ctx context.Context, env environment, args []string) error {
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
-	st, err := data.openFor(ctx, env, mayCreate)
+	if fs.NArg() != 0 {
+		return usageError{"usage: customer-api migrate [flags] (it takes no arguments)"}
+	}
+	if err := data.checkExists(env, mayCreate); err != nil {
+		return err
+	}
+	st, err := data.openStore()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintln(env.stdout, "database schema is up to date")
+	applied, err := st.MigrateUp(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(applied) == 0 {
+		fmt.Fprintf(env.stdout, "the database schema at %s is up to date: no migration to apply\n", data.describeDatabase())
+		return nil
+	}
+	versions := make([]string, len(applied))
+	for i, v := range applied {
+		versions[i] = strconv.FormatInt(v, 10)
+	}
+	which := "version "
+	if len(applied) > 1 {
+		which = "versions "
+	}
+	fmt.Fprintf(env.stdout, "applied %s to the database at %s: %s\n", plural(len(applied), "migration"),
+		data.describeDatabase(), which+strings.Join(versions, ", "))
 	return nil
 }
 
@@ -50,6 +75,7 @@ func importFile(ctx context.Context, env environment, args []string) error {
 	fs := newFlagSet("import", env)
 	var data dataFlags
 	data.register(fs)
+	data.registerPepper(fs)
 	var logs logFlags
 	logs.register(fs)
 	tenant := fs.String("tenant", "", "tenant that owns the customers (required)")
@@ -113,6 +139,13 @@ func importFile(ctx context.Context, env environment, args []string) error {
 			auditImport(log, *tenant, *organization, sum, *replace, *dryRun)
 			printImport(env, *tenant, *organization, sum, *replace, *dryRun)
 			return notErased(err)
+		}
+		if errors.Is(err, importer.ErrEmpty) {
+			what := "the file " + fs.Arg(0)
+			if fs.Arg(0) == "-" {
+				what = "stdin"
+			}
+			return fmt.Errorf(`import: %s is empty: want a JSON array of {"customer": {...}} records ([] imports none); nothing was written`, what)
 		}
 		return fmt.Errorf("import %s: nothing was written: %w", fs.Arg(0), err)
 	}

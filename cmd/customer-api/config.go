@@ -29,13 +29,19 @@ var errHelp = errors.New("help printed")
 
 // synopses are the first line of each command's help, after "usage: customer-api".
 var synopses = map[string]string{
-	"serve":         "serve [flags]",
-	"migrate":       "migrate [flags]",
-	"import":        "import --tenant ID --organization ID [flags] FILE|-",
-	"tokens issue":  "tokens issue --tenant ID [--name NAME] [--expires 720h] [flags]",
-	"tokens list":   "tokens list --tenant ID [--json] [flags]",
-	"tokens revoke": "tokens revoke [flags] TOKEN-ID|TOKEN",
-	"dev-token":     "dev-token --tenant ID [--scope S] [--ttl 1h] [flags]",
+	"serve":                "serve [flags]",
+	"migrate":              "migrate [flags]",
+	"import":               "import --tenant ID --organization ID [flags] FILE|-",
+	"tenants list":         "tenants list [--json] [flags]",
+	"tenants delete":       "tenants delete [flags] TENANT-ID",
+	"organizations list":   "organizations list --tenant ID [--json] [flags]",
+	"organizations delete": "organizations delete --tenant ID [flags] ORGANIZATION-ID",
+	"customers delete":     "customers delete --tenant ID [flags] CUSTOMER-ID...",
+	"tokens issue":         "tokens issue --tenant ID [--name NAME] [--expires 720h] [flags]",
+	"tokens list":          "tokens list --tenant ID [--json] [flags]",
+	"tokens revoke":        "tokens revoke [flags] TOKEN-ID|TOKEN",
+	"dev-token":            "dev-token --tenant ID [--scope S] [--ttl 1h] [flags]",
+	"healthcheck":          "healthcheck [--addr HOST:PORT] [--path /readyz] [--timeout 2s]",
 }
 
 // newFlagSet returns a flag set for a command whose flags also read CUSTOMER_API_<FLAG>. The
@@ -46,16 +52,53 @@ func newFlagSet(name string, env environment) *flag.FlagSet {
 	return fs
 }
 
-// printHelp writes the command's synopsis and its flags to w.
+// printHelp writes the command's synopsis, what it does and its flags to w.
 func printHelp(fs *flag.FlagSet, w io.Writer) {
 	synopsis := synopses[fs.Name()]
 	if synopsis == "" {
 		synopsis = fs.Name() + " [flags]"
 	}
-	fmt.Fprintf(w, "usage: customer-api %s\n\nflags (each also CUSTOMER_API_<FLAG>, upper case, dashes as underscores):\n", synopsis)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
+	fmt.Fprintf(w, "usage: customer-api %s\n\n", synopsis)
+	if s := summary(fs.Name()); s != "" {
+		fmt.Fprintf(w, "%s.\n\n", strings.ToUpper(s[:1])+s[1:])
+	}
+	fmt.Fprintln(w, "flags (each also CUSTOMER_API_<FLAG>, upper case, dashes as underscores):")
+	fs.VisitAll(func(f *flag.Flag) {
+		fmt.Fprintf(w, "  -%s %s\n    \t%s", f.Name, valueName(f), f.Usage)
+		if def := shownDefault(f); def != "" {
+			fmt.Fprintf(w, " (default %s)", def)
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+// valueName names what a flag takes in its help line, as the flag package would, and better
+// for this program's own flag types.
+func valueName(f *flag.Flag) string {
+	switch f.Value.(type) {
+	case *logLevel:
+		return "level"
+	case *byteSize:
+		return "size"
+	}
+	name, _ := flag.UnquoteUsage(f)
+	return name
+}
+
+// shownDefault is the default a flag's help line shows: none for an empty string, false or
+// zero (whose meaning the help says); strings quoted. Unlike the flag package's, it shows a
+// default that is its type's zero value too, such as --log-level's info.
+func shownDefault(f *flag.Flag) string {
+	switch f.DefValue {
+	case "", "false", "0", "0s":
+		return ""
+	}
+	if g, ok := f.Value.(flag.Getter); ok {
+		if _, isString := g.Get().(string); isString {
+			return fmt.Sprintf("%q", f.DefValue)
+		}
+	}
+	return f.DefValue
 }
 
 // parse parses args; a flag not given on the command line takes its environment variable.
@@ -144,7 +187,8 @@ func envName(flagName string) string {
 type dataFlags struct {
 	dataDir  string
 	database string
-	// pepperFile holds the pepper of PINs and secret answers (see secrets.Pepper).
+	// pepperFile holds the pepper of PINs and secret answers (see secrets.Pepper); only the
+	// commands that hash secrets register it (registerPepper).
 	pepperFile string
 	// PostgreSQL only.
 	dbMaxConns         int
@@ -155,10 +199,14 @@ type dataFlags struct {
 func (d *dataFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.dataDir, "data-dir", "./var", "directory for the default SQLite database (customers.db)")
 	fs.StringVar(&d.database, "database", "", "SQLite file path, or a postgres:// or postgresql:// URL (default <data-dir>/customers.db)")
-	fs.StringVar(&d.pepperFile, "pepper-file", "", "file holding the pepper mixed into PINs and secret answers before hashing (or set "+pepperEnv+"); keep it out of the database and its backups")
 	fs.IntVar(&d.dbMaxConns, "db-max-conns", 0, fmt.Sprintf("PostgreSQL: most connections of the pool of reads, imports and deletions, at least %d (0: the URL's pool_max_conns, else the larger of 4 and the number of CPUs); the lookups of tokens and versions have %d more of their own", postgres.MinConns, postgres.LookupConns))
 	fs.DurationVar(&d.dbConnectTimeout, "db-connect-timeout", postgres.DefaultConnectTimeout, "PostgreSQL: how long establishing one connection may take")
 	fs.DurationVar(&d.dbStatementTimeout, "db-statement-timeout", 0, "PostgreSQL: the server cancels a statement that runs longer (0: the server's statement_timeout)")
+}
+
+// registerPepper adds --pepper-file, for the commands that hash customers' secrets.
+func (d *dataFlags) registerPepper(fs *flag.FlagSet) {
+	fs.StringVar(&d.pepperFile, "pepper-file", "", "file holding the pepper mixed into PINs and secret answers before hashing (or set "+pepperEnv+"); keep it out of the database and its backups")
 }
 
 // sqlitePath is the SQLite database file the flags name (not for a PostgreSQL URL).
@@ -204,13 +252,8 @@ const wrongDatabaseHint = "pass --data-dir (or --database) of the server's data,
 // openFor opens the configured database and migrates it, as need says. A SQLite file that does
 // not exist is created (saying so on stderr, with its absolute path) only when need is mayCreate.
 func (d *dataFlags) openFor(ctx context.Context, env environment, need existing) (store.Store, error) {
-	if path := d.sqlitePath(); !isPostgresURL(d.database) && !strings.Contains(path, "://") {
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			if need != mayCreate {
-				return nil, fmt.Errorf("no database at %s: %s", absPath(path), wrongDatabaseHint)
-			}
-			fmt.Fprintf(env.stderr, "customer-api: creating a new SQLite database at %s\n", absPath(path))
-		}
+	if err := d.checkExists(env, need); err != nil {
+		return nil, err
 	}
 	st, err := d.openMigrated(ctx)
 	if err != nil {
@@ -228,6 +271,20 @@ func (d *dataFlags) openFor(ctx context.Context, env environment, need existing)
 		}
 	}
 	return st, nil
+}
+
+// checkExists refuses a SQLite database that does not exist unless need is mayCreate; then it
+// says on stderr that one is created, with its absolute path.
+func (d *dataFlags) checkExists(env environment, need existing) error {
+	if path := d.sqlitePath(); !isPostgresURL(d.database) && !strings.Contains(path, "://") {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			if need != mayCreate {
+				return fmt.Errorf("no database at %s: %s", absPath(path), wrongDatabaseHint)
+			}
+			fmt.Fprintf(env.stderr, "customer-api: creating a new SQLite database at %s\n", absPath(path))
+		}
+	}
+	return nil
 }
 
 // openStore opens the configured database; callers migrate it.
@@ -279,8 +336,9 @@ func (d *dataFlags) openPostgres() (store.Store, error) {
 }
 
 // redactDSN hides the credentials of a URL before it is shown (the database's, and the OTLP
-// endpoint's): the userinfo (user included) and each query parameter whose name looks like a
-// credential (credentialParam).
+// endpoint's): the password of the userinfo (the user name stays: it tells operators which role
+// connects, and is no secret) and each query parameter whose name looks like a credential
+// (credentialParam).
 func redactDSN(dsn string) string {
 	scheme, rest, ok := strings.Cut(dsn, "://")
 	if !ok {
@@ -288,7 +346,9 @@ func redactDSN(dsn string) string {
 	}
 	rest, query, hasQuery := strings.Cut(rest, "?")
 	if at := strings.LastIndex(rest, "@"); at >= 0 {
-		rest = "***@" + rest[at+1:]
+		if user, _, hasPassword := strings.Cut(rest[:at], ":"); hasPassword {
+			rest = user + ":***" + rest[at:]
+		}
 	}
 	if hasQuery {
 		params := strings.Split(query, "&")
@@ -321,7 +381,7 @@ type logFlags struct {
 }
 
 func (l *logFlags) register(fs *flag.FlagSet) {
-	fs.Var(&l.level, "log-level", "log level: debug, info, warn or error")
+	fs.Var(&l.level, "log-level", "log level: debug, info, warn or error; logs are JSON lines on stderr")
 }
 
 // logger returns the JSON logger of --log-level on stderr.
@@ -347,7 +407,19 @@ func (l *logLevel) Set(s string) error {
 // byteSize is a flag of a number of bytes, written as 8MiB, 64MB or 1048576.
 type byteSize int64
 
-func (b *byteSize) String() string { return humanize.IBytes(uint64(*b)) }
+// String writes the size as the flag takes it: 8MiB for a whole number of a unit, else as
+// humanize rounds it (1.5MiB), without its space.
+func (b *byteSize) String() string {
+	for _, unit := range []struct {
+		size int64
+		name string
+	}{{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if n := int64(*b); n >= unit.size && n%unit.size == 0 {
+			return fmt.Sprintf("%d%s", n/unit.size, unit.name)
+		}
+	}
+	return strings.ReplaceAll(humanize.IBytes(uint64(*b)), " ", "")
+}
 
 func (b *byteSize) Set(s string) error {
 	n, err := humanize.ParseBytes(s)

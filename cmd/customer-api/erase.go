@@ -28,8 +28,8 @@ func customersCommand(ctx context.Context, env environment, args []string) error
 	}
 	e.log.Info("audit", "action", "customers delete", "tenant", e.tenant,
 		"requested", len(e.ids), "deleted", len(del.Deleted), "unknown", len(del.Unknown))
-	fmt.Fprintf(env.stdout, "deleted %d customers of tenant %s, with their secrets and memberships: %s\n",
-		len(del.Deleted), e.tenant, listOrNone(del.Deleted))
+	fmt.Fprintf(env.stdout, "deleted %s of tenant %s, with their secrets and memberships: %s\n",
+		plural(len(del.Deleted), "customer"), e.tenant, listOrNone(del.Deleted))
 	if err != nil {
 		return notErased(err)
 	}
@@ -62,8 +62,8 @@ func organizationsCommand(ctx context.Context, env environment, args []string) e
 	e.log.Info("audit", "action", "organizations delete", "tenant", e.tenant, "organization", org,
 		"deleted", len(del.Deleted), "kept", len(del.Kept))
 	fmt.Fprintf(env.stdout, "deleted organization %s of tenant %s\n", org, e.tenant)
-	fmt.Fprintf(env.stdout, "deleted %d customers (in no other organization): %s\n", len(del.Deleted), listOrNone(del.Deleted))
-	fmt.Fprintf(env.stdout, "kept %d customers (in another organization): %s\n", len(del.Kept), listOrNone(del.Kept))
+	fmt.Fprintf(env.stdout, "deleted %s (in no other organization): %s\n", plural(len(del.Deleted), "customer"), listOrNone(del.Deleted))
+	fmt.Fprintf(env.stdout, "kept %s (in another organization): %s\n", plural(len(del.Kept), "customer"), listOrNone(del.Kept))
 	if err != nil {
 		return notErased(err)
 	}

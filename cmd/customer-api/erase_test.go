@@ -96,7 +96,7 @@ func TestCustomersDelete(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "no customer c-404") {
 			t.Errorf("err = %v, want it to name c-404", err)
 		}
-		if !strings.Contains(out, "deleted 1 customers") {
+		if !strings.Contains(out, "deleted 1 customer of") {
 			t.Errorf("stdout = %q", out)
 		}
 	})
@@ -125,7 +125,7 @@ func TestOrganizationsDelete(t *testing.T) {
 	out, errOut := mustRun(t, "", "organizations", "delete", "--data-dir", dir, "--tenant", "t1", "o1")
 	want := "deleted organization o1 of tenant t1\n" +
 		"deleted 2 customers (in no other organization): c-1, c-3\n" +
-		"kept 1 customers (in another organization): c-2\n"
+		"kept 1 customer (in another organization): c-2\n"
 	if out != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", out, want)
 	}

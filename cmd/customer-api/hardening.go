@@ -43,21 +43,24 @@ func (l *limitFlags) check() error {
 	return nil
 }
 
-// serveMetrics answers /metrics on addr, apart from the API; "" or "off" serves nothing. It
-// returns the function that stops the listener.
-func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger, stdout io.Writer) (func(context.Context) error, error) {
+// serveMetrics answers /metrics on addr, apart from the API (and, with profiling, Go's profiles);
+// "" or "off" serves nothing. It returns the function that stops the listener.
+func serveMetrics(addr string, m *metrics.Metrics, profiling bool, log *slog.Logger, stdout io.Writer) (func(context.Context) error, error) {
 	if addr == "" || addr == "off" {
 		return func(context.Context) error { return nil }, nil
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("metrics: listen on %s: %w", addr, err)
+		return nil, listenError("metrics: ", "--metrics-addr", addr, err)
 	}
 	if !isLoopback(ln.Addr().String()) {
 		log.Warn("metrics are served on a non-loopback address without authentication; firewall it", "addr", ln.Addr().String())
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
+	if profiling {
+		registerProfiles(mux, log)
+	}
 	srv := &http.Server{Handler: mux, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	server.ApplyLimits(srv)
 	go func() {

@@ -3,10 +3,12 @@
 //	customer-api serve   [--addr 127.0.0.1:8080] [--data-dir ./var] [--database DSN] [--dev] [--demo]
 //	customer-api migrate [--data-dir ./var] [--database DSN]
 //	customer-api import  --tenant ID --organization ID [--replace] [--dry-run] [--data-dir ./var] [--database DSN] FILE|-
+//	customer-api tenants list [--json] | delete TENANT-ID
+//	customer-api organizations list --tenant ID [--json] | delete --tenant ID ORGANIZATION-ID
 //	customer-api customers delete --tenant ID CUSTOMER-ID...
-//	customer-api organizations delete --tenant ID ORGANIZATION-ID
 //	customer-api tokens  issue --tenant ID [--name NAME] [--expires 720h] | list --tenant ID | revoke TOKEN-ID
 //	customer-api dev-token --tenant ID [--scope customers:read] [--ttl 1h] [--data-dir ./var]
+//	customer-api healthcheck [--addr 127.0.0.1:8080] [--path /readyz] [--timeout 2s]
 //	customer-api version
 //
 // Every flag can also be set as CUSTOMER_API_<FLAG> (upper case, dashes as underscores).
@@ -19,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/cyrexa/customer-api/impl/buildinfo"
@@ -45,24 +48,63 @@ func exitCode(err error) int {
 	return 1
 }
 
-const usage = `usage: customer-api <command> [flags]
+// commandList names every command, with what it does: the commands of 'customer-api -h' and,
+// for a group such as tokens, of 'customer-api tokens -h'.
+var commandList = []struct{ name, summary string }{
+	{"serve", "serve the API (with --demo: load demo data into an empty database)"},
+	{"migrate", "bring the database schema to the newest version, saying which versions it applied"},
+	{"import", "load customers from a JSON array in the API's response format (--replace, --dry-run)"},
+	{"tenants list", "list the tenants, with their organizations, customers and API tokens"},
+	{"tenants delete", "erase a tenant: its customers, organizations and API tokens"},
+	{"organizations list", "list a tenant's organizations, with their customers"},
+	{"organizations delete", "erase an organization, and its customers that no other organization holds"},
+	{"customers delete", "erase customers of a tenant, with their secrets and memberships"},
+	{"tokens issue", "issue an API token (the token header) for a tenant; it is printed this once only"},
+	{"tokens list", "list a tenant's API tokens: id, name, created, expires, state (--json: a JSON array)"},
+	{"tokens revoke", "revoke an API token by its id or the token itself"},
+	{"dev-token", "print an access token from the development issuer of 'serve --dev'"},
+	{"healthcheck", "exit 0 if the server at --addr is ready (GET /readyz), else 1: a container health check"},
+	{"version", "print the version and VCS revision of this binary (also --version)"},
+}
 
-commands:
-  serve    serve the API (with --demo: load demo data into an empty database)
-  migrate  bring the database schema to the newest version
-  import   load customers from a JSON array in the API's response format (--replace, --dry-run)
-  customers delete      erase customers of a tenant, with their secrets and memberships
-  organizations delete  erase an organization, and its customers that no other organization holds
-  tokens   issue, list or revoke API tokens (the token header): tokens issue|list|revoke
-  dev-token  print an access token from the development issuer of 'serve --dev'
-  version  print the version and VCS revision of this binary (also --version)
+// summary is what the command does, as commandList says.
+func summary(name string) string {
+	for _, c := range commandList {
+		if c.name == name {
+			return c.summary
+		}
+	}
+	return ""
+}
 
-Run 'customer-api <command> -h' for its flags.`
+// commandTable lists the commands whose name starts with prefix ("" for all, "tokens " for a
+// group's, without the prefix), one a line, their summaries in one column.
+func commandTable(prefix string) string {
+	width := 0
+	for _, c := range commandList {
+		if strings.HasPrefix(c.name, prefix) {
+			width = max(width, len(c.name)-len(prefix))
+		}
+	}
+	var b strings.Builder
+	for _, c := range commandList {
+		if name, ok := strings.CutPrefix(c.name, prefix); ok {
+			fmt.Fprintf(&b, "  %-*s  %s\n", width, name, c.summary)
+		}
+	}
+	return b.String()
+}
+
+// usage is the help of 'customer-api -h'.
+func usage() string {
+	return "usage: customer-api <command> [flags]\n\ncommands:\n" + commandTable("") +
+		"\nRun 'customer-api <command> -h' for its flags."
+}
 
 // run is the whole program, with its environment passed in, so tests can run it in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, usage)
+		fmt.Fprintln(stderr, usage())
 		return usageError{"no command given"}
 	}
 	env := environment{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
@@ -81,24 +123,49 @@ func command(ctx context.Context, env environment, args []string) error {
 		return migrate(ctx, env, args[1:])
 	case "import":
 		return importFile(ctx, env, args[1:])
-	case "customers":
-		return customersCommand(ctx, env, args[1:])
+	case "tenants":
+		return group(ctx, env, args, map[string]subcommand{"list": tenantsList, "delete": tenantsDelete})
 	case "organizations":
-		return organizationsCommand(ctx, env, args[1:])
+		return group(ctx, env, args, map[string]subcommand{"list": organizationsList, "delete": organizationsCommand})
+	case "customers":
+		return group(ctx, env, args, map[string]subcommand{"delete": customersCommand})
 	case "tokens":
-		return tokensCommand(ctx, env, args[1:])
+		return group(ctx, env, args, map[string]subcommand{"issue": tokensCommand, "list": tokensCommand, "revoke": tokensCommand})
 	case "dev-token":
 		return devTokenCommand(env, args[1:])
+	case "healthcheck":
+		return healthcheck(ctx, env, args[1:])
 	case "version", "--version":
-		fmt.Fprintln(env.stdout, "customer-api", buildinfo.Read())
-		return nil
+		return version(env, args[1:])
 	case "help", "-h", "--help":
-		fmt.Fprintln(env.stdout, usage)
+		fmt.Fprintln(env.stdout, usage())
 		return nil
 	}
-	fmt.Fprintln(env.stderr, usage)
+	fmt.Fprintln(env.stderr, usage())
 	return usageError{fmt.Sprintf("unknown command %q: see the commands above", args[0])}
 }
+
+// version prints the build of this binary. One built without a VCS stamp says so on stderr,
+// and how to get one that has it.
+func version(env environment, args []string) error {
+	if len(args) > 0 {
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+			fmt.Fprintf(env.stdout, "usage: customer-api version\n\n%s.\n%s\n", summary("version"), unstampedHint)
+			return nil
+		}
+		return usageError{"usage: customer-api version (it takes no flags or arguments)"}
+	}
+	build := buildinfo.Read()
+	fmt.Fprintln(env.stdout, "customer-api", build)
+	if !build.Stamped() {
+		fmt.Fprintln(env.stderr, "customer-api: "+unstampedHint)
+	}
+	return nil
+}
+
+// unstampedHint says why a binary may not know its revision, and how to build one that does.
+const unstampedHint = "A binary built by go run or go test carries no VCS stamp: its revision is unknown. " +
+	"'make build' and 'make run' stamp it (or: go build in a git checkout)."
 
 // environment is what a command may touch of the outside world.
 type environment struct {

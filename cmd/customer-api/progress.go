@@ -74,7 +74,7 @@ func (p *progress) report(now time.Time) {
 		p.log.Info("import progress", attrs...)
 		return
 	}
-	line := fmt.Sprintf("\r%d records, %.0f/s", p.records, rate)
+	line := fmt.Sprintf("\r%s, %.0f/s", plural(p.records, "record"), rate)
 	if fraction >= 0 {
 		line += fmt.Sprintf(", %d%%, about %s left", int(fraction*100), left.Round(time.Second))
 	}

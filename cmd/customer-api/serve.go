@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"time"
 
 	"github.com/cyrexa/customer-api/impl/auth"
@@ -26,6 +27,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	fs := newFlagSet("serve", env)
 	var data dataFlags
 	data.register(fs)
+	data.registerPepper(fs)
 	var logs logFlags
 	logs.register(fs)
 	var authn authFlags
@@ -40,6 +42,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	var limits limitFlags
 	limits.register(fs)
 	metricsAddr := fs.String("metrics-addr", DefaultMetricsAddr, `address of the /metrics listener, apart from the API ("" or "off": none)`)
+	profiling := fs.Bool("pprof", false, "also serve Go's profiles (net/http/pprof) under /debug/pprof/ on the --metrics-addr listener")
 	cacheEntries := fs.Int("validation-cache-entries", contract.DefaultCacheEntries, "how many validated customer documents to remember (0: validate every customer of every read)")
 	readWindow := byteSize(listing.DefaultWindow)
 	fs.Var(&readWindow, "read-window", "the most bytes of one list held in memory; a larger list is spooled to disk (e.g. 8MiB)")
@@ -85,6 +88,9 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if readWindow < 64<<10 {
 		return usageError{"--read-window must be at least 64KiB"}
 	}
+	if *profiling && (*metricsAddr == "" || *metricsAddr == "off") {
+		return usageError{"--pprof serves the profiles on the metrics listener: give --metrics-addr an address"}
+	}
 	if *maxReads < 1 || *maxReadsPerTenant < 0 || *queueTimeout <= 0 {
 		return usageError{"--max-store-reads must be at least 1, --max-store-reads-per-tenant 0 or more and --read-queue-timeout positive"}
 	}
@@ -126,8 +132,9 @@ func serve(ctx context.Context, env environment, args []string) error {
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
+		return listenError("", "--addr", *addr, err)
 	}
+	defer ln.Close() // closed already once served; this covers a failure before that
 	if mode != contract.Enforce {
 		log.Warn("responses are not enforced against the contract", "response_validation", string(mode))
 	}
@@ -155,7 +162,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	stopMetrics, err := serveMetrics(*metricsAddr, m, log, env.stdout)
+	stopMetrics, err := serveMetrics(*metricsAddr, m, *profiling, log, env.stdout)
 	if err != nil {
 		return err
 	}
@@ -165,11 +172,12 @@ func serve(ctx context.Context, env environment, args []string) error {
 	base := "http://" + ln.Addr().String()
 	log.Info("listening", "url", base+contract.BasePath)
 	fmt.Fprintf(env.stdout, "customer-api listening on %s%s\n", base, contract.BasePath)
+	fmt.Fprintf(env.stdout, "  docs:     %s%s\n  contract: %s%s (or %s)\n", base, server.DocsPath, base, server.SpecYAMLPath, path.Base(server.SpecJSONPath))
 	if *loadDemo {
 		// A database that held other data got no demo data; a curl for it would answer 404.
 		if _, err := st.OrganizationVersion(ctx, demo.TenantID, demo.RetailOrganizationID); errors.Is(err, store.ErrNotFound) {
 			fmt.Fprintf(env.stdout, "the database holds other data, so the demo data was not loaded: for the demo, start with an empty --data-dir\n")
-		} else if err := printDemoCurl(ctx, env, creds.authenticator, creds.devKey, base); err != nil {
+		} else if err := printDemoCurl(ctx, env, log, st, creds.authenticator, creds.devKey, base); err != nil {
 			return err
 		}
 	}
@@ -203,10 +211,14 @@ func serve(ctx context.Context, env environment, args []string) error {
 	return nil
 }
 
+// demoTokenName names the API token of the printed curl; each start replaces the previous one.
+const demoTokenName = "demo curl"
+
 // printDemoCurl prints a curl command for the demo tenant. With --dev it carries a fresh access
 // token and API token (valid for a day) and works as printed; otherwise the credentials are for
-// the caller to fill in.
-func printDemoCurl(ctx context.Context, env environment, authenticator *auth.Authenticator, devKey *auth.SigningKey, base string) error {
+// the caller to fill in. The API token replaces the one an earlier start printed, so that
+// restarts do not pile tokens up.
+func printDemoCurl(ctx context.Context, env environment, log *slog.Logger, st store.Store, authenticator *auth.Authenticator, devKey *auth.SigningKey, base string) error {
 	url := base + contract.BasePath + "/organization/getCustomers/" + demo.RetailOrganizationID
 	if devKey == nil {
 		fmt.Fprintf(env.stdout, "try (with an access token and an API token of %s):\n  curl -s -H \"Authorization: Bearer $ACCESS_TOKEN\" -H \"token: $API_TOKEN\" -H 'tenantId: %s' %s\n",
@@ -218,7 +230,20 @@ func printDemoCurl(ctx context.Context, env environment, authenticator *auth.Aut
 	if err != nil {
 		return err
 	}
-	apiToken, _, err := authenticator.Tokens.Issue(ctx, demo.TenantID, "demo curl", ttl)
+	earlier, err := st.APITokens(ctx, demo.TenantID)
+	if err != nil {
+		return fmt.Errorf("list demo API tokens: %w", err)
+	}
+	for _, t := range earlier {
+		if t.Name != demoTokenName {
+			continue
+		}
+		if err := st.DeleteAPIToken(ctx, t.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			// A role without DELETE on api_tokens (PostgreSQL): the old token stays; it expires.
+			log.Warn("the previous demo API token stays", "token_id", t.ID, "error", err.Error())
+		}
+	}
+	apiToken, _, err := authenticator.Tokens.Issue(ctx, demo.TenantID, demoTokenName, ttl)
 	if err != nil {
 		return fmt.Errorf("issue demo API token: %w", err)
 	}

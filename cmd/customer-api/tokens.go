@@ -17,30 +17,9 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-const tokensUsage = `usage: customer-api tokens <command> [flags]
-
-commands:
-  issue   issue an API token for a tenant and print it (the only time it is shown)
-  list    list a tenant's API tokens: id, name, created, expires, state (--json: a JSON array)
-  revoke  revoke a token by its id or the token itself
-
-Run 'customer-api tokens <command> -h' for its flags.`
-
-// tokensCommand issues, lists and revokes API tokens (the `token` header).
+// tokensCommand issues, lists and revokes API tokens (the `token` header): args[0] is issue,
+// list or revoke.
 func tokensCommand(ctx context.Context, env environment, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(env.stderr, tokensUsage)
-		return usageError{"tokens: name a command: issue, list or revoke"}
-	}
-	switch args[0] {
-	case "-h", "--help", "help":
-		fmt.Fprintln(env.stdout, tokensUsage)
-		return nil
-	case "issue", "list", "revoke":
-	default:
-		fmt.Fprintln(env.stderr, tokensUsage)
-		return usageError{fmt.Sprintf("unknown tokens command %q: want issue, list or revoke", args[0])}
-	}
 	fs := newFlagSet("tokens "+args[0], env)
 	var data dataFlags
 	data.register(fs)
@@ -90,6 +69,12 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 			return err
 		}
 		fmt.Fprintln(env.stdout, token)
+		// Issued all the same: the tenant's data may be imported next.
+		if _, err := st.Organizations(ctx, *tenant); errors.Is(err, store.ErrNotFound) {
+			fmt.Fprintf(env.stderr, "customer-api: warning: the database at %s holds no data of tenant %q: "+
+				"every request with this token answers 404 until customers are imported for it; check --tenant and --data-dir (or --database)\n",
+				data.describeDatabase(), *tenant)
+		}
 		return nil
 	case "list":
 		if err := needTenant(); err != nil {
@@ -199,7 +184,7 @@ func devTokenCommand(env environment, args []string) error {
 	tenant := fs.String("tenant", "", "tenant the token is for (required)")
 	scope := fs.String("scope", auth.DefaultScope, "space-separated scopes to grant")
 	subject := fs.String("subject", "developer", "subject (sub) of the token")
-	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
+	ttl := fs.Duration("ttl", time.Hour, fmt.Sprintf("how long the token is valid (at most %s: serve --dev refuses longer ones)", shortDuration(auth.DefaultMaxLifetime)))
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -207,7 +192,13 @@ func devTokenCommand(env environment, args []string) error {
 		return usageError{"--tenant is required: the tenant the token is for (the demo's is " + demo.TenantID + ")"}
 	}
 	if *ttl <= 0 {
-		return usageError{fmt.Sprintf("--ttl %s: must be positive", *ttl)}
+		return usageError{fmt.Sprintf("--ttl %s: must be positive", shortDuration(*ttl))}
+	}
+	// serve --dev keeps the verifier's default --jwt-max-lifetime: a longer token would be
+	// printed here and refused there.
+	if limit := auth.DefaultMaxLifetime; *ttl > limit {
+		return usageError{fmt.Sprintf("--ttl %s: serve --dev accepts access tokens valid for at most %s (the default of its --jwt-max-lifetime); ask for %s or less",
+			shortDuration(*ttl), shortDuration(limit), shortDuration(limit))}
 	}
 	// LoadDevKey would create a key where none is, whose tokens no running server accepts.
 	if _, err := os.Stat(filepath.Join(data.dataDir, auth.DevKeyFile)); errors.Is(err, os.ErrNotExist) {

@@ -22,7 +22,7 @@ func TestServeRedactsTheOTLPEndpoint(t *testing.T) {
 		done <- run(ctx, []string{"serve", "--dev", "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--data-dir", t.TempDir()},
 			func(k string) string { return env[k] }, nil, io.Discard, logs)
 	}()
-	const want = `"endpoint":"https://***@127.0.0.1:1/otlp?api_key=***&region=eu","set_by":"OTEL_EXPORTER_OTLP_ENDPOINT"`
+	const want = `"endpoint":"https://otel:***@127.0.0.1:1/otlp?api_key=***&region=eu","set_by":"OTEL_EXPORTER_OTLP_ENDPOINT"`
 	deadline := time.After(60 * time.Second)
 	for !strings.Contains(logs.String(), `"msg":"listening"`) {
 		select {

@@ -370,3 +370,11 @@ func TestExitStatusesAreDistinct(t *testing.T) {
 		}
 	}
 }
+
+func TestVersionHelp(t *testing.T) {
+	t.Parallel()
+	r := runCtl(t, nil, "version", "-h")
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, "usage: customerctl version\n") {
+		t.Errorf("version -h: exit %d, stdout %q", r.code, r.stdout)
+	}
+}

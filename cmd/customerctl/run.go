@@ -60,7 +60,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "customers":
 		return customers(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "customerctl", buildinfo.Read())
+		if len(args) > 1 && (args[1] == "-h" || args[1] == "--help") {
+			fmt.Fprintln(stdout, "usage: customerctl version\n\nprint the version and VCS revision of this binary (also --version)")
+			return exitOK
+		}
+		build := buildinfo.Read()
+		fmt.Fprintln(stdout, "customerctl", build)
+		if !build.Stamped() {
+			fmt.Fprintln(stderr, "customerctl: a binary built by go run or go test carries no VCS stamp: its revision is unknown; 'make build' stamps it")
+		}
 		return exitOK
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)

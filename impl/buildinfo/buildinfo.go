@@ -55,6 +55,10 @@ func fromBuildInfo(bi *debug.BuildInfo, info Info) Info {
 	return info
 }
 
+// Stamped reports whether the build recorded its VCS revision: false for go run and go test,
+// whose binaries say "unknown" rather than guess.
+func (i Info) Stamped() bool { return i.Revision != "unknown" && i.Revision != "" }
+
 // String is the line `version` prints: version, revision (with "+modified"), and Go version.
 func (i Info) String() string {
 	rev := i.Revision

@@ -31,3 +31,9 @@ func TestReadWithoutVCSStampingSaysUnknown(t *testing.T) {
 		t.Fatalf("Read() = %+v: every field but Time must say something", got)
 	}
 }
+
+func TestStampedSaysWhetherTheRevisionIsKnown(t *testing.T) {
+	if (Info{Revision: "unknown"}).Stamped() || !(Info{Revision: "0123abcd"}).Stamped() {
+		t.Error("Stamped must be false for an unknown revision only")
+	}
+}

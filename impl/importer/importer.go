@@ -39,6 +39,9 @@ func (e *RecordError) Error() string {
 
 func (e *RecordError) Unwrap() error { return e.Err }
 
+// ErrEmpty is the error of an input with no JSON at all: empty, or only white space.
+var ErrEmpty = errors.New(`the input is empty: want a JSON array of {"customer": {...}} records ([] for none)`)
+
 // wrapperHint is added to the error of a record that is an object without a "customer" member.
 const wrapperHint = `; each record is {"customer": {...}}, as in the API's response, not a bare customer`
 
@@ -230,6 +233,9 @@ func lacksWrapper(raw []byte) bool {
 
 func expectDelim(dec *gojson.Decoder, want gojson.Delim) error {
 	tok, err := dec.Token()
+	if errors.Is(err, io.EOF) && want == '[' {
+		return ErrEmpty
+	}
 	if err != nil {
 		return fmt.Errorf("not a JSON array: %w", err)
 	}

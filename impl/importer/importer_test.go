@@ -60,6 +60,8 @@ func TestABadRecordNamesItsIndexAndWritesNothing(t *testing.T) {
 		{"counted from 0", array(5, 0, `{"customer":{"customerName":"n"}}`), 0, "record 0 (counting from 0): /customer/id"},
 		{"no wrapper", array(5, 3, `{"id":"x","customerName":"n"}`), 3, `each record is {"customer": {...}}`},
 		{"not an array", `{"customer":{}}`, -1, "not a JSON array"},
+		{"empty", "", -1, "the input is empty"},
+		{"only white space", " \n\t", -1, "the input is empty"},
 		{"trailing data", array(3, -1, "") + `[]`, -1, "after the JSON array"},
 	}
 	for _, tc := range tests {

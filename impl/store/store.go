@@ -207,11 +207,33 @@ type Store interface {
 	// behind reads of organizations or imports.
 	ErasureCount(ctx context.Context) (int64, error)
 
+	// Tenants returns every tenant that holds data or API tokens, ordered by id (byte order),
+	// with how many organizations, customers and API tokens each has.
+	Tenants(ctx context.Context) ([]TenantSummary, error)
+
+	// Organizations returns the tenant's organizations ordered by id (byte order), each with its
+	// number of customers, or ErrNotFound when the tenant holds no data.
+	Organizations(ctx context.Context, tenantID string) ([]OrganizationSummary, error)
+
+	// DeleteTenant deletes everything of the tenant in one transaction: its customers with their
+	// secrets, its organizations, its API tokens and the tenant itself. It returns ErrNotFound
+	// when the store holds nothing of the tenant, and ErrNotErased or ErrUnavailable as
+	// DeleteCustomers does.
+	DeleteTenant(ctx context.Context, tenantID string) (TenantDeletion, error)
+
+	// DeleteAPIToken deletes an API token (RevokeAPIToken keeps it, revoked), or returns
+	// ErrNotFound.
+	DeleteAPIToken(ctx context.Context, id string) error
+
 	// Empty reports whether the store holds no tenant at all.
 	Empty(ctx context.Context) (bool, error)
 
 	// Migrate brings the schema to the newest version. It is safe to call on every start.
 	Migrate(ctx context.Context) error
+
+	// MigrateUp is Migrate, returning the versions it applied, in order: none when the schema
+	// was up to date already.
+	MigrateUp(ctx context.Context) ([]int64, error)
 
 	// Ping checks that the database answers, on the connections of the lookups (see
 	// OrganizationVersion); failures wrap ErrUnavailable.

@@ -3,7 +3,9 @@ package main
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"context"
+	"debug/elf"
 	"errors"
 	"io"
 	"net/http"
@@ -11,11 +13,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -43,6 +49,12 @@ func TestImageRunsFromItsOwnFileSystem(t *testing.T) {
 	}
 	if len(cfg.Config.Entrypoint) != 1 || cfg.Config.Entrypoint[0] != binaryPath {
 		t.Errorf("Entrypoint = %q, want [%s]", cfg.Config.Entrypoint, binaryPath)
+	}
+	if hc := cfg.Config.Healthcheck; hc == nil || strings.Join(hc.Test, " ") != "CMD "+binaryPath+" healthcheck" || hc.Interval == 0 || hc.Timeout == 0 {
+		t.Errorf("Healthcheck = %+v, want the binary's healthcheck, with an interval and a timeout", hc)
+	}
+	if cfg.OS != "linux" || cfg.Architecture != runtime.GOARCH {
+		t.Errorf("the tarball's image is for %s/%s, want this machine's linux/%s", cfg.OS, cfg.Architecture, runtime.GOARCH)
 	}
 
 	root := t.TempDir()
@@ -110,7 +122,97 @@ func TestImageRunsFromItsOwnFileSystem(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"ok"`) {
 			t.Errorf("/healthz: %d %s", resp.StatusCode, body)
 		}
+		// The image's HEALTHCHECK, with the environment the image gives it.
+		check := exec.Command(binary, cfg.Config.Healthcheck.Test[2:]...)
+		check.Env = append(slices.Clone(cfg.Config.Env), "CUSTOMER_API_ADDR="+strings.TrimPrefix(base, "http://"))
+		if out, err := check.CombinedOutput(); err != nil {
+			t.Errorf("healthcheck: %v\n%s", err, out)
+		}
 	})
+}
+
+// TestImageIndexHasEveryPlatform checks the OCI layout of `make image`: one index whose
+// manifests are the platforms of CUSTOMER_API_IMAGE_PLATFORMS, each with a config and a binary
+// for that platform.
+func TestImageIndexHasEveryPlatform(t *testing.T) {
+	dir, want := os.Getenv("CUSTOMER_API_IMAGE_OCI"), strings.Fields(os.Getenv("CUSTOMER_API_IMAGE_PLATFORMS"))
+	if dir == "" || len(want) == 0 {
+		t.Skip("set CUSTOMER_API_IMAGE_OCI and CUSTOMER_API_IMAGE_PLATFORMS (make image-test does)")
+	}
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := p.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootManifest, err := root.IndexManifest()
+	if err != nil || len(rootManifest.Manifests) != 1 {
+		t.Fatalf("the layout holds %+v (%v), want one index", rootManifest, err)
+	}
+	index, err := root.ImageIndex(rootManifest.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest, err := index.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	machines := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
+	var got []string
+	for _, m := range manifest.Manifests {
+		if m.Platform == nil {
+			t.Errorf("manifest %s names no platform", m.Digest)
+			continue
+		}
+		got = append(got, m.Platform.String())
+		img, err := index.Image(m.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.OS != m.Platform.OS || cfg.Architecture != m.Platform.Architecture {
+			t.Errorf("%s: the config says %s/%s", m.Platform, cfg.OS, cfg.Architecture)
+		}
+		if machine := binaryMachine(t, img); machine != machines[m.Platform.Architecture] {
+			t.Errorf("%s: the binary is for %s", m.Platform, machine)
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("the index has platforms %q, want %q", got, want)
+	}
+}
+
+// binaryMachine returns the ELF machine of the image's binary.
+func binaryMachine(t *testing.T, img v1.Image) elf.Machine {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no %s in the image: %v", binaryPath, err)
+		}
+		if "/"+strings.TrimPrefix(h.Name, "/") != binaryPath {
+			continue
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := elf.NewFile(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", binaryPath, err)
+		}
+		return f.Machine
+	}
 }
 
 // unpack writes the files and directories of a flattened image file system under root.

@@ -1,9 +1,13 @@
 // Command image builds the service's OCI image without a Docker daemon (go-containerregistry):
 // one layer with the static binary, the build machine's CA roots, an /etc/passwd that names the
 // non-root user 65532, and /data, the data directory that user owns. No shell, no package
-// manager, nothing else. `make image` runs it.
+// manager, nothing else; the binary's own `healthcheck` is the image's HEALTHCHECK. With a
+// binary per platform, the OCI layout holds a multi-platform index, and the tarball (for docker
+// load, which takes one platform) the image of --tarball-platform. `make image` runs it.
 //
-//	go run ./scripts/image --binary bin/image/customer-api --tarball bin/customer-api-image.tar --oci bin/customer-api-oci
+//	go run ./scripts/image --binary linux/amd64=bin/image/linux-amd64/customer-api \
+//		--binary linux/arm64=bin/image/linux-arm64/customer-api \
+//		--tarball bin/customer-api-image.tar --oci bin/customer-api-oci
 package main
 
 import (
@@ -14,6 +18,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -45,9 +51,28 @@ func main() {
 	}
 }
 
+// platformBinary is the binary of one platform.
+type platformBinary struct {
+	platform v1.Platform
+	path     string
+}
+
 func run(args []string) error {
 	fs := flag.NewFlagSet("image", flag.ContinueOnError)
-	binary := fs.String("binary", "", "the static linux binary of customer-api (CGO_ENABLED=0)")
+	var binaries []platformBinary
+	fs.Func("binary", "OS/ARCH=PATH: the static binary of customer-api for a platform (CGO_ENABLED=0); repeat it for each; a bare PATH is linux/amd64", func(v string) error {
+		platform, path, ok := strings.Cut(v, "=")
+		if !ok {
+			platform, path = "linux/amd64", v
+		}
+		p, err := v1.ParsePlatform(platform)
+		if err != nil {
+			return err
+		}
+		binaries = append(binaries, platformBinary{*p, path})
+		return nil
+	})
+	tarballPlatform := fs.String("tarball-platform", "linux/"+runtime.GOARCH, "the platform whose image the tarball holds (docker load takes one)")
 	ca := fs.String("ca", "/etc/ssl/certs/ca-certificates.crt", "PEM bundle of CA roots to include")
 	tag := fs.String("tag", "customer-api:latest", "name and tag recorded in the tarball")
 	version := fs.String("version", "", "org.opencontainers.image.version label")
@@ -57,12 +82,26 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *binary == "" || *tarPath == "" && *ociPath == "" {
+	if len(binaries) == 0 || *tarPath == "" && *ociPath == "" {
 		return errors.New("want --binary and --tarball or --oci")
 	}
-	img, err := build(*binary, *ca, *version, *revision)
-	if err != nil {
-		return err
+	var (
+		index = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+		img   v1.Image // the tarball's
+		held  string   // its platform
+	)
+	for _, b := range binaries {
+		platformImg, err := build(b.path, b.platform, *ca, *version, *revision)
+		if err != nil {
+			return fmt.Errorf("%s: %w", b.platform, err)
+		}
+		index = mutate.AppendManifests(index, mutate.IndexAddendum{Add: platformImg, Descriptor: v1.Descriptor{Platform: &b.platform}})
+		if b.platform.String() == *tarballPlatform || len(binaries) == 1 {
+			img, held = platformImg, b.platform.String()
+		}
+	}
+	if img == nil {
+		return fmt.Errorf("--tarball-platform %s: no --binary for it", *tarballPlatform)
 	}
 	if *tarPath != "" {
 		ref, err := name.NewTag(*tag)
@@ -81,20 +120,24 @@ func run(args []string) error {
 		if err != nil {
 			return fmt.Errorf("write %s: %w", *ociPath, err)
 		}
-		if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": *tag})); err != nil {
+		if err := p.AppendIndex(index, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": *tag})); err != nil {
 			return fmt.Errorf("write %s: %w", *ociPath, err)
 		}
 	}
-	digest, err := img.Digest()
+	digest, err := index.Digest()
 	if err != nil {
 		return err
 	}
-	fmt.Printf("built %s (%s)\n", *tag, digest)
+	fmt.Printf("built %s (%s), platforms:", *tag, digest)
+	for _, b := range binaries {
+		fmt.Printf(" %s", b.platform)
+	}
+	fmt.Printf("; the tarball holds %s\n", held)
 	return nil
 }
 
-// build returns the image: one layer on nothing, run as uid 65532.
-func build(binary, ca, version, revision string) (v1.Image, error) {
+// build returns the image of one platform: one layer on nothing, run as uid 65532.
+func build(binary string, platform v1.Platform, ca, version, revision string) (v1.Image, error) {
 	bin, err := os.ReadFile(binary)
 	if err != nil {
 		return nil, err
@@ -124,7 +167,7 @@ func build(binary, ca, version, revision string) (v1.Image, error) {
 		return nil, err
 	}
 	cfg = cfg.DeepCopy()
-	cfg.Architecture, cfg.OS = "amd64", "linux"
+	cfg.Architecture, cfg.OS, cfg.Variant = platform.Architecture, platform.OS, platform.Variant
 	cfg.Config.User = fmt.Sprintf("%d:%d", uid, gid)
 	cfg.Config.Entrypoint = []string{binaryPath}
 	cfg.Config.Cmd = []string{"serve"}
@@ -132,6 +175,15 @@ func build(binary, ca, version, revision string) (v1.Image, error) {
 	// Listen on every interface of the container; keep the data in the volume.
 	cfg.Config.Env = []string{"CUSTOMER_API_ADDR=:8080", "CUSTOMER_API_DATA_DIR=" + dataDir, "SSL_CERT_FILE=" + caPath}
 	cfg.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
+	// The binary asks the server of CUSTOMER_API_ADDR for /readyz: the image has no shell or
+	// curl. Docker honours it (podman with --format docker images; Kubernetes uses its own probes).
+	cfg.Config.Healthcheck = &v1.HealthConfig{
+		Test:        []string{"CMD", binaryPath, "healthcheck"},
+		Interval:    30 * time.Second,
+		Timeout:     5 * time.Second,
+		StartPeriod: 30 * time.Second,
+		Retries:     3,
+	}
 	cfg.Config.Volumes = map[string]struct{}{dataDir: {}}
 	cfg.Config.Labels = map[string]string{
 		"org.opencontainers.image.title":    "customer-api",

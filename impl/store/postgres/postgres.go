@@ -175,24 +175,31 @@ func configure(cfg *pgxpool.Config, opts Options) error {
 // schema, and the others wait for it (up to five minutes), then find nothing left to do. A role
 // without the right to change the schema can call it too, once the schema is up to date.
 func (s *Store) Migrate(ctx context.Context) error {
+	_, err := s.MigrateUp(ctx)
+	return err
+}
+
+// MigrateUp is Migrate, returning the versions it applied.
+func (s *Store) MigrateUp(ctx context.Context) ([]int64, error) {
 	if s.closed.Load() {
-		return fmt.Errorf("%w: migrate postgres %s: the store is closed", store.ErrUnavailable, s.db)
+		return nil, fmt.Errorf("%w: migrate postgres %s: the store is closed", store.ErrUnavailable, s.db)
 	}
 	// A new locker and provider per call: the locker counts its retries over its lifetime.
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(migrationLockRetrySeconds, migrationLockAttempts))
 	if err != nil {
-		return fmt.Errorf("migrate postgres %s: %w", s.db, err)
+		return nil, fmt.Errorf("migrate postgres %s: %w", s.db, err)
 	}
 	db := stdlib.OpenDBFromPool(s.pool)
 	defer db.Close() // closes the database/sql handle only, not the pool
 	p, err := sqlstore.Migrator(goose.DialectPostgres, db, migrations, goose.WithSessionLocker(locker))
 	if err != nil {
-		return fmt.Errorf("migrate postgres %s: load migrations: %w", s.db, err)
+		return nil, fmt.Errorf("migrate postgres %s: load migrations: %w", s.db, err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return s.fail(err, "migrate postgres %s", s.db)
+	results, err := p.Up(ctx)
+	if err != nil {
+		return nil, s.fail(err, "migrate postgres %s", s.db)
 	}
-	return nil
+	return sqlstore.Versions(results), nil
 }
 
 // Ping checks that the database answers, on the lookups' pool; failures wrap

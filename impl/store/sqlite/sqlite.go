@@ -134,12 +134,19 @@ func pool(db *sql.DB, conns int) {
 
 // Migrate applies every pending migration. It is safe to call on every start and concurrently.
 func (s *Store) Migrate(ctx context.Context) error {
+	_, err := s.MigrateUp(ctx)
+	return err
+}
+
+// MigrateUp is Migrate, returning the versions it applied.
+func (s *Store) MigrateUp(ctx context.Context) ([]int64, error) {
 	s.migrateMu.Lock()
 	defer s.migrateMu.Unlock()
-	if _, err := s.migrator.Up(ctx); err != nil {
-		return s.fail(err, "migrate sqlite %s", s.path)
+	results, err := s.migrator.Up(ctx)
+	if err != nil {
+		return nil, s.fail(err, "migrate sqlite %s", s.path)
 	}
-	return nil
+	return sqlstore.Versions(results), nil
 }
 
 // Ping checks that the database answers, on the lookups' connections; failures wrap

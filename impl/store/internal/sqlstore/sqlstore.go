@@ -43,3 +43,12 @@ func Migrator(dialect goose.Dialect, db *sql.DB, embedded embed.FS, opts ...goos
 	opts = append([]goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}, opts...)
 	return goose.NewProvider(dialect, db, migrations, opts...)
 }
+
+// Versions returns the versions of the migrations goose applied, in order.
+func Versions(results []*goose.MigrationResult) []int64 {
+	versions := []int64{}
+	for _, r := range results {
+		versions = append(versions, r.Source.Version)
+	}
+	return versions
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/cyrexa/customer-api/impl/store"
+)
+
+// tenantJSON is one tenant of `tenants list --json`.
+type tenantJSON struct {
+	ID            string `json:"id"`
+	Organizations int    `json:"organizations"`
+	Customers     int    `json:"customers"`
+	APITokens     int    `json:"apiTokens"`
+}
+
+// organizationJSON is one organization of `organizations list --json`.
+type organizationJSON struct {
+	ID        string `json:"id"`
+	Customers int    `json:"customers"`
+}
+
+// tenantsList prints the tenants with their counts: `tenants list [--json]`.
+func tenantsList(ctx context.Context, env environment, args []string) error {
+	fs := newFlagSet("tenants list", env)
+	var data dataFlags
+	data.register(fs)
+	new(logFlags).register(fs) // every command takes --log-level; this one logs nothing
+	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
+	if err := parse(fs, args[1:], env); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError{"usage: customer-api " + synopses["tenants list"]}
+	}
+	st, err := data.openFor(ctx, env, mustExist)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tenants, err := st.Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		out := make([]tenantJSON, 0, len(tenants))
+		for _, t := range tenants {
+			out = append(out, tenantJSON(t))
+		}
+		return printJSON(env, out)
+	}
+	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "TENANT\tORGANIZATIONS\tCUSTOMERS\tAPI TOKENS")
+	for _, t := range tenants {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\n", t.ID, t.Organizations, t.Customers, t.APITokens)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(tenants) == 0 {
+		fmt.Fprintf(env.stderr, "no tenants in the database at %s (import customers with `customer-api import`)\n", data.describeDatabase())
+	}
+	return nil
+}
+
+// tenantsDelete erases a tenant: `tenants delete TENANT-ID`.
+func tenantsDelete(ctx context.Context, env environment, args []string) error {
+	fs := newFlagSet("tenants delete", env)
+	var data dataFlags
+	data.register(fs)
+	var logs logFlags
+	logs.register(fs)
+	wait := eraseWaitFlag(fs)
+	if err := parse(fs, args[1:], env); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"usage: customer-api " + synopses["tenants delete"]}
+	}
+	if err := checkEraseWait(*wait); err != nil {
+		return err
+	}
+	tenant := fs.Arg(0)
+	if err := checkIDs(tenant, nil); err != nil {
+		return err
+	}
+	log := logs.logger(env)
+	st, err := data.openFor(ctx, env, mustExist)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	setEraseWait(st, *wait)
+	del, err := st.DeleteTenant(ctx, tenant)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("the database at %s holds nothing of tenant %s (see `customer-api tenants list`); nothing was deleted", data.describeDatabase(), tenant)
+	}
+	if err != nil && !errors.Is(err, store.ErrNotErased) {
+		return err
+	}
+	log.Info("audit", "action", "tenants delete", "tenant", tenant,
+		"organizations", del.Organizations, "customers", del.Customers, "api_tokens", del.APITokens)
+	fmt.Fprintf(env.stdout, "deleted tenant %s: %s, %s (with their secrets and memberships) and %s\n", tenant,
+		plural(del.Organizations, "organization"), plural(del.Customers, "customer"), plural(del.APITokens, "API token"))
+	if err != nil {
+		return notErased(err)
+	}
+	return nil
+}
+
+// organizationsList prints a tenant's organizations with their numbers of customers:
+// `organizations list --tenant T [--json]`.
+func organizationsList(ctx context.Context, env environment, args []string) error {
+	fs := newFlagSet("organizations list", env)
+	var data dataFlags
+	data.register(fs)
+	new(logFlags).register(fs) // every command takes --log-level; this one logs nothing
+	tenant := fs.String("tenant", "", "tenant whose organizations are listed (required)")
+	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
+	if err := parse(fs, args[1:], env); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError{"usage: customer-api " + synopses["organizations list"]}
+	}
+	if err := checkIDs(*tenant, nil); err != nil {
+		return err
+	}
+	st, err := data.openFor(ctx, env, mustExist)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	orgs, err := st.Organizations(ctx, *tenant)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("the database at %s holds no data of tenant %s (see `customer-api tenants list`)", data.describeDatabase(), *tenant)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		out := make([]organizationJSON, 0, len(orgs))
+		for _, o := range orgs {
+			out = append(out, organizationJSON(o))
+		}
+		return printJSON(env, out)
+	}
+	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ORGANIZATION\tCUSTOMERS")
+	for _, o := range orgs {
+		fmt.Fprintf(w, "%s\t%d\n", o.ID, o.Customers)
+	}
+	return w.Flush()
+}
+
+// printJSON writes v to stdout as indented JSON.
+func printJSON(env environment, v any) error {
+	enc := json.NewEncoder(env.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

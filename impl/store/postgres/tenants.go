@@ -1,0 +1,143 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cyrexa/customer-api/impl/store"
+)
+
+// Statements of the tenant listings and of a tenant's deletion, the twins of the SQLite store's.
+// Row-level security hides every other tenant's organizations and customers, so they are counted
+// one tenant at a time; tenants and api_tokens have no policy.
+const (
+	tenantIDsSQL = `
+SELECT ids.id, (SELECT count(*) FROM api_tokens AS t WHERE t.tenant_id = ids.id)
+FROM (SELECT id FROM tenants UNION SELECT tenant_id FROM api_tokens) AS ids
+ORDER BY ids.id`
+	tenantCountsSQL = `
+SELECT (SELECT count(*) FROM organizations WHERE tenant_id = $1),
+       (SELECT count(*) FROM customers WHERE tenant_id = $1)`
+	// One row per organization, or one row of NULL for a tenant without any; none for a tenant
+	// the store does not hold.
+	organizationsSQL = `
+SELECT o.id, (SELECT count(*) FROM organization_customers AS oc WHERE oc.tenant_id = o.tenant_id AND oc.organization_id = o.id)
+FROM tenants AS t LEFT JOIN organizations AS o ON o.tenant_id = t.id
+WHERE t.id = $1 ORDER BY o.id`
+	// Organizations go first: their memberships go with them, so deleting the customers then
+	// touches no organization's version.
+	deleteTenantOrganizationsSQL = `DELETE FROM organizations WHERE tenant_id = $1`
+	deleteTenantCustomersSQL     = `DELETE FROM customers WHERE tenant_id = $1`
+	deleteTenantTokensSQL        = `DELETE FROM api_tokens WHERE tenant_id = $1`
+	deleteTenantSQL              = `DELETE FROM tenants WHERE id = $1`
+)
+
+// Tenants returns every tenant that holds data or API tokens, with its counts.
+func (s *Store) Tenants(ctx context.Context) ([]store.TenantSummary, error) {
+	rows, err := s.pool.Query(ctx, tenantIDsSQL)
+	if err != nil {
+		return nil, s.fail(err, "list tenants")
+	}
+	tenants, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.TenantSummary, error) {
+		var t store.TenantSummary
+		err := row.Scan(&t.ID, &t.APITokens)
+		return t, err
+	})
+	if err != nil {
+		return nil, s.fail(err, "list tenants")
+	}
+	for i := range tenants {
+		t := &tenants[i]
+		err := s.inTenant(ctx, s.pool, t.ID, func(b *pgx.Batch) {
+			b.Queue(tenantCountsSQL, t.ID)
+		}, func(br pgx.BatchResults) error {
+			return br.QueryRow().Scan(&t.Organizations, &t.Customers)
+		})
+		if err != nil {
+			return nil, s.fail(err, "count the data of tenant %q", t.ID)
+		}
+	}
+	return tenants, nil
+}
+
+// Organizations returns the tenant's organizations with their numbers of customers.
+func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.OrganizationSummary, error) {
+	var orgs []store.OrganizationSummary
+	found := false
+	err := s.inTenant(ctx, s.pool, tenantID, func(b *pgx.Batch) {
+		b.Queue(organizationsSQL, tenantID)
+	}, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		orgs = []store.OrganizationSummary{}
+		var id *string
+		var n int
+		_, err = pgx.ForEachRow(rows, []any{&id, &n}, func() error {
+			found = true
+			if id != nil {
+				orgs = append(orgs, store.OrganizationSummary{ID: *id, Customers: n})
+			}
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, s.fail(err, "list organizations of tenant %q", tenantID)
+	}
+	if !found {
+		return nil, fmt.Errorf("tenant %q: %w", tenantID, store.ErrNotFound)
+	}
+	return orgs, nil
+}
+
+// DeleteTenant deletes the tenant's organizations, customers (with their secrets), API tokens
+// and the tenant, in one transaction. The rows are dead tuples until VACUUM reclaims them.
+func (s *Store) DeleteTenant(ctx context.Context, tenantID string) (store.TenantDeletion, error) {
+	var del store.TenantDeletion
+	var tenants int
+	err := s.inTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		for _, step := range []struct {
+			query string
+			n     *int
+		}{
+			{deleteTenantOrganizationsSQL, &del.Organizations},
+			{deleteTenantCustomersSQL, &del.Customers},
+			{deleteTenantTokensSQL, &del.APITokens},
+			{deleteTenantSQL, &tenants},
+		} {
+			tag, err := tx.Exec(ctx, step.query, tenantID)
+			if err != nil {
+				return err
+			}
+			*step.n = int(tag.RowsAffected())
+		}
+		if tenants == 0 && del.APITokens == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.TenantDeletion{}, fmt.Errorf("delete tenant %q: %w", tenantID, err)
+	}
+	if err != nil {
+		return store.TenantDeletion{}, s.fail(err, "delete tenant %q", tenantID)
+	}
+	return del, nil
+}
+
+// DeleteAPIToken deletes the API token with the given id.
+func (s *Store) DeleteAPIToken(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM api_tokens WHERE id = $1`, id)
+	if err != nil {
+		return s.fail(err, "delete API token %q", id)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("API token %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
