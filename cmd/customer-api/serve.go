@@ -49,7 +49,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	bodyCache := byteSize(listing.DefaultCacheBytes)
 	fs.Var(&bodyCache, "body-cache", "bytes of encoded lists of small organizations kept to answer unchanged reads (0: none)")
 	maxReads := fs.Int("max-store-reads", listing.DefaultMaxReads, "lists read from the database at once; more wait for --read-queue-timeout, then get 503")
-	maxReadsPerTenant := fs.Int("max-store-reads-per-tenant", 0, "of --max-store-reads, how many one tenant may take at once (0: half, at least 1)")
+	maxReadsPerTenant := fs.Int("max-store-reads-per-tenant", 0, "of --max-store-reads, how many one tenant may take at once (0: half, and fewer than the CPUs, at least 1)")
 	queueTimeout := fs.Duration("read-queue-timeout", listing.DefaultQueueTimeout, "how long a list waits for its turn to read the database")
 	spoolDir := fs.String("spool-dir", "", "directory of the unlinked files that hold lists larger than --read-window until their client has them (default: the system's temporary directory)")
 	spoolLimit := byteSize(listing.DefaultSpoolBytes)

@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -50,6 +51,13 @@ const (
 // database connection and up to a window of memory while the database produces its list.
 const DefaultMaxReads = 4
 
+// DefaultMaxReadsPerTenant is how many of maxReads one tenant may take by default: half of
+// them, and fewer than the CPUs, so that one tenant's reads leave a core to the others (a read
+// keeps a core busy while the database produces its list); at least one.
+func DefaultMaxReadsPerTenant(maxReads int) int {
+	return max(1, min(maxReads/2, runtime.GOMAXPROCS(0)-1))
+}
+
 // memoryWindows is how many windows of memory the bodies being produced and sent may hold in
 // all, beyond the cache; a body that finds no room goes to the spool however small it is.
 const memoryWindows = 4
@@ -67,7 +75,7 @@ type Options struct {
 	// the cache are never cached.
 	CacheBytes int64
 	// MaxReads is how many reads from the store may run at once, and MaxReadsPerTenant how many
-	// of them for one tenant (default: half of MaxReads, at least one).
+	// of them for one tenant (default: DefaultMaxReadsPerTenant).
 	MaxReads          int
 	MaxReadsPerTenant int
 	// QueueTimeout is how long a read waits for its turn before it is refused with 503.
@@ -108,7 +116,7 @@ func New(r Reader, opts Options, log *slog.Logger, m *metrics.Metrics) *Lister {
 		opts.MaxReads = DefaultMaxReads
 	}
 	if opts.MaxReadsPerTenant <= 0 {
-		opts.MaxReadsPerTenant = max(1, opts.MaxReads/2)
+		opts.MaxReadsPerTenant = DefaultMaxReadsPerTenant(opts.MaxReads)
 	}
 	if opts.QueueTimeout <= 0 {
 		opts.QueueTimeout = DefaultQueueTimeout
