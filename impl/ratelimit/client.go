@@ -11,6 +11,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
+// RecentFailure is how long a failure keeps an address among those the global limit refuses.
+const RecentFailure = time.Minute
+
 // maxClients bounds how many client addresses' records are kept; the least recently seen are
 // forgotten (and count as never having failed).
 const maxClients = 100_000
@@ -45,16 +48,16 @@ type ClientConfig struct {
 //
 // Before a bearer token is verified (Admit), a request is refused only when
 //   - its address's bucket is empty: that address keeps failing; or
-//   - the global bucket is empty, and its address has failures on record (a bucket not yet
-//     refilled) and no success since its last failure.
+//   - the global bucket is empty, and its address failed within the last RecentFailure and has
+//     not succeeded since.
 //
-// An address that never failed, or whose bucket has refilled, is always verified: a global
-// limit cannot tell a real tenant's first request from a forger's, so it holds back only
-// addresses that have shown they fail. Once a many-address flood has spent the global budget,
-// each of its addresses is refused until its own bucket is full again, and nobody else is.
-// What remains: an address that itself keeps failing is refused up front, even with a good but
-// new token, until its bucket refills. A bearer token the verifier remembers meets the first
-// rule only (see Admit).
+// An address that never failed, or not lately, is always verified: a global limit cannot tell a
+// real tenant's first request from a forger's, so it holds back only addresses that have shown
+// they fail. Once a many-address flood has spent the global budget, its addresses share what
+// the global budget refills (the rate they are refused beyond), however slowly each of them
+// goes, and nobody else is refused. What remains: an address that itself keeps failing is
+// refused up front, even with a good but new token, until its bucket refills. A bearer token
+// the verifier remembers meets the first rule only (see Admit).
 type Failures struct {
 	cfg    ClientConfig
 	global *rate.Limiter // nil: no global limit
@@ -66,7 +69,8 @@ type Failures struct {
 // client is what is known of an address that failed.
 type client struct {
 	failures  *rate.Limiter // nil without a per-address limit
-	succeeded bool          // a success came after its last failure
+	succeeded   bool          // a success came after its last failure
+	lastFailure time.Time
 }
 
 // NewFailures returns the limits cfg describes.
@@ -101,26 +105,20 @@ func (f *Failures) Admit(req *http.Request, remembered bool) error {
 	if !ok {
 		return nil // never failed, or long forgotten
 	}
-	own := float64(f.cfg.PerClientBurst) // a record without a bucket: failures on record
 	if c.failures != nil {
-		own = c.failures.TokensAt(now)
-		if own < 1 {
+		if own := c.failures.TokensAt(now); own < 1 {
 			return tooMany(max(until(c.failures, 1, own), time.Second))
 		}
 	}
-	onRecord := c.failures == nil || own < float64(f.cfg.PerClientBurst)
-	if remembered || f.global == nil || c.succeeded || !onRecord {
+	recent := now.Sub(c.lastFailure) < RecentFailure
+	if remembered || f.global == nil || c.succeeded || !recent {
 		return nil
 	}
 	global := f.global.TokensAt(now)
 	if global >= 1 {
 		return nil
 	}
-	wait := until(f.global, 1, global)
-	if c.failures != nil {
-		wait = min(wait, until(c.failures, float64(f.cfg.PerClientBurst), own)) // off the record
-	}
-	return tooMany(max(wait, time.Second))
+	return tooMany(max(until(f.global, 1, global), time.Second))
 }
 
 // Failed charges a failed authentication attempt to the request's client address and to the
@@ -142,7 +140,7 @@ func (f *Failures) Failed(req *http.Request) {
 		}
 		f.clients.Add(key, c)
 	}
-	c.succeeded = false
+	c.succeeded, c.lastFailure = false, now
 	if c.failures != nil {
 		c.failures.AllowN(now, 1)
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/ratelimit"
@@ -117,7 +118,7 @@ func TestFailuresRefuseOnlyAddressesThatFail(t *testing.T) {
 			f.Succeeded(from("192.0.2.1"))
 		}
 	})
-	t.Run("with the global budget spent, only addresses with failures on record are refused", func(t *testing.T) {
+	t.Run("with the global budget spent, only addresses that failed lately are refused", func(t *testing.T) {
 		t.Parallel()
 		f := ratelimit.NewFailures(ratelimit.ClientConfig{PerClient: 0.001, PerClientBurst: 10, Global: 0.001, GlobalBurst: 4})
 		for _, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"} {
@@ -134,6 +135,17 @@ func TestFailuresRefuseOnlyAddressesThatFail(t *testing.T) {
 		}
 		f.Failed(from("192.0.2.2"))
 		wantRefused(t, f.Admit(from("192.0.2.2"), false), "after a failure that followed its success")
+	})
+	t.Run("with the global budget spent, an address that fails slowly is refused all the same", func(t *testing.T) {
+		t.Parallel()
+		// Its own bucket refills at once: a flood spread thin over many addresses.
+		f := ratelimit.NewFailures(ratelimit.ClientConfig{PerClient: 1e6, PerClientBurst: 5, Global: 0.001, GlobalBurst: 1})
+		f.Failed(from("192.0.2.1"))
+		time.Sleep(10 * time.Millisecond) // longer only refills more
+		wantRefused(t, f.Admit(from("192.0.2.1"), false), "an address that failed a moment ago")
+		if err := f.Admit(from("192.0.2.2"), false); err != nil {
+			t.Errorf("an address that never failed: %v", err)
+		}
 	})
 	t.Run("a remembered bearer token meets only its own address's bucket", func(t *testing.T) {
 		t.Parallel()
