@@ -125,7 +125,7 @@ test-browser: npm-tools build ## open the docs page in headless Debian chromium;
 # answers on 127.0.0.1:5432, the full-disk test when mount(8) is permitted.
 SOAK ?= 90s
 .PHONY: reliability
-reliability: ## SIGTERM, PostgreSQL outages, imports while reading, a soak (SOAK=90s) and a full disk, on the real binary
+reliability: ## SIGTERM, PostgreSQL outages, imports while reading, tenant isolation under attack, a soak (SOAK=90s) and a full disk, on the real binary
 	@if [ -z "$$CUSTOMER_API_TEST_POSTGRES" ] && pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 		export CUSTOMER_API_TEST_POSTGRES='$(PG_TEST_URL)'; fi; \
 	echo "CUSTOMER_API_RELIABILITY=1 CUSTOMER_API_SOAK=$(SOAK) go test -count=1 -v -timeout 40m ./reliability"; \

@@ -1,8 +1,9 @@
 // Package reliability proves the behaviour a deployment relies on, with the real binary under
 // real load on loopback: SIGTERM drains without losing an accepted request, the service rides out
 // a PostgreSQL outage with 200s and 503s only and recovers without a restart, a read never sees
-// half an import, memory and goroutines stay flat in a soak, and an import into a full or
-// read-only SQLite location fails cleanly while reads go on. docs/reliability.md records what the
+// half an import, no tenant's slow readers, erasures, forged-token flood or leaked access token
+// takes the service from another tenant, memory and goroutines stay flat in a soak, and an
+// import into a full or read-only SQLite location fails cleanly while reads go on. docs/reliability.md records what the
 // suite measured and the commands that reproduce it.
 //
 // The tests run only when CUSTOMER_API_RELIABILITY=1 is set, so `go test ./...` (and `make test`)
