@@ -9,14 +9,14 @@ PKGS := ./...
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-# What is generated: gen/ (oapi-codegen), openapi.json (openapi.go's //go:generate line) and the
-# demo data (impl/demo/dataset.json, impl/demo/generate.go's). Each is committed.
-GENERATED := gen/ openapi.json impl/demo/dataset.json
+# What is generated: gen/ (oapi-codegen) and openapi.json (openapi.go's //go:generate line). Each
+# is committed. The demo data (impl/demo/dataset.json) is a fixture edited by hand: see impl/demo.
+GENERATED := gen/ openapi.json
 
-generate: ## regenerate gen/ and openapi.json from openapi.yaml, and the demo data (impl/demo/dataset.json)
-	$(GO) generate ./gen/... . ./impl/demo
+generate: ## regenerate gen/ and openapi.json from openapi.yaml
+	$(GO) generate ./gen/... .
 
-check-generated: generate ## regenerate and fail if gen/, openapi.json or the demo data differs from what is committed
+check-generated: generate ## regenerate and fail if gen/ or openapi.json differs from what is committed
 	@git diff --exit-code --stat -- $(GENERATED) || (echo "generated files are out of date: run 'make generate' and commit" >&2; exit 1)
 	@test -z "$$(git status --porcelain -- $(GENERATED))" || (git status --porcelain -- $(GENERATED); echo "generated files are not committed" >&2; exit 1)
 

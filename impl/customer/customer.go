@@ -76,16 +76,11 @@ func StripWriteOnly(c gen.Customer) gen.Customer {
 	return c
 }
 
-// HashCredentials returns the secrets to store for creds. Where the stored hash already matches
-// the plaintext it is kept, so importing the same file twice changes nothing; values that already
-// are password hashes are kept as given.
-func HashCredentials(creds Credentials, stored store.Secrets) (store.Secrets, error) {
-	return HashCredentialsWith(secrets.Hasher{}, creds, stored)
-}
-
-// HashCredentialsWith is HashCredentials with h's pepper mixed into the PIN and the secret
-// answers: the low-entropy secrets a dump of the database would otherwise give away to a few
-// thousand guesses. Passwords are hashed without it.
+// HashCredentialsWith returns the secrets to store for creds, hashed with h. Where the stored
+// hash already matches the plaintext it is kept, so importing the same file twice changes
+// nothing; values that already are password hashes are kept as given. h's pepper (if any) is
+// mixed into the PIN and the secret answers: the low-entropy secrets a dump of the database would
+// otherwise give away to a few thousand guesses. Passwords are hashed without it.
 func HashCredentialsWith(h secrets.Hasher, creds Credentials, stored store.Secrets) (store.Secrets, error) {
 	var out store.Secrets
 	var err error

@@ -50,7 +50,7 @@ func TestSplitKeepsCredentialsOutOfTheDocument(t *testing.T) {
 
 func TestHashCredentialsKeepsAHashWhosePlaintextDidNotChange(t *testing.T) {
 	_, creds, _ := customer.Split(secretive())
-	first, err := customer.HashCredentials(creds, store.Secrets{})
+	first, err := customer.HashCredentialsWith(secrets.Hasher{}, creds, store.Secrets{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestHashCredentialsKeepsAHashWhosePlaintextDidNotChange(t *testing.T) {
 		!secrets.Matches(first.SecretAnswerHashes[0], "Rex") || first.SecretAnswerHashes[1] != "" {
 		t.Fatalf("hashes do not match their plaintexts: %+v", first)
 	}
-	again, err := customer.HashCredentials(creds, first)
+	again, err := customer.HashCredentialsWith(secrets.Hasher{}, creds, first)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestHashCredentialsKeepsAHashWhosePlaintextDidNotChange(t *testing.T) {
 		t.Error("an unchanged plaintext was hashed anew")
 	}
 	creds.Password = ptr("changed")
-	changed, _ := customer.HashCredentials(creds, first)
+	changed, _ := customer.HashCredentialsWith(secrets.Hasher{}, creds, first)
 	if changed.PasswordHash == first.PasswordHash || !secrets.Matches(changed.PasswordHash, "changed") {
 		t.Error("a changed password kept its old hash")
 	}

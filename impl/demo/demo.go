@@ -1,10 +1,13 @@
 // Package demo holds the demo dataset and loads it: one tenant, two organizations and 36 customers
 // with every field of the contract filled with realistic, made-up values.
 //
-// The dataset is dataset.json, written by internal/generate (`go generate ./impl/demo`, or
-// `make generate`) and embedded here. Its secrets are already argon2id hashes and its two-factor
-// codes are left out, as the importer stores them, so loading it hashes nothing and the
-// generator's gofakeit stays out of the binary.
+// The dataset is dataset.json, a fixture edited by hand and embedded here: one organization a
+// line, then one customer a line, so that a change shows as the customers it touches. Its secrets
+// are already argon2id hashes and its two-factor codes are left out, as the importer stores them,
+// so loading it hashes nothing. To add or change a secret, write its plaintext and run
+// `go test ./impl/demo`: the failure names the hash to write instead. The tests hold the file to
+// the contract: each customer a valid import record and, less its writeOnly secrets, a valid
+// response entry; every field of the contract filled somewhere; every enum value used.
 package demo
 
 import (
@@ -43,7 +46,7 @@ func Dataset() []Organization {
 		Customers gen.CustomerList `json:"customers"`
 	}
 	if err := json.Unmarshal(dataset, &orgs); err != nil {
-		// dataset.json is generated and checked by this package's tests: only a broken build gets here.
+		// dataset.json is checked by this package's tests: only a broken build gets here.
 		panic(fmt.Sprintf("demo: decode the embedded dataset.json: %v", err))
 	}
 	out := make([]Organization, len(orgs))

@@ -270,7 +270,7 @@ func TestCustomersFitTogether(t *testing.T) {
 				t.Errorf("%s: altitude %v m is not plausible for a city address", *c.Id, *g.Altitude)
 			}
 		}
-		// The generator spells TenantID out again; the documents' locations show that it agrees.
+		// The fixture spells TenantID out again; the documents' locations show that it agrees.
 		for _, d := range *p.Documents {
 			if want := "s3://kyc-documents/" + TenantID + "/" + *c.Id + "/"; !strings.HasPrefix(*d.Location, want) {
 				t.Errorf("%s: document at %q, want it under %q", *c.Id, *d.Location, want)
@@ -355,9 +355,10 @@ func TestSecretsAreStoredHashes(t *testing.T) {
 		}
 		h := *value
 		if !strings.HasPrefix(h, prefix) || !secrets.IsHash(h) {
-			t.Errorf("%s: %s %q is not an argon2id PHC string as the importer writes it", id, field, h)
+			hash, _ := secrets.Hash(h) // for the one who edits dataset.json: what to write instead
+			t.Errorf("%s: %s %q is not an argon2id PHC string as the importer writes it: write %s", id, field, h, hash)
 		}
-		if kept, err := secrets.Prepare(h); err != nil || kept != h {
+		if kept, err := (secrets.Hasher{}).Prepare(h); err != nil || kept != h {
 			t.Errorf("%s: %s is not kept as given on import: %q, %v", id, field, kept, err)
 		}
 		if other, dup := seen[h]; dup {
@@ -390,6 +391,23 @@ func TestSecretsAreStoredHashes(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestDatasetHasOneCustomerALine(t *testing.T) {
+	t.Parallel()
+	lines := strings.Split(strings.TrimSuffix(string(dataset), "\n"), "\n")
+	var customers, organizations int
+	for _, line := range lines {
+		switch {
+		case strings.HasPrefix(line, `{"customer":`):
+			customers++
+		case strings.HasPrefix(line, `{"id":`):
+			organizations++
+		}
+	}
+	if customers != 24+16 || organizations != 2 || len(lines) != 2+2*organizations+customers {
+		t.Errorf("dataset.json has %d lines, %d of them customers and %d organizations: want the brackets, two lines an organization and one a customer", len(lines), customers, organizations)
+	}
 }
 
 // rawOrganization is an element of dataset.json with its records undecoded.

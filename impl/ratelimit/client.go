@@ -68,7 +68,7 @@ type Failures struct {
 
 // client is what is known of an address that failed.
 type client struct {
-	failures  *rate.Limiter // nil without a per-address limit
+	failures    *rate.Limiter // nil without a per-address limit
 	succeeded   bool          // a success came after its last failure
 	lastFailure time.Time
 }

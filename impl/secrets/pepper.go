@@ -38,9 +38,6 @@ func NewPepper(key []byte) (*Pepper, error) {
 	return &Pepper{key: append([]byte(nil), key...), id: b64.EncodeToString(sum[:6])}, nil
 }
 
-// ID is the pepper's keyid in PHC strings.
-func (p *Pepper) ID() string { return p.id }
-
 func (p *Pepper) mix(plain string) []byte {
 	mac := hmac.New(sha256.New, p.key)
 	mac.Write([]byte(plain))
@@ -52,11 +49,9 @@ type Hasher struct {
 	Pepper *Pepper
 }
 
-// Hash returns the argon2id PHC string of plain, peppered when the hasher has a pepper.
+// Hash returns the argon2id PHC string of plain, with a fresh random salt, peppered (and naming
+// its pepper) when the hasher has one.
 func (h Hasher) Hash(plain string) (string, error) {
-	if h.Pepper == nil {
-		return Hash(plain)
-	}
 	if plain == "" {
 		return "", ErrEmpty
 	}
@@ -64,13 +59,18 @@ func (h Hasher) Hash(plain string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	key := argon2.IDKey(h.Pepper.mix(plain), salt, Iterations, MemoryKiB, Parallelism, KeyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d,keyid=%s$%s$%s",
-		argon2.Version, MemoryKiB, Iterations, Parallelism, h.Pepper.id,
+	password, keyID := []byte(plain), ""
+	if h.Pepper != nil {
+		password, keyID = h.Pepper.mix(plain), ",keyid="+h.Pepper.id
+	}
+	key := argon2.IDKey(password, salt, Iterations, MemoryKiB, Parallelism, KeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d%s$%s$%s",
+		argon2.Version, MemoryKiB, Iterations, Parallelism, keyID,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-// Prepare is Prepare with the hasher's pepper for new hashes.
+// Prepare returns the value to store for a secret given on import: value itself when it is
+// already a hash (IsHash), "" when it is empty (no secret), and its hash otherwise (Hash).
 func (h Hasher) Prepare(value string) (string, error) {
 	switch {
 	case value == "":

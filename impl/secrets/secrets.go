@@ -59,33 +59,8 @@ var ErrEmpty = errors.New("empty secret")
 // b64 is the PHC encoding: standard alphabet, no padding, canonical trailing bits only.
 var b64 = base64.RawStdEncoding.Strict()
 
-// Hash returns the argon2id PHC string of plain, with a fresh random salt.
-func Hash(plain string) (string, error) {
-	if plain == "" {
-		return "", ErrEmpty
-	}
-	salt, err := newSalt()
-	if err != nil {
-		return "", err
-	}
-	return HashWithSalt(plain, salt)
-}
-
-// HashWithSalt is Hash with a salt of SaltLen bytes chosen by the caller. It exists for data that
-// must come out byte for byte the same on every run, such as the public demo dataset; a real
-// secret needs a salt of its own that nobody can predict, which only Hash gives it.
-func HashWithSalt(plain string, salt []byte) (string, error) {
-	if plain == "" {
-		return "", ErrEmpty
-	}
-	if len(salt) != SaltLen {
-		return "", fmt.Errorf("hash secret: salt of %d bytes, want %d", len(salt), SaltLen)
-	}
-	key := argon2.IDKey([]byte(plain), salt, Iterations, MemoryKiB, Parallelism, KeyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, MemoryKiB, Iterations, Parallelism,
-		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
-}
+// Hash returns the argon2id PHC string of plain, with a fresh random salt and no pepper.
+func Hash(plain string) (string, error) { return Hasher{}.Hash(plain) }
 
 func newSalt() ([]byte, error) {
 	salt := make([]byte, SaltLen)
@@ -102,22 +77,6 @@ func IsHash(s string) bool {
 		return true
 	}
 	return isBcrypt(s)
-}
-
-// Prepare returns the value to store for a secret given on import: value itself when it is
-// already a hash (IsHash), "" when it is empty (no secret), and its argon2id hash otherwise.
-func Prepare(value string) (string, error) {
-	switch {
-	case value == "":
-		return "", nil
-	case IsHash(value):
-		return value, nil
-	}
-	h, err := Hash(value)
-	if err != nil {
-		return "", fmt.Errorf("prepare secret: %w", err)
-	}
-	return h, nil
 }
 
 // Matches reports whether plain is the secret hashed in hash, comparing in constant time. It

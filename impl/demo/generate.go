@@ -1,3 +1,0 @@
-package demo
-
-//go:generate go run ./internal/generate -o dataset.json
