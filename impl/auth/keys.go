@@ -1,3 +1,11 @@
+// The refresh of a remote key set is written here, around keyfunc and jwkset's memory storage,
+// rather than taken from jwkset's own (NewStorageFromHTTP with RefreshUnknownKID): jwkset runs
+// the fetch for an unknown kid under the deadline of its rate-limiter wait (RateLimitWaitMax),
+// and lets every other token with that kid queue on the limiter, not wait for the fetch under
+// way. Tried against TestRotatedKeysArePickedUpWithoutARestart (a JWKS 60 ms slow): a wait as
+// short as the refetch interval times the fetch out; one as long as the fetch timeout passes,
+// but 20 forged kids then hold their requests 8 s instead of failing at once.
+
 package auth
 
 import (
@@ -38,9 +46,7 @@ const maxJWKSBytes = 1 << 20
 
 // remoteKeys is a key set fetched over HTTP into memory. keyfunc turns a kid into a key over
 // the memory storage; the fetches are this type's own, so that the fetch caused by an unknown
-// kid gets its own deadline. (keyfunc's HTTP storage runs that fetch under the context of its
-// rate-limiter wait, whose deadline is RateLimitWaitMax: with a short wait the fetch itself
-// fails, and with a long one requests queue behind the limiter.)
+// kid gets its own deadline (see the top of this file).
 type remoteKeys struct {
 	url     string
 	opts    KeySetOptions
