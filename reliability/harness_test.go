@@ -189,13 +189,14 @@ func cleanEnv() []string {
 // PID is the server's process id.
 func (s *server) PID() int { return s.cmd.Process.Pid }
 
-// dataArgs are the flags that point a command at the server's data.
-func (s *server) dataArgs() []string {
-	args := []string{"--data-dir", s.DataDir}
+// dataEnv is the environment of a command that points it at the server's data: the variables
+// of --data-dir and --database, which hold wherever the command's own flags and arguments go.
+func (s *server) dataEnv() []string {
+	env := append(cleanEnv(), "CUSTOMER_API_DATA_DIR="+s.DataDir)
 	if s.Database != "" {
-		args = append(args, "--database", s.Database)
+		env = append(env, "CUSTOMER_API_DATABASE="+s.Database)
 	}
-	return args
+	return env
 }
 
 // admin runs a command of the binary against the server's data and returns its stdout.
@@ -212,8 +213,8 @@ func (s *server) admin(t testing.TB, args ...string) string {
 func (s *server) tryAdmin(ctx context.Context, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, append(args, s.dataArgs()...)...)
-	cmd.Env = cleanEnv()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = s.dataEnv()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -32,7 +32,7 @@ func (d *dataFlags) openMigrated(ctx context.Context) (store.Store, error) {
 }
 
 func migrate(ctx context.Context, env environment, args []string) error {
-	fs := newFlagSet("migrate", env)
+	fs := newFlagSet("migrate")
 	var data dataFlags
 	data.register(fs)
 	new(logFlags).register(fs) // every command takes --log-level; this one logs nothing
@@ -72,7 +72,7 @@ func migrate(ctx context.Context, env environment, args []string) error {
 }
 
 func importFile(ctx context.Context, env environment, args []string) error {
-	fs := newFlagSet("import", env)
+	fs := newFlagSet("import")
 	var data dataFlags
 	data.register(fs)
 	data.registerPepper(fs)
@@ -115,7 +115,7 @@ func importFile(ctx context.Context, env environment, args []string) error {
 			size = fi.Size()
 		}
 	}
-	pepper, err := loadPepper(data.pepperFile, env)
+	pepper, err := loadPepper(data.pepperFile)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/peterbourgon/ff/v3"
 
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/postgres"
@@ -27,161 +29,62 @@ import (
 // errHelp says that help was asked for (-h, --help) and printed; the program exits 0.
 var errHelp = errors.New("help printed")
 
-// synopses are the first line of each command's help, after "usage: customer-api".
-var synopses = map[string]string{
-	"serve":                "serve [flags]",
-	"migrate":              "migrate [flags]",
-	"import":               "import --tenant ID --organization ID [flags] FILE|-",
-	"tenants list":         "tenants list [--json] [flags]",
-	"tenants delete":       "tenants delete [flags] TENANT-ID",
-	"organizations list":   "organizations list --tenant ID [--json] [flags]",
-	"organizations delete": "organizations delete --tenant ID [flags] ORGANIZATION-ID",
-	"customers delete":     "customers delete --tenant ID [flags] CUSTOMER-ID...",
-	"tokens issue":         "tokens issue --tenant ID [--name NAME] [--expires 720h] [flags]",
-	"tokens list":          "tokens list --tenant ID [--json] [flags]",
-	"tokens revoke":        "tokens revoke [flags] TOKEN-ID|TOKEN",
-	"dev-token":            "dev-token --tenant ID [--scope S] [--ttl 1h] [flags]",
-	"healthcheck":          "healthcheck [--addr HOST:PORT] [--path /readyz] [--timeout 2s]",
+// newFlagSet returns the flag set of a command; parse reads it.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // parse prints help to stdout, and errors once, through main
+	return fs
 }
 
-// newFlagSet returns a flag set for a command whose flags also read CUSTOMER_API_<FLAG>. The
-// flag package prints nothing itself: parse prints help to stdout and returns errors once.
-func newFlagSet(name string, env environment) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
+// parse parses args with ff: the command line, then CUSTOMER_API_<FLAG> (upper case, dashes as
+// underscores) for each flag the command line left out. As with the flag package, the flags come
+// before the arguments: the first argument ends them, and so does "--". -h or --help prints the
+// command's flags to stdout and returns errHelp.
+func parse(fs *flag.FlagSet, args []string, env environment) error {
+	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("CUSTOMER_API"))
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		printHelp(fs, env.stdout)
+		return errHelp
+	case err != nil:
+		return usageError{fmt.Sprintf("%s (run 'customer-api %s -h' for its flags)", explain(fs, err), fs.Name())}
+	}
+	if !slices.Contains(args, "--") {
+		for _, arg := range fs.Args() {
+			if name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "="); name != arg && fs.Lookup(name) != nil {
+				return usageError{fmt.Sprintf("%s after the arguments: flags come first (usage: customer-api %s)", arg, about(fs.Name()).synopsis)}
+			}
+		}
+	}
+	return nil
 }
 
 // printHelp writes the command's synopsis, what it does and its flags to w.
 func printHelp(fs *flag.FlagSet, w io.Writer) {
-	synopsis := synopses[fs.Name()]
-	if synopsis == "" {
-		synopsis = fs.Name() + " [flags]"
-	}
-	fmt.Fprintf(w, "usage: customer-api %s\n\n", synopsis)
-	if s := summary(fs.Name()); s != "" {
-		fmt.Fprintf(w, "%s.\n\n", strings.ToUpper(s[:1])+s[1:])
-	}
+	c := about(fs.Name())
+	fmt.Fprintf(w, "usage: customer-api %s\n\n%s.\n\n", c.synopsis, strings.ToUpper(c.summary[:1])+c.summary[1:])
 	fmt.Fprintln(w, "flags (each also CUSTOMER_API_<FLAG>, upper case, dashes as underscores):")
-	fs.VisitAll(func(f *flag.Flag) {
-		fmt.Fprintf(w, "  -%s %s\n    \t%s", f.Name, valueName(f), f.Usage)
-		if def := shownDefault(f); def != "" {
-			fmt.Fprintf(w, " (default %s)", def)
-		}
-		fmt.Fprintln(w)
-	})
+	fs.SetOutput(w)
+	fs.PrintDefaults()
 }
 
-// valueName names what a flag takes in its help line, as the flag package would, and better
-// for this program's own flag types.
-func valueName(f *flag.Flag) string {
-	switch f.Value.(type) {
-	case *logLevel:
-		return "level"
-	case *byteSize:
-		return "size"
+// explain says what kind of value a flag wants where the flag package says only "parse error",
+// and drops ff's "error parsing ...: " before the flag package's message.
+func explain(fs *flag.FlagSet, err error) string {
+	_, msg, _ := strings.Cut(err.Error(), ": ")
+	if m := badValue.FindStringSubmatch(msg); m != nil {
+		kind, _ := flag.UnquoteUsage(fs.Lookup(m[1] + m[2]))
+		msg = strings.TrimSuffix(msg, "parse error") + cmp.Or(wanted[kind], "parse error")
 	}
-	name, _ := flag.UnquoteUsage(f)
-	return name
+	return msg
 }
 
-// shownDefault is the default a flag's help line shows: none for an empty string, false or
-// zero (whose meaning the help says); strings quoted. Unlike the flag package's, it shows a
-// default that is its type's zero value too, such as --log-level's info.
-func shownDefault(f *flag.Flag) string {
-	switch f.DefValue {
-	case "", "false", "0", "0s":
-		return ""
-	}
-	if g, ok := f.Value.(flag.Getter); ok {
-		if _, isString := g.Get().(string); isString {
-			return fmt.Sprintf("%q", f.DefValue)
-		}
-	}
-	return f.DefValue
-}
+// badValue matches the messages of ff and the flag package for a value that does not parse.
+var badValue = regexp.MustCompile(`(?:flag -([a-z0-9-]+)|flag "([a-z0-9-]+)" from environment variable "\w+"): parse error$`)
 
-// parse parses args; a flag not given on the command line takes its environment variable.
-// Flags may come after positional arguments too (`tokens revoke ID --data-dir DIR`); a "--"
-// ends the flags. -h or --help prints the command's flags to stdout and returns errHelp.
-func parse(fs *flag.FlagSet, args []string, env environment) error {
-	var positional []string
-	flagError := func(err error) error {
-		if errors.Is(err, flag.ErrHelp) {
-			printHelp(fs, env.stdout)
-			return errHelp
-		}
-		msg := err.Error()
-		if m := badValue.FindStringSubmatch(msg); m != nil {
-			msg = strings.TrimSuffix(msg, "parse error") + expected(fs.Lookup(m[1]))
-		}
-		return usageError{fmt.Sprintf("%s (run 'customer-api %s -h' for its flags)", msg, fs.Name())}
-	}
-	for {
-		if err := fs.Parse(args); err != nil {
-			return flagError(err)
-		}
-		rest := fs.Args()
-		if len(rest) == 0 || len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			positional = append(positional, rest...)
-			break
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
-	}
-	if err := fs.Parse(append([]string{"--"}, positional...)); err != nil {
-		return flagError(err)
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || err != nil {
-			return
-		}
-		name := envName(f.Name)
-		if v := env.getenv(name); v != "" {
-			if setErr := fs.Set(f.Name, v); setErr != nil {
-				msg := setErr.Error()
-				if msg == "parse error" {
-					msg = expected(f)
-				}
-				err = usageError{fmt.Sprintf("%s=%q (--%s): %s", name, v, f.Name, msg)}
-			}
-		}
-	})
-	return err
-}
-
-// badValue matches the flag package's message for a value its parser refused.
-var badValue = regexp.MustCompile(`for flag -([a-z0-9-]+): parse error$`)
-
-// expected says what kind of value a flag takes, instead of the flag package's "parse error".
-func expected(f *flag.Flag) string {
-	if f == nil {
-		return "parse error"
-	}
-	g, ok := f.Value.(flag.Getter)
-	if !ok {
-		return "parse error"
-	}
-	switch g.Get().(type) {
-	case time.Duration:
-		return "want a duration such as 30s, 5m or 1h"
-	case bool:
-		return "want true or false"
-	case int, int64, uint, uint64:
-		return "want a whole number"
-	case float64:
-		return "want a number"
-	}
-	return "parse error"
-}
-
-// envName is the environment variable of a flag: --data-dir is CUSTOMER_API_DATA_DIR.
-func envName(flagName string) string {
-	return "CUSTOMER_API_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
+// wanted says what a value of each of the flag package's types looks like.
+var wanted = map[string]string{"": "want true or false", "duration": "want a duration such as 30s, 5m or 1h",
+	"int": "want a whole number", "uint": "want a whole number", "float": "want a number"}
 
 // dataFlags are the flags of every command that touches data.
 type dataFlags struct {
@@ -377,30 +280,34 @@ func credentialParam(name string) bool {
 // logFlags are the logging flags. Every command accepts them; those that log (serve, import and
 // the deletes) build their logger from them.
 type logFlags struct {
-	level logLevel
+	level slog.Level
 }
 
 func (l *logFlags) register(fs *flag.FlagSet) {
-	fs.Var(&l.level, "log-level", "log level: debug, info, warn or error; logs are JSON lines on stderr")
+	fs.Var(levelValue{&l.level}, "log-level", "log `level`: debug, info, warn or error; logs are JSON lines on stderr")
 }
 
 // logger returns the JSON logger of --log-level on stderr.
 func (l *logFlags) logger(env environment) *slog.Logger {
-	h := slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: slog.Level(l.level)})
+	h := slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: l.level})
 	return slog.New(telemetry.NewLogHandler(h)) // trace_id and span_id of a traced request
 }
 
-// logLevel is the flag of a slog level, checked when it is given.
-type logLevel slog.Level
+// levelValue is the flag of a slog level, checked when it is given. Its zero value (no level)
+// prints as "", so that -h shows the default, info.
+type levelValue struct{ level *slog.Level }
 
-func (l *logLevel) String() string { return strings.ToLower(slog.Level(*l).String()) }
-
-func (l *logLevel) Set(s string) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(s)); err != nil {
-		return fmt.Errorf("want debug, info, warn or error")
+func (v levelValue) String() string {
+	if v.level == nil {
+		return ""
 	}
-	*l = logLevel(level)
+	return strings.ToLower(v.level.String())
+}
+
+func (v levelValue) Set(s string) error {
+	if err := v.level.UnmarshalText([]byte(s)); err != nil {
+		return errors.New("want debug, info, warn or error")
+	}
 	return nil
 }
 

@@ -113,7 +113,7 @@ func startErasure(ctx context.Context, env environment, args []string, noun, use
 	if len(args) == 0 || args[0] != "delete" {
 		return nil, usageError{use}
 	}
-	fs := newFlagSet(noun+" delete", env)
+	fs := newFlagSet(noun + " delete")
 	var data dataFlags
 	data.register(fs)
 	var logs logFlags

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -210,7 +211,8 @@ func TestErasureHeldUpByAReader(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			args := append(tc.args, "--data-dir", dir, "--erase-wait", "200ms")
+			last := len(tc.args) - 1 // the argument, after the flags
+			args := slices.Concat(tc.args[:last], []string{"--data-dir", dir, "--erase-wait", "200ms"}, tc.args[last:])
 			out, _, err := runCmd(t, tc.stdin, args...)
 			if !errors.Is(err, store.ErrNotErased) || exitCode(err) != 1 {
 				t.Fatalf("%s under a reader: err = %v, want ErrNotErased and exit status 1", tc.name, err)
@@ -290,14 +292,15 @@ func TestNoSilentNewDatabase(t *testing.T) {
 		}
 	})
 	t.Run("tokens and dev-token refuse a directory without data", func(t *testing.T) {
-		for _, args := range [][]string{
-			{"tokens", "issue", "--tenant", "t1"},
-			{"tokens", "list", "--tenant", "t1"},
-			{"tokens", "revoke", strings.Repeat("0", 32)},
-			{"dev-token", "--tenant", "t1"},
+		for _, c := range []struct{ cmd, rest []string }{
+			{[]string{"tokens", "issue"}, []string{"--tenant", "t1"}},
+			{[]string{"tokens", "list"}, []string{"--tenant", "t1"}},
+			{[]string{"tokens", "revoke"}, []string{strings.Repeat("0", 32)}},
+			{[]string{"dev-token"}, []string{"--tenant", "t1"}},
 		} {
 			dir := t.TempDir()
-			_, _, err := runCmd(t, "", append(args, "--data-dir", dir)...)
+			args := slices.Concat(c.cmd, []string{"--data-dir", dir}, c.rest)
+			_, _, err := runCmd(t, "", args...)
 			if err == nil || !strings.Contains(err.Error(), "--data-dir") || !strings.Contains(err.Error(), dir) {
 				t.Errorf("%v: err = %v, want the directory and a hint to pass --data-dir", args, err)
 			}
@@ -322,7 +325,7 @@ func TestServeLogsItsData(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--dev", "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--data-dir", dir},
-			func(string) string { return "" }, nil, io.Discard, errW)
+			nil, io.Discard, errW)
 		errW.Close()
 	}()
 	db := regexp.QuoteMeta(filepath.Join(dir, "customers.db"))

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -15,14 +14,13 @@ type subcommand func(ctx context.Context, env environment, args []string) error
 // commands to stdout; no command or an unknown one prints them to stderr, a usage error.
 func group(ctx context.Context, env environment, args []string, subs map[string]subcommand) error {
 	name := args[0]
-	names := make([]string, 0, len(subs))
-	for sub := range subs {
-		names = append(names, sub)
-	}
-	slices.SortFunc(names, func(a, b string) int { return position(name+" "+a) - position(name+" "+b) })
+	var names []string
 	var synopsisLines strings.Builder
-	for _, sub := range names {
-		fmt.Fprintf(&synopsisLines, "  customer-api %s\n", synopses[name+" "+sub])
+	for _, c := range commandList {
+		if sub, ok := strings.CutPrefix(c.name, name+" "); ok && subs[sub] != nil {
+			names = append(names, sub)
+			fmt.Fprintf(&synopsisLines, "  customer-api %s\n", c.synopsis)
+		}
 	}
 	groupUsage := fmt.Sprintf("usage:\n%s\ncommands:\n%s\nRun 'customer-api %s <command> -h' for all the flags of a command.",
 		synopsisLines.String(), commandTable(name+" "), name)
@@ -41,11 +39,6 @@ func group(ctx context.Context, env environment, args []string, subs map[string]
 		fmt.Fprintln(env.stderr, groupUsage)
 		return usageError{fmt.Sprintf("unknown %s command %q: want %s", name, sub, orList(names))}
 	}
-}
-
-// position is the index of a command in commandList, which orders the help.
-func position(name string) int {
-	return slices.IndexFunc(commandList, func(c struct{ name, summary string }) bool { return c.name == name })
 }
 
 // orList joins words as "a, b or c".

@@ -101,8 +101,8 @@ const pepperEnv = "CUSTOMER_API_PEPPER"
 
 // loadPepper returns the pepper of --pepper-file or CUSTOMER_API_PEPPER (nil when neither is
 // set). Surrounding whitespace is trimmed; at least secrets.MinPepperLen bytes must remain.
-func loadPepper(file string, env environment) (*secrets.Pepper, error) {
-	key := []byte(env.getenv(pepperEnv))
+func loadPepper(file string) (*secrets.Pepper, error) {
+	key := []byte(os.Getenv(pepperEnv))
 	if file != "" {
 		if len(key) > 0 {
 			return nil, usageError{"set --pepper-file or " + pepperEnv + ", not both"}

@@ -13,7 +13,7 @@ import (
 // 200, 1 otherwise: the container image's HEALTHCHECK, which has no shell and no curl. Its --addr
 // reads CUSTOMER_API_ADDR like serve's, so in the image it finds the server with no flags.
 func healthcheck(ctx context.Context, env environment, args []string) error {
-	fs := newFlagSet("healthcheck", env)
+	fs := newFlagSet("healthcheck")
 	addr := fs.String("addr", "127.0.0.1:8080", "address of the server, as serve's --addr (a host-less :8080, or 0.0.0.0, means this host's loopback)")
 	path := fs.String("path", "/readyz", "/readyz (ready: the database answers) or /healthz (the process is up)")
 	timeout := fs.Duration("timeout", 2*time.Second, "how long the check may take")

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -30,7 +31,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "customer-api:", err)
 		os.Exit(exitCode(err))
 	}
@@ -48,33 +49,32 @@ func exitCode(err error) int {
 	return 1
 }
 
-// commandList names every command, with what it does: the commands of 'customer-api -h' and,
-// for a group such as tokens, of 'customer-api tokens -h'.
-var commandList = []struct{ name, summary string }{
-	{"serve", "serve the API (with --demo: load demo data into an empty database)"},
-	{"migrate", "bring the database schema to the newest version, saying which versions it applied"},
-	{"import", "load customers from a JSON array in the API's response format (--replace, --dry-run)"},
-	{"tenants list", "list the tenants, with their organizations, customers and API tokens"},
-	{"tenants delete", "erase a tenant: its customers, organizations and API tokens"},
-	{"organizations list", "list a tenant's organizations, with their customers"},
-	{"organizations delete", "erase an organization, and its customers that no other organization holds"},
-	{"customers delete", "erase customers of a tenant, with their secrets and memberships"},
-	{"tokens issue", "issue an API token (the token header) for a tenant; it is printed this once only"},
-	{"tokens list", "list a tenant's API tokens: id, name, created, expires, state (--json: a JSON array)"},
-	{"tokens revoke", "revoke an API token by its id or the token itself"},
-	{"dev-token", "print an access token from the development issuer of 'serve --dev'"},
-	{"healthcheck", "exit 0 if the server at --addr is ready (GET /readyz), else 1: a container health check"},
-	{"version", "print the version and VCS revision of this binary (also --version)"},
+// commandInfo is what the help says of a command: its usage line (after "usage: customer-api")
+// and what it does.
+type commandInfo struct{ name, synopsis, summary string }
+
+// commandList is every command, in the order of 'customer-api -h' and, for a group such as
+// tokens, of 'customer-api tokens -h'.
+var commandList = []commandInfo{
+	{"serve", "serve [flags]", "serve the API (with --demo: load demo data into an empty database)"},
+	{"migrate", "migrate [flags]", "bring the database schema to the newest version, saying which versions it applied"},
+	{"import", "import --tenant ID --organization ID [flags] FILE|-", "load customers from a JSON array in the API's response format (--replace, --dry-run)"},
+	{"tenants list", "tenants list [--json] [flags]", "list the tenants, with their organizations, customers and API tokens"},
+	{"tenants delete", "tenants delete [flags] TENANT-ID", "erase a tenant: its customers, organizations and API tokens"},
+	{"organizations list", "organizations list --tenant ID [--json] [flags]", "list a tenant's organizations, with their customers"},
+	{"organizations delete", "organizations delete --tenant ID [flags] ORGANIZATION-ID", "erase an organization, and its customers that no other organization holds"},
+	{"customers delete", "customers delete --tenant ID [flags] CUSTOMER-ID...", "erase customers of a tenant, with their secrets and memberships"},
+	{"tokens issue", "tokens issue --tenant ID [--name NAME] [--expires 720h] [flags]", "issue an API token (the token header) for a tenant; it is printed this once only"},
+	{"tokens list", "tokens list --tenant ID [--json] [flags]", "list a tenant's API tokens: id, name, created, expires, state (--json: a JSON array)"},
+	{"tokens revoke", "tokens revoke [flags] TOKEN-ID|TOKEN", "revoke an API token by its id or the token itself"},
+	{"dev-token", "dev-token --tenant ID [--scope S] [--ttl 1h] [flags]", "print an access token from the development issuer of 'serve --dev'"},
+	{"healthcheck", "healthcheck [--addr HOST:PORT] [--path /readyz] [--timeout 2s]", "exit 0 if the server at --addr is ready (GET /readyz), else 1: a container health check"},
+	{"version", "version", "print the version and VCS revision of this binary (also --version)"},
 }
 
-// summary is what the command does, as commandList says.
-func summary(name string) string {
-	for _, c := range commandList {
-		if c.name == name {
-			return c.summary
-		}
-	}
-	return ""
+// about returns the entry of commandList named name.
+func about(name string) commandInfo {
+	return commandList[slices.IndexFunc(commandList, func(c commandInfo) bool { return c.name == name })]
 }
 
 // commandTable lists the commands whose name starts with prefix ("" for all, "tokens " for a
@@ -101,13 +101,15 @@ func usage() string {
 		"\nRun 'customer-api <command> -h' for its flags."
 }
 
-// run is the whole program, with its environment passed in, so tests can run it in-process.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+// run is the whole program, with its standard streams passed in, so tests can run it in-process.
+// Its environment variables are the process's: ff reads those of the flags, and OpenTelemetry's
+// exporters the OTEL_* ones, so a test that sets one uses t.Setenv.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage())
 		return usageError{"no command given"}
 	}
-	env := environment{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	env := environment{stdin: stdin, stdout: stdout, stderr: stderr}
 	if err := command(ctx, env, args); !errors.Is(err, errHelp) {
 		return err
 	}
@@ -150,7 +152,7 @@ func command(ctx context.Context, env environment, args []string) error {
 func version(env environment, args []string) error {
 	if len(args) > 0 {
 		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-			fmt.Fprintf(env.stdout, "usage: customer-api version\n\n%s.\n%s\n", summary("version"), unstampedHint)
+			fmt.Fprintf(env.stdout, "usage: customer-api version\n\n%s.\n%s\n", about("version").summary, unstampedHint)
 			return nil
 		}
 		return usageError{"usage: customer-api version (it takes no flags or arguments)"}
@@ -169,7 +171,6 @@ const unstampedHint = "A binary built by go run or go test carries no VCS stamp:
 
 // environment is what a command may touch of the outside world.
 type environment struct {
-	getenv func(string) string
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer

@@ -52,7 +52,7 @@ func TestServeWithAnOpenIDConnectIssuer(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--data-dir", dir,
 			"--oidc-issuer", issuerURL, "--jwt-audience", "customer-api"},
-			func(string) string { return "" }, nil, outW, io.Discard)
+			nil, outW, io.Discard)
 		outW.Close()
 	}()
 	defer func() {

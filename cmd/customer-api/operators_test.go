@@ -44,7 +44,7 @@ func startServe(t *testing.T, until *regexp.Regexp, args ...string) *served {
 	outR, outW := io.Pipe()
 	s := &served{cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		err := run(ctx, append([]string{"serve"}, args...), func(string) string { return "" }, nil, outW, io.Discard)
+		err := run(ctx, append([]string{"serve"}, args...), nil, outW, io.Discard)
 		outW.Close()
 		s.done <- err
 	}()
@@ -352,7 +352,6 @@ func TestProfilesAreOffUnlessAskedFor(t *testing.T) {
 }
 
 func TestHealthcheck(t *testing.T) {
-	t.Parallel()
 	s := startServe(t, listeningLine, "--dev", "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--data-dir", t.TempDir())
 	addr := strings.TrimPrefix(s.base, "http://")
 	for _, path := range []string{"/readyz", "/healthz"} {
@@ -363,11 +362,8 @@ func TestHealthcheck(t *testing.T) {
 	}
 	// The image sets CUSTOMER_API_ADDR=:8080 for serve; healthcheck reads it too.
 	_, port, _ := net.SplitHostPort(addr)
-	var out strings.Builder
-	err := run(t.Context(), []string{"healthcheck"}, func(k string) string {
-		return map[string]string{"CUSTOMER_API_ADDR": ":" + port}[k]
-	}, nil, &out, io.Discard)
-	if err != nil {
+	t.Setenv("CUSTOMER_API_ADDR", ":"+port)
+	if _, _, err := runCmd(t, "", "healthcheck"); err != nil {
 		t.Errorf("healthcheck with CUSTOMER_API_ADDR=:%s: %v", port, err)
 	}
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,18 +13,20 @@ import (
 	"github.com/cyrexa/customer-api/impl/store/postgres/pgtest"
 )
 
-// runEnv runs the program in-process with args and exactly the environment in env.
+// runEnv runs the program in-process with args and the variables of env set (t.Setenv: a test
+// that sets any is not parallel).
 func runEnv(t *testing.T, env map[string]string, stdin string, args ...string) (string, error) {
 	t.Helper()
-	var out bytes.Buffer
-	err := run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &bytes.Buffer{})
-	return out.String(), err
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	out, _, err := runCmd(t, stdin, args...)
+	return out, err
 }
 
 // TestMigrateAndImportIntoPostgres runs the admin commands against a PostgreSQL database given
 // by CUSTOMER_API_DATABASE, with the pool flags set through their environment variables.
 func TestMigrateAndImportIntoPostgres(t *testing.T) {
-	t.Parallel()
 	d := pgtest.New(t)
 	env := map[string]string{
 		"CUSTOMER_API_DATABASE":             d.URL,

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path"
 	"time"
 
@@ -24,7 +25,7 @@ import (
 )
 
 func serve(ctx context.Context, env environment, args []string) error {
-	fs := newFlagSet("serve", env)
+	fs := newFlagSet("serve")
 	var data dataFlags
 	data.register(fs)
 	data.registerPepper(fs)
@@ -45,15 +46,15 @@ func serve(ctx context.Context, env environment, args []string) error {
 	profiling := fs.Bool("pprof", false, "also serve Go's profiles (net/http/pprof) under /debug/pprof/ on the --metrics-addr listener")
 	cacheEntries := fs.Int("validation-cache-entries", contract.DefaultCacheEntries, "how many validated customer documents to remember (0: validate every customer of every read)")
 	readWindow := byteSize(listing.DefaultWindow)
-	fs.Var(&readWindow, "read-window", "the most bytes of one list held in memory; a larger list is spooled to disk (e.g. 8MiB)")
+	fs.Var(&readWindow, "read-window", "the most bytes of one list held in memory, a `size` such as 8MiB; a larger list is spooled to disk")
 	bodyCache := byteSize(listing.DefaultCacheBytes)
-	fs.Var(&bodyCache, "body-cache", "bytes of encoded lists of small organizations kept to answer unchanged reads (0: none)")
+	fs.Var(&bodyCache, "body-cache", "bytes (a `size`) of encoded lists of small organizations kept to answer unchanged reads (0: none)")
 	maxReads := fs.Int("max-store-reads", listing.DefaultMaxReads, "lists read from the database at once; more wait for --read-queue-timeout, then get 503")
 	maxReadsPerTenant := fs.Int("max-store-reads-per-tenant", 0, "of --max-store-reads, how many one tenant may take at once (0: half, and fewer than the CPUs, at least 1)")
 	queueTimeout := fs.Duration("read-queue-timeout", listing.DefaultQueueTimeout, "how long a list waits for its turn to read the database")
 	spoolDir := fs.String("spool-dir", "", "directory of the unlinked files that hold lists larger than --read-window until their client has them (default: the system's temporary directory)")
 	spoolLimit := byteSize(listing.DefaultSpoolBytes)
-	fs.Var(&spoolLimit, "spool-limit", "disk the spooled lists may take together; one tenant may take half, and a list that finds no room gets 503")
+	fs.Var(&spoolLimit, "spool-limit", "disk (a `size`) the spooled lists may take together; one tenant may take half, and a list that finds no room gets 503")
 	writeStall := fs.Duration("write-stall-timeout", listing.DefaultWriteStall, "a client that takes no bytes of a list for this long is dropped")
 	if err := parse(fs, args, env); err != nil {
 		return err
@@ -65,7 +66,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if err := authn.check(); err != nil {
 		return err
 	}
-	tracing, err := telemetry.FromEnv(env.getenv)
+	tracing, err := telemetry.FromEnv(os.Getenv)
 	if err != nil {
 		return usageError{err.Error()}
 	}
@@ -118,7 +119,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	if *loadDemo {
-		pepper, err := loadPepper(data.pepperFile, env)
+		pepper, err := loadPepper(data.pepperFile)
 		if err != nil {
 			return err
 		}

@@ -26,7 +26,7 @@ type organizationJSON struct {
 
 // tenantsList prints the tenants with their counts: `tenants list [--json]`.
 func tenantsList(ctx context.Context, env environment, args []string) error {
-	fs := newFlagSet("tenants list", env)
+	fs := newFlagSet("tenants list")
 	var data dataFlags
 	data.register(fs)
 	new(logFlags).register(fs) // every command takes --log-level; this one logs nothing
@@ -35,7 +35,7 @@ func tenantsList(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	if fs.NArg() != 0 {
-		return usageError{"usage: customer-api " + synopses["tenants list"]}
+		return usageError{"usage: customer-api " + about("tenants list").synopsis}
 	}
 	st, err := data.openFor(ctx, env, mustExist)
 	if err != nil {
@@ -69,7 +69,7 @@ func tenantsList(ctx context.Context, env environment, args []string) error {
 
 // tenantsDelete erases a tenant: `tenants delete TENANT-ID`.
 func tenantsDelete(ctx context.Context, env environment, args []string) error {
-	fs := newFlagSet("tenants delete", env)
+	fs := newFlagSet("tenants delete")
 	var data dataFlags
 	data.register(fs)
 	var logs logFlags
@@ -79,7 +79,7 @@ func tenantsDelete(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usageError{"usage: customer-api " + synopses["tenants delete"]}
+		return usageError{"usage: customer-api " + about("tenants delete").synopsis}
 	}
 	if err := checkEraseWait(*wait); err != nil {
 		return err
@@ -115,7 +115,7 @@ func tenantsDelete(ctx context.Context, env environment, args []string) error {
 // organizationsList prints a tenant's organizations with their numbers of customers:
 // `organizations list --tenant T [--json]`.
 func organizationsList(ctx context.Context, env environment, args []string) error {
-	fs := newFlagSet("organizations list", env)
+	fs := newFlagSet("organizations list")
 	var data dataFlags
 	data.register(fs)
 	new(logFlags).register(fs) // every command takes --log-level; this one logs nothing
@@ -125,7 +125,7 @@ func organizationsList(ctx context.Context, env environment, args []string) erro
 		return err
 	}
 	if fs.NArg() != 0 {
-		return usageError{"usage: customer-api " + synopses["organizations list"]}
+		return usageError{"usage: customer-api " + about("organizations list").synopsis}
 	}
 	if err := checkIDs(*tenant, nil); err != nil {
 		return err

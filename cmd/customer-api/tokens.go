@@ -20,7 +20,7 @@ import (
 // tokensCommand issues, lists and revokes API tokens (the `token` header): args[0] is issue,
 // list or revoke.
 func tokensCommand(ctx context.Context, env environment, args []string) error {
-	fs := newFlagSet("tokens "+args[0], env)
+	fs := newFlagSet("tokens " + args[0])
 	var data dataFlags
 	data.register(fs)
 	new(logFlags).register(fs) // every command takes --log-level; this one logs nothing
@@ -176,7 +176,7 @@ func orDash(s string) string {
 
 // devTokenCommand prints an access token from the development issuer of `serve --dev`.
 func devTokenCommand(env environment, args []string) error {
-	fs := newFlagSet("dev-token", env)
+	fs := newFlagSet("dev-token")
 	// The data flags of every command; the development key is in --data-dir.
 	var data dataFlags
 	data.register(fs)

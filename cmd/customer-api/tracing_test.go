@@ -15,12 +15,12 @@ import (
 func TestServeRedactsTheOTLPEndpoint(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel:s3cret-pw@127.0.0.1:1/otlp?api_key=s3cret-key&region=eu"}
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "https://otel:s3cret-pw@127.0.0.1:1/otlp?api_key=s3cret-key&region=eu")
 	logs := &apitest.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--dev", "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--data-dir", t.TempDir()},
-			func(k string) string { return env[k] }, nil, io.Discard, logs)
+			nil, io.Discard, logs)
 	}()
 	const want = `"endpoint":"https://otel:***@127.0.0.1:1/otlp?api_key=***&region=eu","set_by":"OTEL_EXPORTER_OTLP_ENDPOINT"`
 	deadline := time.After(60 * time.Second)
