@@ -66,10 +66,19 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if err := authn.check(); err != nil {
 		return err
 	}
-	tracing, err := telemetry.FromEnv(os.Getenv)
+	tracing := telemetry.FromEnv(os.Getenv)
+	tracer, stopTracing, err := telemetry.Setup(ctx, tracing, build.Version, log)
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	defer func() {
+		// The run context is cancelled by now; the last spans get a moment of their own.
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(flushCtx); err != nil {
+			log.Warn("tracing: the last spans were not exported", "error", err.Error())
+		}
+	}()
 	mode, err := contract.ParseMode(*validation)
 	if err != nil {
 		return usageError{err.Error()}
@@ -139,20 +148,8 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if mode != contract.Enforce {
 		log.Warn("responses are not enforced against the contract", "response_validation", string(mode))
 	}
-	tracer, stopTracing, err := telemetry.Setup(ctx, tracing, build.Version, log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		// The run context is cancelled by now; the last spans get a moment of their own.
-		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := stopTracing(flushCtx); err != nil {
-			log.Warn("tracing: the last spans were not exported", "error", err.Error())
-		}
-	}()
 	if tracing.Enabled {
-		log.Info("tracing: exporting spans over OTLP/HTTP", "endpoint", redactDSN(tracing.Endpoint),
+		log.Info("tracing: exporting spans", "exporter", cmp.Or(tracing.Exporter, "otlp"), "endpoint", cmp.Or(redactDSN(tracing.Endpoint), "the exporter's default"),
 			"set_by", cmp.Or(tracing.EndpointVariable, "default"))
 	}
 	m := metrics.New()

@@ -1,9 +1,12 @@
 // Package telemetry sets up OpenTelemetry tracing from the standard OTEL_* environment variables
-// (OTLP over HTTP) and puts the trace and span ids of a request into its log lines.
+// and puts the trace and span ids of a request into its log lines. The exporter is OTel's own
+// choice from those variables (go.opentelemetry.io/contrib/exporters/autoexport): OTLP over HTTP
+// or gRPC, or the console.
 //
-// Without an OTLP endpoint in the environment, or with OTEL_SDK_DISABLED=true or
-// OTEL_TRACES_EXPORTER=none, nothing is installed: Setup returns a nil provider, the server
-// creates no request spans, and the spans the packages start are the API's no-op ones.
+// Unless a variable asks for traces (an OTLP endpoint, or OTEL_TRACES_EXPORTER), or with
+// OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none, nothing is installed: Setup returns a nil
+// provider, the server creates no request spans, and the spans the packages start are the API's
+// no-op ones. (autoexport alone would export to localhost:4318 when nothing is set.)
 package telemetry
 
 import (
@@ -12,9 +15,9 @@ import (
 	"log/slog"
 	"strings"
 
+	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -27,60 +30,44 @@ const ServiceName = "customer-api"
 // Propagator is how trace context travels in HTTP headers: W3C traceparent and tracestate.
 var Propagator = propagation.TraceContext{}
 
-// Config is what Setup found in the environment.
+// Config is what the environment asks of tracing.
 type Config struct {
 	// Enabled is true when spans are exported.
 	Enabled bool
-	// Endpoint is where spans go, and EndpointVariable the variable that says so ("" for the
-	// SDK's default): for the start-up log line. The URL may hold credentials: redact it.
+	// Exporter is OTEL_TRACES_EXPORTER ("" for autoexport's default, otlp).
+	Exporter string
+	// Endpoint is where OTLP spans go, and EndpointVariable the variable that says so ("" for the
+	// exporter's default): for the start-up log line. The URL may hold credentials: redact it.
 	Endpoint         string
 	EndpointVariable string
 }
 
-// FromEnv reads the OTEL_* variables that decide whether traces are exported. An exporter or
-// protocol this service does not speak is an error that names the variable.
-func FromEnv(getenv func(string) string) (Config, error) {
-	if strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true") {
-		return Config{}, nil
-	}
-	switch exporter := strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER")); exporter {
-	case "none":
-		return Config{}, nil
-	case "", "otlp":
-	default:
-		return Config{}, fmt.Errorf("OTEL_TRACES_EXPORTER=%q: customer-api exports otlp (over HTTP) or none", exporter)
-	}
-	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"} {
-		if p := strings.TrimSpace(getenv(name)); p != "" {
-			if p != "http/protobuf" {
-				return Config{}, fmt.Errorf("%s=%q: customer-api speaks OTLP over HTTP only: set http/protobuf or leave it unset", name, p)
-			}
-			break // the signal-specific variable wins
-		}
+// FromEnv reads whether the OTEL_* variables ask for traces.
+func FromEnv(getenv func(string) string) Config {
+	exporter := strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER"))
+	if strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true") || exporter == "none" {
+		return Config{}
 	}
 	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return Config{Enabled: true, Endpoint: v, EndpointVariable: name}, nil
+		if v := strings.TrimSpace(getenv(name)); v != "" && (exporter == "" || exporter == "otlp") {
+			return Config{Enabled: true, Exporter: exporter, Endpoint: v, EndpointVariable: name}
 		}
 	}
-	if getenv("OTEL_TRACES_EXPORTER") == "otlp" {
-		return Config{Enabled: true, Endpoint: "http://localhost:4318"}, nil
-	}
-	return Config{}, nil
+	return Config{Enabled: exporter != "", Exporter: exporter}
 }
 
-// Setup returns the tracer provider that exports spans over OTLP/HTTP as the OTEL_* variables
-// say (the exporter, sampler, batching and resource read them themselves), installed as the
-// global provider with the W3C propagator (export failures go to log), and the function that
-// flushes and stops it. When cfg is not enabled it returns a nil provider and a shutdown that
-// does nothing.
+// Setup returns the tracer provider that exports spans with the exporter autoexport makes from
+// the process's OTEL_* variables (the sampler, batching and resource read them too), installed as
+// the global provider with the W3C propagator (export failures go to log), and the function that
+// flushes and stops it. An exporter or protocol autoexport does not know is an error. When cfg is
+// not enabled it returns a nil provider and a shutdown that does nothing.
 func Setup(ctx context.Context, cfg Config, version string, log *slog.Logger) (trace.TracerProvider, func(context.Context) error, error) {
 	if !cfg.Enabled {
 		return nil, func(context.Context) error { return nil }, nil
 	}
-	exporter, err := otlptracehttp.New(ctx)
+	exporter, err := autoexport.NewSpanExporter(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("OTLP trace exporter: %w", err)
+		return nil, nil, fmt.Errorf("OpenTelemetry trace exporter (OTEL_TRACES_EXPORTER=%q): %w", cfg.Exporter, err)
 	}
 	// Defaults first: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override them.
 	res, err := resource.New(ctx,

@@ -8,42 +8,53 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/trace"
 )
 
-func TestFromEnvExportsOnlyWhenAnEndpointIsSet(t *testing.T) {
+func TestFromEnvExportsOnlyWhenAVariableAsks(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name    string
 		env     map[string]string
 		enabled bool
-		err     string
 	}{
-		{"no OTEL_* variables", nil, false, ""},
-		{"an endpoint", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, true, ""},
-		{"a traces endpoint", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, true, ""},
-		{"otlp named without an endpoint", map[string]string{"OTEL_TRACES_EXPORTER": "otlp"}, true, ""},
-		{"the SDK disabled", map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, false, ""},
-		{"no traces exporter", map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, false, ""},
-		{"another exporter", map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, false, `OTEL_TRACES_EXPORTER="zipkin"`},
-		{"gRPC", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317"}, false, "OTLP over HTTP only"},
-		{"HTTP for traces", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, true, ""},
+		{"no OTEL_* variables", nil, false},
+		{"an endpoint", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, true},
+		{"a traces endpoint", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, true},
+		{"otlp named without an endpoint", map[string]string{"OTEL_TRACES_EXPORTER": "otlp"}, true},
+		{"the SDK disabled", map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, false},
+		{"no traces exporter", map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, false},
+		{"gRPC", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317"}, true},
+		{"the console", map[string]string{"OTEL_TRACES_EXPORTER": "console"}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := FromEnv(func(k string) string { return tc.env[k] })
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v; want %q", err, tc.err)
-				}
-				return
+			if cfg := FromEnv(func(k string) string { return tc.env[k] }); cfg.Enabled != tc.enabled {
+				t.Fatalf("FromEnv = %+v; want enabled %v", cfg, tc.enabled)
 			}
-			if err != nil || cfg.Enabled != tc.enabled {
-				t.Fatalf("FromEnv = %+v, %v; want enabled %v", cfg, err, tc.enabled)
+		})
+	}
+}
+
+// TestSetupRefusesWhatAutoexportDoesNotKnow: another exporter, or another OTLP protocol, stops
+// Setup with an error that names the variable.
+func TestSetupRefusesWhatAutoexportDoesNotKnow(t *testing.T) {
+	for name, env := range map[string]map[string]string{
+		`OTEL_TRACES_EXPORTER="zipkin"`: {"OTEL_TRACES_EXPORTER": "zipkin"},
+		"invalid OTLP protocol":         {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			for k, v := range env {
+				t.Setenv(k, v)
+			}
+			tp, _, err := Setup(context.Background(), FromEnv(os.Getenv), "v0", slog.Default())
+			if err == nil || tp != nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("Setup = %v, %v; want an error that says %s", tp, err, name)
 			}
 		})
 	}
@@ -66,11 +77,9 @@ func TestSetupExportsSpansOverOTLPHTTP(t *testing.T) {
 	}))
 	defer collector.Close()
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", collector.URL+"/v1/traces")
-	cfg, err := FromEnv(func(k string) string {
-		return map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.URL + "/v1/traces"}[k]
-	})
-	if err != nil || !cfg.Enabled {
-		t.Fatalf("FromEnv: %+v, %v", cfg, err)
+	cfg := FromEnv(os.Getenv)
+	if !cfg.Enabled || cfg.EndpointVariable != "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" {
+		t.Fatalf("FromEnv: %+v", cfg)
 	}
 	tp, shutdown, err := Setup(context.Background(), cfg, "v1.2.3", slog.Default())
 	if err != nil {
