@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // runCmd runs the program in-process with args and a clean environment.
@@ -91,19 +89,14 @@ func TestEnvironmentVariablesSetFlags(t *testing.T) {
 // TestServeDemoPrintsACurlThatWorks starts the real program, runs the printed curl's request and
 // shuts the server down gracefully.
 func TestServeDemoPrintsACurlThatWorks(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	outR, outW := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--dev", "--demo", "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--data-dir", t.TempDir()},
-			nil, outW, io.Discard)
-		outW.Close()
-	}()
-
-	curl := regexp.MustCompile(`curl -s -H 'Authorization: (.+?)' -H 'token: (.+?)' -H 'tenantId: (.+?)' (\S+)`)
 	// The demo data comes with its credentials hashed, so the curl follows in well under a
-	// second, even under -race; the deadline only bounds a hang.
-	m := waitForLine(t, outR, curl, time.Minute)
+	// second, even under -race.
+	s := startServe(t, curlLine, "--dev", "--demo", "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--data-dir", t.TempDir())
+	curl := regexp.MustCompile(`curl -s -H 'Authorization: (.+?)' -H 'token: (.+?)' -H 'tenantId: (.+?)' (\S+)`)
+	m := curl.FindStringSubmatch(s.lines[len(s.lines)-1])
+	if m == nil {
+		t.Fatalf("no curl in %q", s.lines[len(s.lines)-1])
+	}
 
 	req, _ := http.NewRequest(http.MethodGet, m[4], nil)
 	req.Header.Set("Authorization", m[1])
@@ -120,14 +113,8 @@ func TestServeDemoPrintsACurlThatWorks(t *testing.T) {
 		t.Fatalf("printed curl: status %d, %d customers, %v", resp.StatusCode, len(body), err)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve after shutdown: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not shut down")
+	if err := s.stop(); err != nil {
+		t.Fatalf("serve after shutdown: %v", err)
 	}
 }
 
@@ -149,36 +136,12 @@ func TestFlagsComeBeforeArguments(t *testing.T) {
 // TestMetricsHaveTheirOwnListener starts serve with a metrics listener and checks that /metrics
 // answers there, and not on the API's listener.
 func TestMetricsHaveTheirOwnListener(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	outR, outW := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--dev", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", t.TempDir()},
-			nil, outW, io.Discard)
-		outW.Close()
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	metricsRe := regexp.MustCompile(`^customer-api metrics on (http://\S+)$`)
-	apiRe := regexp.MustCompile(`^customer-api listening on (http://[^/]+)`)
-	var metricsURL, apiURL string
-	scanner := bufio.NewScanner(outR)
-	for (metricsURL == "" || apiURL == "") && scanner.Scan() {
-		if m := metricsRe.FindStringSubmatch(scanner.Text()); m != nil {
-			metricsURL = m[1]
-		}
-		if m := apiRe.FindStringSubmatch(scanner.Text()); m != nil {
-			apiURL = m[1]
-		}
+	s := startServe(t, listeningLine, "--dev", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", t.TempDir())
+	m := regexp.MustCompile(`^customer-api metrics on (http://\S+)$`).FindStringSubmatch(s.lines[0])
+	if m == nil {
+		t.Fatalf("serve printed no metrics URL first:\n%s", strings.Join(s.lines, "\n"))
 	}
-	go func() { _, _ = io.Copy(io.Discard, outR) }()
-	if metricsURL == "" || apiURL == "" {
-		t.Fatalf("serve printed no metrics (%q) or API (%q) URL", metricsURL, apiURL)
-	}
+	metricsURL, apiURL := m[1], s.base
 	if !strings.HasPrefix(metricsURL, "http://127.0.0.1:") {
 		t.Errorf("metrics at %s, want loopback", metricsURL)
 	}

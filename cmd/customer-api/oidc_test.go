@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -46,22 +45,9 @@ func TestServeWithAnOpenIDConnectIssuer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	outR, outW := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--data-dir", dir,
-			"--oidc-issuer", issuerURL, "--jwt-audience", "customer-api"},
-			nil, outW, io.Discard)
-		outW.Close()
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	base := waitForListening(t, outR)
+	s := startServe(t, listeningLine, "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--data-dir", dir,
+		"--oidc-issuer", issuerURL, "--jwt-audience", "customer-api")
+	base := s.base + "/customer/1.0.0"
 
 	token, err := auth.Sign(key, map[string]any{
 		"iss": issuerURL, "aud": "customer-api", "sub": "billing-service", "tenant_id": "tenant-a",
@@ -94,12 +80,6 @@ func TestServeWithAnOpenIDConnectIssuer(t *testing.T) {
 			t.Fatalf("body %s", body)
 		}
 	}
-}
-
-// waitForListening reads serve's stdout until it says where it listens.
-func waitForListening(t *testing.T, stdout io.Reader) string {
-	t.Helper()
-	return waitForLine(t, stdout, regexp.MustCompile(`listening on (\S+)`), 30*time.Second)[1]
 }
 
 // waitForLine reads stdout until a line matches re and returns the match; it keeps draining

@@ -46,19 +46,11 @@ func tenantsList(ctx context.Context, env environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		out := make([]tenantJSON, 0, len(tenants))
-		for _, t := range tenants {
-			out = append(out, tenantJSON(t))
-		}
-		return printJSON(env, out)
-	}
-	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "TENANT\tORGANIZATIONS\tCUSTOMERS\tAPI TOKENS")
-	for _, t := range tenants {
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\n", t.ID, t.Organizations, t.Customers, t.APITokens)
-	}
-	if err := w.Flush(); err != nil {
+	err = printList(env, *asJSON, tenants, func(t store.TenantSummary) tenantJSON { return tenantJSON(t) },
+		"TENANT\tORGANIZATIONS\tCUSTOMERS\tAPI TOKENS", func(t store.TenantSummary) string {
+			return fmt.Sprintf("%s\t%d\t%d\t%d", t.ID, t.Organizations, t.Customers, t.APITokens)
+		})
+	if err != nil || *asJSON {
 		return err
 	}
 	if len(tenants) == 0 {
@@ -142,24 +134,26 @@ func organizationsList(ctx context.Context, env environment, args []string) erro
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		out := make([]organizationJSON, 0, len(orgs))
-		for _, o := range orgs {
-			out = append(out, organizationJSON(o))
-		}
-		return printJSON(env, out)
-	}
-	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ORGANIZATION\tCUSTOMERS")
-	for _, o := range orgs {
-		fmt.Fprintf(w, "%s\t%d\n", o.ID, o.Customers)
-	}
-	return w.Flush()
+	return printList(env, *asJSON, orgs, func(o store.OrganizationSummary) organizationJSON { return organizationJSON(o) },
+		"ORGANIZATION\tCUSTOMERS", func(o store.OrganizationSummary) string { return fmt.Sprintf("%s\t%d", o.ID, o.Customers) })
 }
 
-// printJSON writes v to stdout as indented JSON.
-func printJSON(env environment, v any) error {
-	enc := json.NewEncoder(env.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+// printList writes items to stdout: as an indented JSON array of their asJSON forms, or as a
+// table: header, then row of each item (both with tabs between the cells).
+func printList[T, J any](env environment, asJSON bool, items []T, toJSON func(T) J, header string, row func(T) string) error {
+	if asJSON {
+		out := make([]J, 0, len(items))
+		for _, item := range items {
+			out = append(out, toJSON(item))
+		}
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, header)
+	for _, item := range items {
+		fmt.Fprintln(w, row(item))
+	}
+	return w.Flush()
 }

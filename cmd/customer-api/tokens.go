@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/cyrexa/customer-api/impl/auth"
@@ -128,23 +126,14 @@ type tokenJSON struct {
 // listTokens prints the tokens as a table with a header, or as a JSON array. A tenant without
 // tokens gets a line on stderr that says so (the table stays empty but for its header).
 func listTokens(env environment, tenant string, tokens []store.APIToken, asJSON bool, now time.Time) error {
-	if asJSON {
-		out := make([]tokenJSON, 0, len(tokens))
-		for _, t := range tokens {
-			out = append(out, tokenJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt.Format(time.RFC3339),
-				ExpiresAt: formatTime(t.ExpiresAt), RevokedAt: formatTime(t.RevokedAt), State: t.State(now)})
-		}
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+	toJSON := func(t store.APIToken) tokenJSON {
+		return tokenJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt.Format(time.RFC3339),
+			ExpiresAt: formatTime(t.ExpiresAt), RevokedAt: formatTime(t.RevokedAt), State: t.State(now)}
 	}
-	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tNAME\tCREATED\tEXPIRES\tSTATE")
-	for _, t := range tokens {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.ID, orDash(t.Name), t.CreatedAt.Format(time.RFC3339),
-			formatExpiry(t.ExpiresAt), t.State(now))
+	row := func(t store.APIToken) string {
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", t.ID, orDash(t.Name), t.CreatedAt.Format(time.RFC3339), formatExpiry(t.ExpiresAt), t.State(now))
 	}
-	if err := w.Flush(); err != nil {
+	if err := printList(env, asJSON, tokens, toJSON, "ID\tNAME\tCREATED\tEXPIRES\tSTATE", row); err != nil || asJSON {
 		return err
 	}
 	if len(tokens) == 0 {
