@@ -71,7 +71,8 @@ func printHelp(fs *flag.FlagSet, w io.Writer) {
 // explain says what kind of value a flag wants where the flag package says only "parse error",
 // and drops ff's "error parsing ...: " before the flag package's message.
 func explain(fs *flag.FlagSet, err error) string {
-	_, msg, _ := strings.Cut(err.Error(), ": ")
+	msg := strings.TrimPrefix(err.Error(), "error parsing commandline arguments: ")
+	msg = strings.TrimPrefix(msg, "error parsing environment variables: ")
 	if m := badValue.FindStringSubmatch(msg); m != nil {
 		kind, _ := flag.UnquoteUsage(fs.Lookup(m[1] + m[2]))
 		msg = strings.TrimSuffix(msg, "parse error") + cmp.Or(wanted[kind], "parse error")
