@@ -30,6 +30,9 @@ func TestReadPlans(t *testing.T) {
 			if len(plan) != tc.steps {
 				t.Errorf("plan has %d steps, want %d:\n%s", len(plan), tc.steps, strings.Join(plan, "\n"))
 			}
+			if tc.query == readOrganizationQuery && (len(plan) < 3 || !strings.Contains(plan[2], "INTEGER PRIMARY KEY")) {
+				t.Errorf("customers are not fetched by row number; plan:\n%s", strings.Join(plan, "\n"))
+			}
 			for _, step := range plan {
 				if !strings.HasPrefix(step, "SEARCH ") || !strings.Contains(step, "USING ") ||
 					strings.Contains(step, "TEMP B-TREE") || strings.Contains(step, "customer_secrets") {
