@@ -17,8 +17,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	gojson "github.com/goccy/go-json"
 	lru "github.com/hashicorp/golang-lru/v2"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/cyrexa/customer-api/impl/metrics"
