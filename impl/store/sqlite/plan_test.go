@@ -43,6 +43,24 @@ func TestReadPlans(t *testing.T) {
 	}
 }
 
+// TestImportPlans checks that an import finds the stored customers of a batch by key, never by
+// a scan of the tenant's customers.
+func TestImportPlans(t *testing.T) {
+	t.Parallel()
+	st, err := Open(filepath.Join(t.TempDir(), "plan.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	plan := explain(t, st, storedSQL, "t-1", `["c-1"]`)
+	if len(plan) == 0 || plan[0] != "SEARCH c USING INDEX sqlite_autoindex_customers_1 (tenant_id=? AND id=?)" {
+		t.Errorf("stored customers are not found by key; plan:\n%s", strings.Join(plan, "\n"))
+	}
+}
+
 // explain returns the details of EXPLAIN QUERY PLAN for query, one per step.
 func explain(t *testing.T, st *Store, query string, args ...any) []string {
 	t.Helper()
