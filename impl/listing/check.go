@@ -19,7 +19,7 @@ const (
 // validator before its bytes are kept. A document the validator remembers is written at once,
 // without a copy. The others are copied (the store reuses its buffer) and checked on every core,
 // GOMAXPROCS goroutines started at the first such document; the entries behind one being checked
-// wait in order, a bounded number of them. Every failure of the validator stops the list.
+// wait in order, a bounded number of them. An error CheckEntry returns stops the list.
 type checkedEncoder struct {
 	ctx     context.Context
 	checker contract.ListChecker // nil: nothing is checked

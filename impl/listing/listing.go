@@ -4,7 +4,8 @@
 //   - small bodies come from a cache of encoded, validated bodies keyed by the organization's
 //     version, so a hot read of an unchanged organization costs a version lookup and a write;
 //   - other reads produce the body from one store snapshot, each customer checked by the
-//     response validator (which remembers documents it passed) before its bytes are kept;
+//     response validator (which remembers documents it passed) before its bytes are kept; the
+//     documents it does not remember are checked on every core, in order (see checkedEncoder);
 //   - a body is held in memory up to a window; a larger one goes to an unlinked temporary file
 //     (the spool). Either way it is complete before its first byte leaves: every answer has a
 //     Content-Length, and a failure is still a 500 problem;

@@ -22,7 +22,7 @@ CUSTOMER_API_GEN_FILE="$work/customers.json" CUSTOMER_API_GEN_COUNT=$count go te
 size=$(du -m "$work/customers.json" | cut -f1)
 pg=""
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then pgdb=perf_import_$$ pg="postgres://postgres@127.0.0.1:5432/$pgdb"; fi
-echo "COUNT=$count ($size MB) ROUNDS=$rounds; built from $(cd "$src" && git describe --always --dirty); $(nproc) cores;" \
+echo "COUNT=$count ($size MB) ROUNDS=$rounds; built from $(cd "$src" && git describe --always --dirty 2>/dev/null || echo "$src"); $(nproc) cores;" \
   "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| database | median wall time | rounds | max RSS |"

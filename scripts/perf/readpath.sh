@@ -174,7 +174,7 @@ if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   for n in 100 1000; do load "org-load-$n" --data-dir "$work/data" --database "$pg" "$work/org-$n.json"; done
 fi
 
-echo "ROUNDS=$rounds SECS=$secs COLD=$cold_n CHANGES=$changes; built from $(cd "$src" && git describe --always --dirty);" \
+echo "ROUNDS=$rounds SECS=$secs COLD=$cold_n CHANGES=$changes; built from $(cd "$src" && git describe --always --dirty 2>/dev/null || echo "$src");" \
   "$(nproc) cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 trap 'echo; echo "load average at end: $(cut -d" " -f1-3 /proc/loadavg)"; cleanup' EXIT
 echo
