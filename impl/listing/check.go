@@ -19,7 +19,8 @@ const (
 // validator before its bytes are kept. A document the validator remembers is written at once,
 // without a copy. The others are copied (the store reuses its buffer) and checked on every core,
 // GOMAXPROCS goroutines started at the first such document; the entries behind one being checked
-// wait in order, a bounded number of them. An error CheckEntry returns stops the list.
+// wait in order, a bounded number of them. With one core there is nothing to gain: each document
+// is checked in turn, without a copy. An error CheckEntry returns stops the list.
 type checkedEncoder struct {
 	ctx     context.Context
 	checker contract.ListChecker // nil: nothing is checked
@@ -31,6 +32,7 @@ type checkedEncoder struct {
 	work    chan *pendingEntry
 	workers int
 	limit   int
+	serial  bool // GOMAXPROCS is 1
 }
 
 // pendingEntry is one document waiting for its check and its turn.
@@ -42,13 +44,19 @@ type pendingEntry struct {
 }
 
 func newCheckedEncoder(ctx context.Context, checker contract.ListChecker, enc *encoder) *checkedEncoder {
-	return &checkedEncoder{ctx: ctx, checker: checker, enc: enc}
+	return &checkedEncoder{ctx: ctx, checker: checker, enc: enc, serial: runtime.GOMAXPROCS(0) == 1}
 }
 
 // entry adds one document, valid only until entry returns.
 func (c *checkedEncoder) entry(document []byte) error {
 	pending := len(c.queue) - c.head
 	if c.checker == nil || (pending == 0 && c.checker.Passed(document)) {
+		return c.enc.entry(document)
+	}
+	if c.serial {
+		if err := c.checker.CheckEntry(c.ctx, c.enc.customers, document); err != nil {
+			return err
+		}
 		return c.enc.entry(document)
 	}
 	p := &pendingEntry{index: c.enc.customers + pending, document: append([]byte(nil), document...)}

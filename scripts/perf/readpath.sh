@@ -14,7 +14,7 @@
 #  - with PostgreSQL too, when pg_isready answers on 127.0.0.1:5432 (its server is not pinned;
 #    the rows say how much CPU its processes took per request, beside the service's).
 #
-#   [ROUNDS=5] [SECS=5] [COLD=30000] [CHANGES=20] [SRC=.] scripts/perf/readpath.sh
+#   [ROUNDS=5] [SECS=5] [COLD=30000] [CHANGES=20] [SRC=.] [PARTS="ogen nomemo hot change cold"] scripts/perf/readpath.sh
 #
 # SRC is the checkout the real binary is built from (e.g. an older commit, unpacked with
 # `git archive REV | tar -x -C DIR`), so two builds are measured by the same script. Rows a build
@@ -23,6 +23,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 rounds=${ROUNDS:-5} secs=${SECS:-5} cold_n=${COLD:-30000} changes=${CHANGES:-20} src=${SRC:-.}
+parts=" ${PARTS:-ogen nomemo hot change cold} "
+want() { [[ $parts == *" $1 "* ]]; }
 for tool in curl python3 taskset; do
   command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
 done
@@ -135,6 +137,7 @@ compare() {
   row "$label" "$ma µs ($(median "${ra[@]}") req/s)" "$mb µs ($(median "${rb[@]}") req/s)" "$(ratio "$mb" "$ma")" \
     "A: $(spread "${ca[@]}") µs, B: $(spread "${cb[@]}") µs$note"
 }
+ms() { awk -v s="$1" 'BEGIN {printf "%.1f ms", s * 1000}'; }
 timed() { get "$1" "$2" -o /dev/null -w '%{http_code} %{time_total}\n' | awk '$1 != 200 {exit 1} {print $2}'; }
 
 # Data: the demo organizations, then organizations made of their customers (secrets left out) under
@@ -186,22 +189,24 @@ row --- --- --- --- ---
 nocache=(); has_flag body-cache && nocache=(--body-cache 0)
 serve 18102 0 "${nocache[@]}"
 for n in 100 1000; do get 18102 "org-load-$n" >"$work/body-$n.json"; done
-ogen 18110 "org-load-100=$work/body-100.json" "org-load-1000=$work/body-1000.json"
-for n in 100 1000; do
-  a=(18102 "org-load-$n") b=(18110 "org-load-$n")
-  compare "$n customers, SQLite, validated before, body cache off / ogen validated" a b
-done
-if [[ -n $pg ]]; then
-  serve 18105 0 "${nocache[@]}" --database "$pg"
+[[ -n $pg ]] && serve 18105 0 "${nocache[@]}" --database "$pg"
+if want ogen; then
+  ogen 18110 "org-load-100=$work/body-100.json" "org-load-1000=$work/body-1000.json"
   for n in 100 1000; do
-    a=(18105 "org-load-$n") b=(18110 "org-load-$n")
-    DB_NOTE=1 compare "$n customers, PostgreSQL, validated before, body cache off / ogen validated" a b
+    a=(18102 "org-load-$n") b=(18110 "org-load-$n")
+    compare "$n customers, SQLite, validated before, body cache off / ogen validated" a b
   done
+  if [[ -n $pg ]]; then
+    for n in 100 1000; do
+      a=(18105 "org-load-$n") b=(18110 "org-load-$n")
+      DB_NOTE=1 compare "$n customers, PostgreSQL, validated before, body cache off / ogen validated" a b
+    done
+  fi
+  stop 18110
 fi
-stop 18110
 
 # Nothing remembered: every document validated on every read.
-if has_flag validation-cache-entries; then
+if want nomemo && has_flag validation-cache-entries; then
   serve 18103 0 "${nocache[@]}" --validation-cache-entries 0
   a=(18103 org-load-1000) b=(18102 org-load-1000)
   compare "1 000 customers, SQLite: nothing remembered / validated before (µs per customer: A / 1 000)" a b
@@ -218,6 +223,7 @@ fi
 # Hot reads: the body cache (the default configuration) against the ceiling and against itself
 # with response validation off.
 serve 18101 0
+if want hot; then
 limit 18100 "$work/body-100.json"
 a=(18101 org-load-100) b=(18100 x)
 compare '100 customers, hot (body cache): enforce / limit' a b
@@ -235,18 +241,20 @@ stop 18100
 etag=$(get 18101 org-load-1000 -D - -o /dev/null | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: *//p')
 a=(18101 org-load-1000 -H "If-None-Match: $etag") b=(18101 org-load-1000)
 compare 'If-None-Match on an unchanged 1 000-customer organization: 304 / 200' a b
+fi
 
 # One customer of 1 000 changed before every read, against reads of documents all validated
 # before, without the body cache (curl's time; the imports are not timed).
+if want change; then
 timed 18101 org-change-1000 >/dev/null && timed 18102 org-load-1000 >/dev/null
 ta=() tb=()
 for ((i = 0; i < changes; i++)); do
   load org-change-1000 --data-dir "$work/data" "$work/change-$i.json"
   ta+=("$(timed 18101 org-change-1000)") tb+=("$(timed 18102 org-load-1000)")
 done
-ms() { awk -v s="$1" 'BEGIN {printf "%.1f ms", s * 1000}'; }
 row '1 000 customers, time of a read: after 1 changed / all validated, body cache off' "$(ms "$(median "${ta[@]}")")" \
   "$(ms "$(median "${tb[@]}")")" "$(ratio "$(median "${ta[@]}")" "$(median "${tb[@]}")")" "medians of $changes reads each"
+fi
 stop 18101
 stop 18102
 
@@ -265,6 +273,7 @@ cold() { # cold LABEL CORES DATABASE-FLAGS...
   row "first read of $cold_n never-seen customers / the next read, $label" "$(ms "$m1")" "$(ms "$m2")" \
     "$(ratio "$m1" "$m2")" "first: ${t1[*]} s; next: ${t2[*]} s"
 }
+want cold || exit 0
 cold "SQLite, every core ($(nproc))" all --data-dir "$work/data"
 cold "SQLite, one core" 0 --data-dir "$work/data"
 if [[ -n $pg ]]; then
