@@ -18,6 +18,7 @@ import (
 	gojson "github.com/goccy/go-json"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/cyrexa/customer-api/impl/metrics"
@@ -68,6 +69,8 @@ type ResponseValidator struct {
 	log      *slog.Logger
 	metrics  *metrics.Metrics
 	passed   *lru.Cache[[sha256.Size]byte, struct{}] // nil: remember nothing
+	// hits and misses count lookups of passed (looked up once: a list counts one per customer).
+	hits, misses prometheus.Counter
 	// validating shares one validation between concurrent first reads of the same document.
 	validating singleflight.Group
 	problem    *openapi3.Schema
@@ -76,7 +79,8 @@ type ResponseValidator struct {
 // NewResponseValidator returns a validator in the given mode that remembers up to cacheEntries
 // validated customer documents (0 remembers none).
 func (c *Contract) NewResponseValidator(mode Mode, cacheEntries int, log *slog.Logger, m *metrics.Metrics) (*ResponseValidator, error) {
-	v := &ResponseValidator{contract: c, mode: mode, log: log, metrics: m}
+	v := &ResponseValidator{contract: c, mode: mode, log: log, metrics: m,
+		hits: m.ResponseValidationCache.WithLabelValues("hit"), misses: m.ResponseValidationCache.WithLabelValues("miss")}
 	if cacheEntries > 0 {
 		cache, err := lru.New[[sha256.Size]byte, struct{}](cacheEntries)
 		if err != nil {
@@ -144,6 +148,11 @@ type ListChecker interface {
 	// A failure is logged and counted; in enforce mode (and in log mode for a write-only value)
 	// it is returned and the document must not be written.
 	CheckEntry(ctx context.Context, index int, document []byte) error
+	// Passed reports whether the exact bytes of document passed CheckEntry before and are still
+	// remembered, for the cost of a digest: such a document may be written without CheckEntry.
+	// A writer uses it to keep validation off the path of documents it already knows, and to
+	// hand the others to CheckEntry on every core.
+	Passed(document []byte) bool
 	// SendChecked validates the status and headers of a list whose every element passed
 	// CheckEntry, and lets the body the caller writes next go straight to the client. In
 	// enforce mode a failure is returned and nothing may be written.
@@ -169,18 +178,28 @@ func CheckerOf(w http.ResponseWriter) ListChecker {
 	return nil
 }
 
+// Passed implements ListChecker for the validator itself; checkingWriter forwards to it.
+func (v *ResponseValidator) Passed(document []byte) bool {
+	if v.passed == nil || !v.passed.Contains(sha256.Sum256(document)) {
+		return false
+	}
+	v.hits.Inc()
+	return true
+}
+
 // CheckEntry implements ListChecker for the validator itself; checkingWriter forwards to it.
+// It is safe for concurrent use: the lister checks the documents of one list on every core.
 func (v *ResponseValidator) CheckEntry(ctx context.Context, index int, document []byte) error {
 	key := sha256.Sum256(document)
 	if v.passed != nil && v.passed.Contains(key) {
-		v.metrics.ResponseValidationCache.WithLabelValues("hit").Inc()
+		v.hits.Inc()
 		return nil
 	}
 	_, err, _ := v.validating.Do(string(key[:]), func() (any, error) {
 		if v.passed != nil && v.passed.Contains(key) {
 			return nil, nil // validated by a read that finished meanwhile
 		}
-		v.metrics.ResponseValidationCache.WithLabelValues("miss").Inc()
+		v.misses.Inc()
 		if err := v.validateEntry(document); err != nil {
 			return nil, err
 		}
@@ -374,6 +393,9 @@ func (w *checkingWriter) Unwrap() http.ResponseWriter { return w.out }
 func (w *checkingWriter) CheckEntry(ctx context.Context, index int, document []byte) error {
 	return w.v.CheckEntry(ctx, index, document)
 }
+
+// Passed implements ListChecker.
+func (w *checkingWriter) Passed(document []byte) bool { return w.v.Passed(document) }
 
 // SendChecked implements ListChecker.
 func (w *checkingWriter) SendChecked(status int) error {

@@ -4,6 +4,7 @@
 package importer
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -84,6 +85,9 @@ type preparer struct {
 	progress  func(records int)
 }
 
+// ahead is how many records may be read and prepared before the store takes them: a few MB.
+const ahead = 1024
+
 // pending is one record on its way through the pipeline; done receives its outcome.
 type pending struct {
 	index int
@@ -98,15 +102,16 @@ type prepared struct {
 
 // records yields the customers of the array in order. Validating and decoding a record costs far
 // more than reading it, so a reader splits the array into records, one worker per CPU prepares
-// them, and the records are yielded in the order of the array. At most a few records per worker
-// are in flight, so memory does not grow with the file.
+// them, and the records are yielded in the order of the array. At most ahead records are in
+// flight, so memory does not grow with the file; that is more than a store writes at once, so
+// the workers go on while the store writes a batch.
 func (p *preparer) records(ctx context.Context, r io.Reader) iter.Seq2[store.Customer, error] {
 	return func(yield func(store.Customer, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		workers := runtime.GOMAXPROCS(0)
-		work := make(chan *pending, 2*workers)  // to the workers
-		order := make(chan *pending, 4*workers) // to this goroutine, in the array's order
+		work := make(chan *pending, 2*workers) // to the workers
+		order := make(chan *pending, ahead)    // to this goroutine, in the array's order
 		go p.read(ctx, r, work, order)
 		for range workers {
 			go func() {
@@ -156,7 +161,8 @@ func (p *preparer) read(ctx context.Context, r io.Reader, work, order chan<- *pe
 		case <-ctx.Done():
 		}
 	}
-	dec := gojson.NewDecoder(r)
+	// goccy reads in small pieces: a buffer turns thousands of reads of the file into one.
+	dec := gojson.NewDecoder(bufio.NewReaderSize(r, 1<<20))
 	if err := expectDelim(dec, '['); err != nil {
 		fail(-1, err)
 		return

@@ -12,10 +12,10 @@ import (
 	"time"
 )
 
-// body is a complete, validated list body, ready to send: in memory, or in an unlinked
-// temporary file (a spool) when it is larger than the window.
+// body is a complete, validated list body, ready to send: in memory (in chunks), or in an
+// unlinked temporary file (a spool) when it is larger than the window.
 type body struct {
-	mem       []byte
+	mem       [][]byte
 	file      *os.File
 	size      int64
 	customers int
@@ -75,8 +75,10 @@ func send(w http.ResponseWriter, b *body, stall time.Duration) (int64, error) {
 		return nil
 	}
 	if b.file == nil {
-		if err := write(b.mem); err != nil {
-			return sent, err
+		for _, chunk := range b.mem {
+			if err := write(chunk); err != nil {
+				return sent, err
+			}
 		}
 	} else {
 		buf := sendBuffers.Get().(*[sendChunk]byte)
@@ -106,16 +108,30 @@ func send(w http.ResponseWriter, b *body, stall time.Duration) (int64, error) {
 
 // builder collects an encoded body as it is produced: in memory up to the window, while the
 // lister's memory budget allows, and past that in an unlinked 0600 file in the spool directory,
-// within the spool budget. It is the io.Writer the list's encoder writes to.
+// within the spool budget. It is the io.Writer the list's encoder writes to. Memory comes in
+// chunks of chunkSize bytes, recycled from one body to the next: a body never grows by copying.
 type builder struct {
 	l        *Lister
 	tenant   string
-	mem      []byte
-	memHeld  int64 // of the memory budget
+	mem      [][]byte // full chunks, then the one being filled
+	memHeld  int64    // of the memory budget
 	file     *os.File
 	out      *bufio.Writer
 	diskHeld int64 // of the spool budget
 	size     int64
+}
+
+// chunkSize is the size of the chunks of a body held in memory, and the unit in which the
+// memory budget is taken.
+const chunkSize = 64 << 10
+
+var chunks = sync.Pool{New: func() any { return new([chunkSize]byte) }}
+
+// giveChunks returns the chunks of a body to the pool.
+func giveChunks(mem [][]byte) {
+	for _, c := range mem {
+		chunks.Put((*[chunkSize]byte)(c[:chunkSize]))
+	}
 }
 
 // errSpoolFull is returned when the spool budget (the tenant's share or the total) is spent.
@@ -123,9 +139,8 @@ var errSpoolFull = errors.New("the spool budget for large lists is spent")
 
 func (b *builder) Write(p []byte) (int, error) {
 	if b.file == nil {
-		if need := len(b.mem) + len(p); need <= b.l.window && b.holdMemory(int64(need)) {
-			b.mem = append(b.mem, p...)
-			b.size += int64(len(p))
+		if need := b.size + int64(len(p)); need <= int64(b.l.window) && b.holdMemory(need) {
+			b.append(p)
 			return len(p), nil
 		}
 		if err := b.spill(); err != nil {
@@ -144,18 +159,31 @@ func (b *builder) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// memoryStep and spoolStep are the units in which budgets are taken.
-const (
-	memoryStep = 64 << 10
-	spoolStep  = 1 << 20
-)
+// append copies p into the chunks, taking new ones as they fill.
+func (b *builder) append(p []byte) {
+	b.size += int64(len(p))
+	for len(p) > 0 {
+		last := len(b.mem) - 1
+		if last < 0 || len(b.mem[last]) == chunkSize {
+			b.mem = append(b.mem, chunks.Get().(*[chunkSize]byte)[:0])
+			last++
+		}
+		n := min(len(p), chunkSize-len(b.mem[last]))
+		b.mem[last] = append(b.mem[last], p[:n]...)
+		p = p[n:]
+	}
+}
 
-// holdMemory makes sure the builder holds at least need bytes of the memory budget.
+// spoolStep is the unit in which the spool budget is taken.
+const spoolStep = 1 << 20
+
+// holdMemory makes sure the builder holds at least need bytes of the memory budget, in whole
+// chunks.
 func (b *builder) holdMemory(need int64) bool {
 	if need <= b.memHeld {
 		return true
 	}
-	step := max(need-b.memHeld, memoryStep)
+	step := (need - b.memHeld + chunkSize - 1) / chunkSize * chunkSize
 	if !b.l.memory.TryAcquire(step) {
 		return false
 	}
@@ -179,12 +207,14 @@ func (b *builder) spill() error {
 	b.out = bufio.NewWriterSize(f, sendChunk)
 	held := b.mem
 	b.mem, b.size = nil, 0
-	b.releaseMemory()
-	if len(held) == 0 {
-		return nil
+	defer giveChunks(held)
+	defer b.releaseMemory()
+	for _, c := range held {
+		if _, err := b.Write(c); err != nil {
+			return err
+		}
 	}
-	_, err = b.Write(held)
-	return err
+	return nil
 }
 
 func (b *builder) releaseMemory() {
@@ -203,8 +233,9 @@ func (b *builder) finish(customers int, marks []mark) (*body, error) {
 		}
 	}
 	out := &body{mem: b.mem, file: b.file, size: b.size, customers: customers, marks: marks}
-	memHeld, diskHeld, file, l, tenant := b.memHeld, b.diskHeld, b.file, b.l, b.tenant
+	mem, memHeld, diskHeld, file, l, tenant := b.mem, b.memHeld, b.diskHeld, b.file, b.l, b.tenant
 	out.release = func() {
+		giveChunks(mem)
 		if memHeld > 0 {
 			l.memory.Release(memHeld)
 		}
@@ -219,12 +250,22 @@ func (b *builder) finish(customers int, marks []mark) (*body, error) {
 
 // discard gives back everything the builder holds.
 func (b *builder) discard() {
+	giveChunks(b.mem)
 	b.releaseMemory()
 	if b.file != nil {
 		b.file.Close()
 		b.l.spool.give(b.tenant, b.diskHeld)
 	}
 	*b = builder{}
+}
+
+// joined returns a body held in memory as one slice of its exact size (a copy).
+func (b *body) joined() []byte {
+	out := make([]byte, 0, b.size)
+	for _, c := range b.mem {
+		out = append(out, c...)
+	}
+	return out
 }
 
 // spoolBudget bounds the disk that spooled lists take, in total and for each tenant (half the

@@ -1,7 +1,6 @@
 package listing
 
 import (
-	"bytes"
 	"context"
 	"sync"
 	"time"
@@ -25,7 +24,7 @@ type cachedBody struct {
 
 // body is the cached body as one to send; the cache owns its bytes.
 func (c cachedBody) body() *body {
-	return &body{mem: c.data, size: int64(len(c.data)), customers: c.customers, marks: c.marks, release: func() {}}
+	return &body{mem: [][]byte{c.data}, size: int64(len(c.data)), customers: c.customers, marks: c.marks, release: func() {}}
 }
 
 // bodyCache keeps encoded bodies of small organizations, bounded by the bytes they hold: the
@@ -59,13 +58,17 @@ func (c *bodyCache) get(k cacheKey) (cachedBody, bool) {
 	return c.bodies.Get(k)
 }
 
-// put keeps a copy of the body, of its exact size (the cache counts the bytes it holds), and
-// reports whether the cache holds the key now.
+// fits reports whether a body of size bytes may be cached.
+func (c *bodyCache) fits(size int64) bool {
+	return c != nil && size <= int64(c.maxBody) && size <= c.limit
+}
+
+// put keeps the body, whose bytes it takes (of their exact size: the cache counts the bytes it
+// holds), and reports whether the cache holds the key now.
 func (c *bodyCache) put(k cacheKey, b cachedBody) bool {
-	if c == nil || len(b.data) > c.maxBody || int64(len(b.data)) > c.limit {
+	if !c.fits(int64(len(b.data))) {
 		return false
 	}
-	b.data = bytes.Clone(b.data)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.bodies.Contains(k) {

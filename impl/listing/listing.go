@@ -4,7 +4,8 @@
 //   - small bodies come from a cache of encoded, validated bodies keyed by the organization's
 //     version, so a hot read of an unchanged organization costs a version lookup and a write;
 //   - other reads produce the body from one store snapshot, each customer checked by the
-//     response validator (which remembers documents it passed) before its bytes are kept;
+//     response validator (which remembers documents it passed) before its bytes are kept; the
+//     documents it does not remember are checked on every core, in order (see checkedEncoder);
 //   - a body is held in memory up to a window; a larger one goes to an unlinked temporary file
 //     (the spool). Either way it is complete before its first byte leaves: every answer has a
 //     Content-Length, and a failure is still a 500 problem;
@@ -214,7 +215,7 @@ func (l *Lister) find(ctx context.Context, r Request, checker contract.ListCheck
 		return b, key, nil
 	}
 	l.metrics.ListBodies.WithLabelValues("read").Inc()
-	if l.cache.put(key, cachedBody{data: b.mem, customers: b.customers, marks: b.marks}) {
+	if l.cache.fits(b.size) && l.cache.put(key, cachedBody{data: b.joined(), customers: b.customers, marks: b.marks}) {
 		// The cache keeps a copy: this one's memory goes back now, not after a slow client.
 		c, _ := l.cache.get(key)
 		b.release()
@@ -244,19 +245,21 @@ func (l *Lister) produce(ctx context.Context, r Request, checker contract.ListCh
 	out := &builder{l: l, tenant: r.TenantID}
 	enc := newEncoder(out, key.gzip)
 	defer enc.close()
+	checked := newCheckedEncoder(ctx, checker, enc)
+	defer checked.close()
 	for c, err := range snap.Customers() {
-		if err == nil && checker != nil {
-			err = checker.CheckEntry(ctx, enc.customers, c.Document)
-		}
 		if err == nil {
-			err = enc.entry(c.Document)
+			err = checked.entry(c.Document)
 		}
 		if err != nil {
 			out.discard()
 			return nil, key, l.failed(err)
 		}
 	}
-	err = enc.end()
+	err = checked.end()
+	if err == nil {
+		err = enc.end()
+	}
 	if err == nil {
 		err = snap.Close()
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 
 	"github.com/cyrexa/customer-api/gen"
@@ -19,6 +20,9 @@ import (
 	"github.com/cyrexa/customer-api/impl/listing"
 	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/server"
+	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/postgres"
+	"github.com/cyrexa/customer-api/impl/store/postgres/pgtest"
 )
 
 // benchCustomers returns n customers with every public field filled, made from the demo data
@@ -56,10 +60,33 @@ func (w *discardWriter) Write(p []byte) (int, error) { w.n += len(p); return len
 // organizations of 1 to 1 000 customers, with response validation enforced and off, with and
 // without the cache of encoded bodies, and enforced with no memory of validated documents.
 //
+// On SQLite, and on PostgreSQL when CUSTOMER_API_TEST_POSTGRES is set. -cpu 1,2 shows what
+// validating on every core does for documents not validated before (enforce-nocache).
+//
 //	go test -run '^$' -bench BenchmarkGetCustomers -benchmem -count 6 ./impl/server
 func BenchmarkGetCustomers(b *testing.B) {
 	c := apitest.MustContract(b)
-	st, _ := apitest.MustSQLite(b)
+	b.Run("db=sqlite", func(b *testing.B) {
+		st, _ := apitest.MustSQLite(b)
+		benchGetCustomers(b, c, st)
+	})
+	b.Run("db=postgres", func(b *testing.B) {
+		if os.Getenv("CUSTOMER_API_TEST_POSTGRES") == "" {
+			b.Skip("CUSTOMER_API_TEST_POSTGRES is not set")
+		}
+		st, err := postgres.Open(b.Context(), pgtest.New(b).URL, postgres.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		if err := st.Migrate(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		benchGetCustomers(b, c, st)
+	})
+}
+
+func benchGetCustomers(b *testing.B, c *contract.Contract, st store.Store) {
 	sizes := []int{1, 10, 100, 1000}
 	for _, n := range sizes {
 		raw, _ := json.Marshal(benchCustomers(n))

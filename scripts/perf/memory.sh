@@ -83,7 +83,7 @@ for n in "$big" "$many"; do
     --organization "org-$n" "$work/org-$n.json" >/dev/null
 done
 
-echo "built from $(cd "$src" && git describe --always --dirty); $(nproc) cores, MEM_CAP_MB=$cap_mb;" \
+echo "built from $(cd "$src" && git describe --always --dirty 2>/dev/null || echo "$src"); $(nproc) cores, MEM_CAP_MB=$cap_mb;" \
   "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| measure | RSS before | peak RSS (VmHWM) | RSS after | growth (peak - before) | answers |"

@@ -18,8 +18,8 @@ import (
 // for an unknown one. It never touches customer_secrets.
 //
 // The organization is found by primary key. The members come from the primary key of
-// organization_customers, whose order is the one wanted, and each document from a primary-key
-// lookup in customers: a join there would let the planner choose a hash join and a sort when
+// organization_customers, whose order is the one wanted, and each document from a lookup of the
+// number the membership carries (doc, migration 00005) in the unique index customers_by_doc: a join there would let the planner choose a hash join and a sort when
 // it expects a large organization (as a generic plan of the prepared statement may), where
 // this shape has no sort and holds nothing in memory whatever the estimates. The join with the
 // organization's one row has no join clause, so it is a nested loop over that row, which keeps
@@ -29,7 +29,7 @@ SELECT o.version, m.customer_id, m.document
 FROM organizations AS o
 LEFT JOIN (
     SELECT oc.customer_id,
-           (SELECT c.document FROM customers AS c WHERE c.tenant_id = oc.tenant_id AND c.id = oc.customer_id) AS document
+           (SELECT c.document FROM customers AS c WHERE c.doc = oc.doc AND c.tenant_id = oc.tenant_id) AS document
     FROM organization_customers AS oc
     WHERE oc.tenant_id = $1 AND oc.organization_id = $2
     ORDER BY oc.customer_id

@@ -40,7 +40,8 @@ const (
 //     imports lock rows in the same order; each touches rows the others do not, as one statement
 //     may not change a row twice. Foreign keys are checked at the end of the statement, when the
 //     customers they refer to exist.
-//   - Every customer joins the organization, unchanged ones included.
+//   - Every customer joins the organization, unchanged ones included, with its number (doc,
+//     migration 00005): the stored one, or the one the insert gave a new customer.
 const mergeBatchSQL = `
 WITH batch AS (
     SELECT b.id COLLATE "C" AS id,
@@ -56,6 +57,7 @@ WITH batch AS (
 ),
 incoming AS (
     SELECT b.*,
+           c.doc,
            CASE
                WHEN c.id IS NULL THEN 'created'
                WHEN c.document::text = b.document
@@ -72,6 +74,7 @@ written AS (
     INSERT INTO customers AS c (tenant_id, id, document)
     SELECT $1, id, document::json FROM incoming WHERE outcome <> 'unchanged' ORDER BY id
     ON CONFLICT (tenant_id, id) DO UPDATE SET document = excluded.document, updated_at = now()
+    RETURNING c.id, c.doc
 ),
 secrets_kept AS (
     INSERT INTO customer_secrets AS s (tenant_id, customer_id, password_hash, pin_hash, secret_answer_hashes)
@@ -88,8 +91,10 @@ secrets_dropped AS (
     WHERE s.tenant_id = $1 AND s.customer_id = i.id AND i.outcome <> 'unchanged' AND NOT i.has_secrets
 ),
 joined AS (
-    INSERT INTO organization_customers (tenant_id, organization_id, customer_id)
-    SELECT $1, $2, id FROM incoming ORDER BY id
+    INSERT INTO organization_customers (tenant_id, organization_id, customer_id, doc)
+    SELECT $1, $2, i.id, coalesce(i.doc, w.doc)
+    FROM incoming AS i LEFT JOIN written AS w ON w.id = i.id
+    ORDER BY i.id
     ON CONFLICT DO NOTHING
 )
 SELECT count(*) FILTER (WHERE outcome = 'created'),

@@ -15,6 +15,7 @@ import (
 // TestReadPlans checks that reading an organization is one indexed query, for a small and for a
 // large organization: index scans only, no sequential scan, no sort (the order comes from the
 // primary key), nothing that holds rows in memory (hash, materialize), never customer_secrets;
+// and that each document is fetched by the number its membership carries (customers_by_doc);
 // and that reading a version is one index scan. It plans as the tables' owner, so the row-level
 // security policies are part of the plan.
 func TestReadPlans(t *testing.T) {
@@ -68,7 +69,9 @@ ANALYZE`)
 			t.Run(name, func(t *testing.T) {
 				plan := explainPlan(t, conn, tc.query, generic, "t-1", tc.org)
 				var indexScans int
+				byDoc := false
 				for _, n := range planNodes(t, plan) {
+					byDoc = byDoc || n.Index == "customers_by_doc"
 					switch {
 					case n.Type == "Sort" || n.Type == "Incremental Sort" || n.Type == "Seq Scan" || n.Type == "Bitmap Heap Scan" ||
 						n.Type == "Hash" || n.Type == "Materialize":
@@ -78,6 +81,9 @@ ANALYZE`)
 					case strings.HasPrefix(n.Type, "Index"):
 						indexScans++
 					}
+				}
+				if tc.query == readOrganizationQuery && !byDoc {
+					t.Errorf("documents are not fetched through customers_by_doc")
 				}
 				if indexScans != tc.indexScans {
 					t.Errorf("plan has %d index scans, want %d", indexScans, tc.indexScans)
@@ -123,6 +129,7 @@ func explainPlan(t *testing.T, conn *pgxpool.Conn, query string, generic bool, t
 type planNode struct {
 	Type     string     `json:"Node Type"`
 	Relation string     `json:"Relation Name"`
+	Index    string     `json:"Index Name"`
 	Plans    []planNode `json:"Plans"`
 }
 

@@ -4,40 +4,56 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"iter"
+	"strings"
 
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
-// Statements of an import, prepared once per transaction.
+// Statements of an import that run once per transaction.
 const (
 	upsertTenantSQL = `INSERT INTO tenants (id) VALUES (?) ON CONFLICT (id) DO NOTHING`
 	upsertOrgSQL    = `INSERT INTO organizations (tenant_id, id) VALUES (?, ?) ON CONFLICT (tenant_id, id) DO NOTHING`
-	getCustomerSQL  = `
-SELECT c.document, s.password_hash, s.pin_hash, s.secret_answer_hashes
+)
+
+// importBatch is how many customers an import writes with one statement of each kind; a
+// statement takes at most 4 bind parameters per customer, far below SQLite's limit (32 766).
+const importBatch = 256
+
+// Statements of one batch. The ids travel as one JSON array, which json_each turns into a set;
+// rows to write travel as multi-row VALUES lists of bind parameters (see values).
+const (
+	storedSQL = `
+SELECT c.id, c.doc, CAST(c.document AS BLOB), s.password_hash, s.pin_hash, s.secret_answer_hashes
 FROM customers AS c
 LEFT JOIN customer_secrets AS s ON s.tenant_id = c.tenant_id AND s.customer_id = c.id
-WHERE c.tenant_id = ? AND c.id = ?`
-	insertCustomerSQL = `INSERT INTO customers (tenant_id, id, document) VALUES (?, ?, ?)`
-	updateCustomerSQL = `
+WHERE c.tenant_id = ? AND c.id IN (SELECT value FROM json_each(?))`
+	insertCustomersSQL = `INSERT INTO customers (tenant_id, id, document) VALUES %s RETURNING id, doc`
+	updateCustomerSQL  = `
 UPDATE customers SET document = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
 WHERE tenant_id = ? AND id = ?`
 	upsertSecretsSQL = `
 INSERT INTO customer_secrets (tenant_id, customer_id, password_hash, pin_hash, secret_answer_hashes)
-VALUES (?, ?, ?, ?, ?)
+VALUES %s
 ON CONFLICT (tenant_id, customer_id) DO UPDATE SET
     password_hash = excluded.password_hash,
     pin_hash = excluded.pin_hash,
     secret_answer_hashes = excluded.secret_answer_hashes`
-	deleteSecretsSQL = `DELETE FROM customer_secrets WHERE tenant_id = ? AND customer_id = ?`
-	addMemberSQL     = `
-INSERT INTO organization_customers (tenant_id, organization_id, customer_id) VALUES (?, ?, ?)
+	deleteSecretsSQL = `DELETE FROM customer_secrets WHERE tenant_id = ? AND customer_id IN (SELECT value FROM json_each(?))`
+	addMembersSQL    = `
+INSERT INTO organization_customers (tenant_id, organization_id, customer_id, doc) VALUES %s
 ON CONFLICT DO NOTHING`
 )
+
+// values returns rows tuples of columns bind parameters each, for a multi-row VALUES list.
+func values(rows, columns int) string {
+	tuple := "(" + strings.Repeat("?, ", columns-1) + "?)"
+	return strings.Repeat(tuple+", ", rows-1) + tuple
+}
 
 // ImportCustomers implements store.Store.ImportCustomers (see sqlstore.Import), writing the
 // customers one by one with statements prepared once per transaction. A replacing import then
@@ -55,26 +71,46 @@ func (s *Store) ImportCustomers(ctx context.Context, tenantID, organizationID st
 	return sum, err
 }
 
-// importTx is an import's transaction (see sqlstore.ImportTx).
+// importTx is an import's transaction (see sqlstore.ImportTx). It collects customers into
+// batches of importBatch and writes each batch with a few multi-row statements: reading what is
+// stored, inserting the new customers, updating the changed ones, their secrets and the
+// memberships.
 type importTx struct {
 	s                        *Store
 	ctx                      context.Context
+	conn                     *sql.Conn
 	tx                       *sql.Tx
-	st                       *importStmts
 	tenantID, organizationID string
 	sum                      store.ImportSummary
+
+	batch []store.Customer
+	seen  map[string]struct{} // ids in batch
+	// stmts holds the statements prepared for a full batch, by query text.
+	stmts map[string]*sql.Stmt
 }
 
 // beginImport opens the transaction of an import, creates the tenant and the organization, and
 // prepares the statements that write each customer.
 func (s *Store) beginImport(ctx context.Context, tenantID, organizationID string) (_ sqlstore.ImportTx, err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
+		return nil, s.fail(err, "begin")
+	}
+	// A large page cache keeps the pages an import writes again and again (the organization's
+	// row, the upper levels of the indexes) from being spilled to the log many times over.
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", importCacheKiB)); err != nil {
+		conn.Close()
+		return nil, s.fail(err, "begin")
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		endImportConn(ctx, conn)
 		return nil, s.fail(err, "begin")
 	}
 	defer func() {
 		if err != nil {
 			tx.Rollback() //nolint:errcheck // the first error is the one that matters
+			endImportConn(ctx, conn)
 		}
 	}()
 	if _, err := tx.ExecContext(ctx, upsertTenantSQL, tenantID); err != nil {
@@ -83,19 +119,37 @@ func (s *Store) beginImport(ctx context.Context, tenantID, organizationID string
 	if _, err := tx.ExecContext(ctx, upsertOrgSQL, tenantID, organizationID); err != nil {
 		return nil, s.fail(err, "create organization")
 	}
-	st, err := s.prepareImport(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
-	return &importTx{s: s, ctx: ctx, tx: tx, st: st, tenantID: tenantID, organizationID: organizationID}, nil
+	return &importTx{s: s, ctx: ctx, conn: conn, tx: tx, tenantID: tenantID, organizationID: organizationID,
+		seen: make(map[string]struct{}, importBatch), stmts: map[string]*sql.Stmt{}}, nil
 }
 
-// Counts returns what Put counted: SQLite writes each customer at once.
-func (t *importTx) Counts() (store.ImportSummary, error) { return t.sum, nil }
+// importCacheKiB is the page cache of an import's connection, in KiB; the pool's connections
+// otherwise keep SQLite's default (2 MB).
+const importCacheKiB = 32 << 10
+
+// endImportConn gives the page cache back and returns the connection to the pool, or closes it
+// when that fails.
+func endImportConn(ctx context.Context, conn *sql.Conn) {
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000"); err != nil {
+		conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // closes the connection rather than pool it
+	}
+	conn.Close()
+}
+
+// Counts writes what is left and returns what the whole import did.
+func (t *importTx) Counts() (store.ImportSummary, error) {
+	if err := t.flush(); err != nil {
+		return store.ImportSummary{}, err
+	}
+	return t.sum, nil
+}
 
 // End closes the statements, then commits or rolls back.
 func (t *importTx) End(commit bool) error {
-	t.st.close()
+	for _, st := range t.stmts {
+		st.Close()
+	}
+	defer endImportConn(t.ctx, t.conn)
 	if !commit {
 		if err := t.tx.Rollback(); err != nil {
 			return t.s.fail(err, "roll back")
@@ -175,104 +229,220 @@ func queryIDs(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]str
 	return ids, rows.Err()
 }
 
-// importStmts are the per-customer statements of an import transaction.
-type importStmts struct {
-	get, insert, update, upsertSecrets, deleteSecrets, addMember *sql.Stmt
-}
-
-func (s *Store) prepareImport(ctx context.Context, tx *sql.Tx) (*importStmts, error) {
-	st := &importStmts{}
-	for _, p := range []struct {
-		dst   **sql.Stmt
-		query string
-	}{
-		{&st.get, getCustomerSQL},
-		{&st.insert, insertCustomerSQL},
-		{&st.update, updateCustomerSQL},
-		{&st.upsertSecrets, upsertSecretsSQL},
-		{&st.deleteSecrets, deleteSecretsSQL},
-		{&st.addMember, addMemberSQL},
-	} {
-		stmt, err := tx.PrepareContext(ctx, p.query)
-		if err != nil {
-			st.close()
-			return nil, s.fail(err, "prepare import statements")
-		}
-		*p.dst = stmt
-	}
-	return st, nil
-}
-
-func (st *importStmts) close() {
-	for _, stmt := range []*sql.Stmt{st.get, st.insert, st.update, st.upsertSecrets, st.deleteSecrets, st.addMember} {
-		if stmt != nil {
-			stmt.Close()
-		}
-	}
-}
-
-// Put writes one customer and its membership, and counts what it did.
+// Put adds c to the batch, writing the batch first when it is full or already holds c's id (a
+// repeated id starts a new batch, so the later record wins, as it would one by one).
 func (t *importTx) Put(c store.Customer) error {
-	if err := t.put(c); err != nil {
-		return fmt.Errorf("customer %q: %w", c.ID, err)
+	if _, dup := t.seen[c.ID]; dup || len(t.batch) == importBatch {
+		if err := t.flush(); err != nil {
+			return err
+		}
 	}
+	if len(c.Document) == 0 {
+		return fmt.Errorf("customer %q: empty document", c.ID)
+	}
+	t.batch = append(t.batch, c)
+	t.seen[c.ID] = struct{}{}
 	return nil
 }
 
-func (t *importTx) put(c store.Customer) error {
-	var (
-		doc                    []byte
-		password, pin, answers sql.NullString
-	)
-	err := t.st.get.QueryRowContext(t.ctx, t.tenantID, c.ID).Scan(&doc, &password, &pin, &answers)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		if _, err := t.st.insert.ExecContext(t.ctx, t.tenantID, c.ID, string(c.Document)); err != nil {
-			return t.s.fail(err, "insert")
-		}
-		if err := t.putSecrets(c); err != nil {
-			return err
-		}
-		t.sum.Created++
-	case err != nil:
-		return t.s.fail(err, "read stored customer")
-	default:
-		stored, err := scanSecrets(password, pin, answers)
-		if err != nil {
-			return err
-		}
-		if bytes.Equal(doc, c.Document) && stored.Equal(c.Secrets) {
-			t.sum.Unchanged++
-			break // out of the switch: it still joins the organization
-		}
-		if _, err := t.st.update.ExecContext(t.ctx, string(c.Document), t.tenantID, c.ID); err != nil {
-			return t.s.fail(err, "update")
-		}
-		if err := t.putSecrets(c); err != nil {
-			return err
-		}
-		t.sum.Updated++
-	}
-	if _, err := t.st.addMember.ExecContext(t.ctx, t.tenantID, t.organizationID, c.ID); err != nil {
-		return t.s.fail(err, "add to organization")
-	}
-	return nil
+// stored is what the database holds of a customer of the batch.
+type stored struct {
+	doc      int64
+	document []byte
+	secrets  store.Secrets
 }
 
-// putSecrets stores the customer's secrets, or removes the row when it has none.
-func (t *importTx) putSecrets(c store.Customer) error {
-	if c.Secrets.IsZero() {
-		if _, err := t.st.deleteSecrets.ExecContext(t.ctx, t.tenantID, c.ID); err != nil {
-			return t.s.fail(err, "delete secrets")
-		}
+// flush writes the batch and counts what it did.
+func (t *importTx) flush() error {
+	if len(t.batch) == 0 {
 		return nil
 	}
-	answers, err := encodeAnswers(c.Secrets.SecretAnswerHashes)
+	defer func() {
+		clear(t.batch)
+		t.batch = t.batch[:0]
+		clear(t.seen)
+	}()
+	from := t.batch[0].ID
+	old, err := t.stored()
+	if err != nil {
+		return t.s.fail(err, "read stored customers from %q on", from)
+	}
+	var created, changed []store.Customer
+	docs := make(map[string]int64, len(t.batch))
+	for _, c := range t.batch {
+		o, ok := old[c.ID]
+		switch {
+		case !ok:
+			created = append(created, c)
+		case bytes.Equal(o.document, c.Document) && o.secrets.Equal(c.Secrets):
+			t.sum.Unchanged++
+			docs[c.ID] = o.doc
+		default:
+			changed = append(changed, c)
+			docs[c.ID] = o.doc
+		}
+	}
+	if err := t.insert(created, docs); err != nil {
+		return t.s.fail(err, "insert customers from %q on", from)
+	}
+	for _, c := range changed {
+		if _, err := t.tx.ExecContext(t.ctx, updateCustomerSQL, string(c.Document), t.tenantID, c.ID); err != nil {
+			return t.s.fail(err, "update customer %q", c.ID)
+		}
+	}
+	if err := t.putSecrets(created, changed); err != nil {
+		return t.s.fail(err, "store secrets of customers from %q on", from)
+	}
+	if err := t.join(docs); err != nil {
+		return t.s.fail(err, "add customers from %q on to the organization", from)
+	}
+	t.sum.Created += len(created)
+	t.sum.Updated += len(changed)
+	return nil
+}
+
+// stored reads what the database holds of the batch's customers, by id.
+func (t *importTx) stored() (map[string]stored, error) {
+	ids := make([]string, len(t.batch))
+	for i, c := range t.batch {
+		ids[i] = c.ID
+	}
+	arg, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := t.tx.QueryContext(t.ctx, storedSQL, t.tenantID, string(arg))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	old := map[string]stored{}
+	for rows.Next() {
+		var (
+			id                     string
+			o                      stored
+			password, pin, answers sql.NullString
+		)
+		if err := rows.Scan(&id, &o.doc, &o.document, &password, &pin, &answers); err != nil {
+			return nil, err
+		}
+		if o.secrets, err = scanSecrets(password, pin, answers); err != nil {
+			return nil, err
+		}
+		old[id] = o
+	}
+	return old, rows.Err()
+}
+
+// insert inserts the new customers with one statement and notes their row numbers in docs.
+func (t *importTx) insert(created []store.Customer, docs map[string]int64) error {
+	if len(created) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 3*len(created))
+	for _, c := range created {
+		args = append(args, t.tenantID, c.ID, string(c.Document))
+	}
+	rows, err := t.query(insertCustomersSQL, len(created), 3, args)
 	if err != nil {
 		return err
 	}
-	if _, err := t.st.upsertSecrets.ExecContext(t.ctx, t.tenantID, c.ID, c.Secrets.PasswordHash, c.Secrets.PINHash, answers); err != nil {
-		return t.s.fail(err, "store secrets")
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var doc int64
+		if err := rows.Scan(&id, &doc); err != nil {
+			return err
+		}
+		docs[id] = doc
+	}
+	return rows.Err()
+}
+
+// putSecrets stores the secrets of the new and changed customers that have some, and removes
+// those of changed customers that have none now.
+func (t *importTx) putSecrets(created, changed []store.Customer) error {
+	var args []any
+	var cleared []string
+	n := 0
+	for _, list := range [][]store.Customer{created, changed} {
+		for _, c := range list {
+			if c.Secrets.IsZero() {
+				cleared = append(cleared, c.ID)
+				continue
+			}
+			answers, err := encodeAnswers(c.Secrets.SecretAnswerHashes)
+			if err != nil {
+				return err
+			}
+			args = append(args, t.tenantID, c.ID, c.Secrets.PasswordHash, c.Secrets.PINHash, answers)
+			n++
+		}
+	}
+	if n > 0 {
+		if _, err := t.exec(upsertSecretsSQL, n, 5, args); err != nil {
+			return err
+		}
+	}
+	if len(changed) > 0 && len(cleared) > 0 {
+		arg, err := json.Marshal(cleared)
+		if err != nil {
+			return err
+		}
+		if _, err := t.tx.ExecContext(t.ctx, deleteSecretsSQL, t.tenantID, string(arg)); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// join adds every customer of the batch to the organization, in the batch's order.
+func (t *importTx) join(docs map[string]int64) error {
+	args := make([]any, 0, 4*len(t.batch))
+	for _, c := range t.batch {
+		args = append(args, t.tenantID, t.organizationID, c.ID, docs[c.ID])
+	}
+	_, err := t.exec(addMembersSQL, len(t.batch), 4, args)
+	return err
+}
+
+// statement returns the statement of query (with %s for its VALUES list) for rows rows of
+// columns columns: prepared once per transaction for a full batch, made for the occasion for
+// the last, shorter one.
+func (t *importTx) statement(query string, rows, columns int) (*sql.Stmt, string, error) {
+	text := fmt.Sprintf(query, values(rows, columns))
+	if rows != importBatch {
+		return nil, text, nil
+	}
+	if st, ok := t.stmts[query]; ok {
+		return st, text, nil
+	}
+	st, err := t.tx.PrepareContext(t.ctx, text)
+	if err != nil {
+		return nil, text, err
+	}
+	t.stmts[query] = st
+	return st, text, nil
+}
+
+func (t *importTx) exec(query string, rows, columns int, args []any) (sql.Result, error) {
+	st, text, err := t.statement(query, rows, columns)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		return st.ExecContext(t.ctx, args...)
+	}
+	return t.tx.ExecContext(t.ctx, text, args...)
+}
+
+func (t *importTx) query(query string, rows, columns int, args []any) (*sql.Rows, error) {
+	st, text, err := t.statement(query, rows, columns)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		return st.QueryContext(t.ctx, args...)
+	}
+	return t.tx.QueryContext(t.ctx, text, args...)
 }

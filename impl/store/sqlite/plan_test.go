@@ -30,6 +30,9 @@ func TestReadPlans(t *testing.T) {
 			if len(plan) != tc.steps {
 				t.Errorf("plan has %d steps, want %d:\n%s", len(plan), tc.steps, strings.Join(plan, "\n"))
 			}
+			if tc.query == readOrganizationQuery && (len(plan) < 3 || !strings.Contains(plan[2], "INTEGER PRIMARY KEY")) {
+				t.Errorf("customers are not fetched by row number; plan:\n%s", strings.Join(plan, "\n"))
+			}
 			for _, step := range plan {
 				if !strings.HasPrefix(step, "SEARCH ") || !strings.Contains(step, "USING ") ||
 					strings.Contains(step, "TEMP B-TREE") || strings.Contains(step, "customer_secrets") {
@@ -37,6 +40,24 @@ func TestReadPlans(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestImportPlans checks that an import finds the stored customers of a batch by key, never by
+// a scan of the tenant's customers.
+func TestImportPlans(t *testing.T) {
+	t.Parallel()
+	st, err := Open(filepath.Join(t.TempDir(), "plan.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	plan := explain(t, st, storedSQL, "t-1", `["c-1"]`)
+	if len(plan) == 0 || plan[0] != "SEARCH c USING INDEX sqlite_autoindex_customers_1 (tenant_id=? AND id=?)" {
+		t.Errorf("stored customers are not found by key; plan:\n%s", strings.Join(plan, "\n"))
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 )
 
 // The benchmarks here measure the stores side by side on realistic data (docs/performance.md,
-// "Store (issue 5)"). PostgreSQL runs when CUSTOMER_API_TEST_POSTGRES is set. The largest sizes
+// "The stores"). PostgreSQL runs when CUSTOMER_API_TEST_POSTGRES is set. The largest sizes
 // take a while to set up, so they run only when CUSTOMER_API_BENCH_LARGE is set.
 
 // envLarge adds organizations of 100 000 customers to the benchmarks.

@@ -1,0 +1,90 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/cyrexa/customer-api/impl/store"
+)
+
+// Upgrade is the data an upgrade test writes into a database at an older schema version, in SQL
+// that both databases take: two tenants, customers in one, two or no organizations, and one
+// customer deleted (the erasure count is 1). Secrets are written by the caller, in its dialect.
+var Upgrade = []string{
+	`INSERT INTO tenants (id) VALUES ('t-1'), ('t-2')`,
+	`INSERT INTO organizations (tenant_id, id) VALUES ('t-1', 'o-1'), ('t-1', 'o-2'), ('t-1', 'o-empty'), ('t-2', 'o-1')`,
+	`INSERT INTO customers (tenant_id, id, document) VALUES
+	    ('t-1', 'c-1', '{"id":"c-1","name":"upgrade-mark-one"}'),
+	    ('t-1', 'c-2', '{"id":"c-2","name":"Two"}'),
+	    ('t-1', 'c-3', '{"id":"c-3","name":"Three"}'),
+	    ('t-1', 'c-gone', '{"id":"c-gone","name":"Gone"}'),
+	    ('t-2', 'c-1', '{"id":"c-1","name":"Other tenant"}')`,
+	`INSERT INTO organization_customers (tenant_id, organization_id, customer_id) VALUES
+	    ('t-1', 'o-1', 'c-1'), ('t-1', 'o-1', 'c-2'), ('t-1', 'o-2', 'c-1'), ('t-1', 'o-2', 'c-3'),
+	    ('t-1', 'o-2', 'c-gone'), ('t-2', 'o-1', 'c-1')`,
+	`DELETE FROM customers WHERE tenant_id = 't-1' AND id = 'c-gone'`,
+}
+
+// UpgradeSecrets are the secrets the caller writes for customer c-1 of tenant t-1.
+var UpgradeSecrets = store.Secrets{PasswordHash: "$argon2id$pw", PINHash: "$argon2id$pin", SecretAnswerHashes: []string{"$argon2id$a1", ""}}
+
+// CheckUpgrade checks a store holding Upgrade (and UpgradeSecrets), written at an older schema
+// version, before and after migrate brings it to the newest: every read, version, secret and
+// the erasure count are as before, and the store goes on working (imports, deletions, erasure
+// counting, versions) on the upgraded schema.
+func CheckUpgrade(t *testing.T, st store.Store, migrate func()) {
+	t.Helper()
+	orgs := [][2]string{{"t-1", "o-1"}, {"t-1", "o-2"}, {"t-1", "o-empty"}, {"t-2", "o-1"}}
+	versions := map[[2]string]string{}
+	for _, o := range orgs {
+		versions[o] = MustVersion(t, st, o[0], o[1])
+	}
+	erasures, err := st.ErasureCount(t.Context())
+	if err != nil || erasures != 1 {
+		t.Fatalf("ErasureCount before the upgrade = %d, %v; want 1", erasures, err)
+	}
+
+	migrate()
+
+	doc := func(id, name string) store.Customer {
+		return store.Customer{ID: id, Document: []byte(`{"id":"` + id + `","name":"` + name + `"}`)}
+	}
+	want := map[[2]string][]store.Customer{
+		{"t-1", "o-1"}:     {doc("c-1", "upgrade-mark-one"), doc("c-2", "Two")},
+		{"t-1", "o-2"}:     {doc("c-1", "upgrade-mark-one"), doc("c-3", "Three")},
+		{"t-1", "o-empty"}: {},
+		{"t-2", "o-1"}:     {doc("c-1", "Other tenant")},
+	}
+	for _, o := range orgs {
+		version, got := MustRead(t, st, o[0], o[1])
+		WantCustomers(t, got, want[o])
+		if version != versions[o] {
+			t.Errorf("version of %v: %q after the upgrade, %q before", o, version, versions[o])
+		}
+		if v := MustVersion(t, st, o[0], o[1]); v != versions[o] {
+			t.Errorf("OrganizationVersion of %v: %q after the upgrade, %q before", o, v, versions[o])
+		}
+	}
+	WantSecrets(t, MustSecrets(t, st, "t-1", "c-1"), UpgradeSecrets)
+	if n, err := st.ErasureCount(t.Context()); err != nil || n != erasures {
+		t.Errorf("ErasureCount after the upgrade = %d, %v; want %d", n, err, erasures)
+	}
+
+	// The upgraded schema goes on working: an import into an organization that already has
+	// members, a re-import that changes one document, and a deletion.
+	MustImport(t, st, "t-1", "o-1", doc("c-0", "Zero"), doc("c-2", "Two again"))
+	WantCustomers(t, MustCustomers(t, st, "t-1", "o-1"), []store.Customer{doc("c-0", "Zero"), doc("c-1", "upgrade-mark-one"), doc("c-2", "Two again")})
+	before := MustVersion(t, st, "t-1", "o-2")
+	del, err := st.DeleteCustomers(t.Context(), "t-1", []string{"c-1"})
+	if err != nil || !slices.Equal(del.Deleted, []string{"c-1"}) {
+		t.Fatalf("DeleteCustomers = %+v, %v", del, err)
+	}
+	if n, err := st.ErasureCount(t.Context()); err != nil || n != erasures+1 {
+		t.Errorf("ErasureCount after a deletion = %d, %v; want %d", n, err, erasures+1)
+	}
+	if MustVersion(t, st, "t-1", "o-2") == before {
+		t.Error("the version of an organization that lost a member did not change")
+	}
+	WantCustomers(t, MustCustomers(t, st, "t-1", "o-2"), []store.Customer{doc("c-3", "Three")})
+	WantCustomers(t, MustCustomers(t, st, "t-2", "o-1"), want[[2]string{"t-2", "o-1"}])
+}

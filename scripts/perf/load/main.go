@@ -1,0 +1,92 @@
+// Command load is the load generator of scripts/perf: raw HTTP/1.1 over keep-alive connections,
+// each sending one GET at a time and reading the whole answer (Content-Length or chunked), for a
+// fixed time. It prints one line the scripts parse:
+//
+//	requests=N ok=N other=N bytes=N seconds=S
+//
+// ok counts 2xx and 304 answers. It is deliberately small, so that on the core it is pinned to it
+// costs little next to the server it measures.
+//
+//	go run ./scripts/perf/load --url http://127.0.0.1:18101/x --conns 8 --duration 5s -H 'token: ...'
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// headers is the repeated -H flag.
+type headers []string
+
+func (h *headers) String() string     { return strings.Join(*h, ", ") }
+func (h *headers) Set(v string) error { *h = append(*h, v); return nil }
+
+func main() {
+	target := flag.String("url", "", "URL to GET (http only)")
+	conns := flag.Int("conns", 8, "connections, each with one request at a time")
+	duration := flag.Duration("duration", 5*time.Second, "how long to send requests")
+	var hs headers
+	flag.Var(&hs, "H", "a request header, 'Name: value' (repeatable)")
+	flag.Parse()
+	u, err := url.Parse(*target)
+	if err != nil || u.Scheme != "http" {
+		log.Fatalf("load: --url %q: want an http URL", *target)
+	}
+	var req strings.Builder
+	fmt.Fprintf(&req, "GET %s HTTP/1.1\r\nHost: %s\r\n", u.RequestURI(), u.Host)
+	for _, h := range hs {
+		req.WriteString(h + "\r\n")
+	}
+	req.WriteString("\r\n")
+	request := []byte(req.String())
+
+	var requests, ok, other, bytes atomic.Int64
+	deadline := time.Now().Add(*duration)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range *conns {
+		wg.Go(func() {
+			c, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				log.Fatalf("load: %v", err)
+			}
+			defer c.Close()
+			r := bufio.NewReaderSize(c, 64<<10)
+			for time.Now().Before(deadline) {
+				if _, err := c.Write(request); err != nil {
+					log.Fatalf("load: write: %v", err)
+				}
+				resp, err := http.ReadResponse(r, nil)
+				if err != nil {
+					log.Fatalf("load: read: %v", err)
+				}
+				n, err := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if err != nil && !errors.Is(err, io.EOF) {
+					log.Fatalf("load: read body: %v", err)
+				}
+				requests.Add(1)
+				bytes.Add(n)
+				if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified {
+					ok.Add(1)
+				} else {
+					other.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	fmt.Printf("requests=%d ok=%d other=%d bytes=%d seconds=%.3f\n",
+		requests.Load(), ok.Load(), other.Load(), bytes.Load(), time.Since(start).Seconds())
+}

@@ -1,0 +1,93 @@
+// Command ogen serves the contract's one operation with a server that ogen generates from
+// openapi.yaml, response validation on, the organizations' customers held in memory: the
+// comparison scripts/perf/readpath.sh measures the real binary against. It is a module of its own,
+// so the service's go.mod does not carry ogen; the generated package (api/) is not committed:
+//
+//	go tool ogen --config ogen.yml --target api --package api --clean ../../../openapi.yaml
+//	go run . --addr 127.0.0.1:18110 --org org-a=a.json --org org-b=b.json
+//
+// Each --org names an organization and a file holding its list as the service answers it
+// ([{"customer": {...}}, ...]). Any bearer token is accepted: the comparison is of serving a
+// list, and the real binary's verification of two credentials is counted against it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/cyrexa/customer-api/scripts/perf/ogen/api"
+)
+
+// orgs is the repeated --org NAME=FILE flag.
+type orgs map[string]string
+
+func (o orgs) String() string { return fmt.Sprint(map[string]string(o)) }
+
+func (o orgs) Set(v string) error {
+	name, file, ok := strings.Cut(v, "=")
+	if !ok {
+		return fmt.Errorf("want NAME=FILE, not %q", v)
+	}
+	o[name] = file
+	return nil
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:18110", "address to listen on")
+	files := orgs{}
+	flag.Var(files, "org", "NAME=FILE: an organization and its customer list (repeatable)")
+	flag.Parse()
+	lists := map[string]api.CustomerList{}
+	for name, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			log.Fatal(err)
+		}
+		var list api.CustomerList
+		if err := list.UnmarshalJSON(raw); err != nil {
+			log.Fatalf("%s: %v", file, err)
+		}
+		lists[name] = list
+	}
+	srv, err := api.NewServer(handler{lists}, security{}, api.WithPathPrefix("/customer/1.0.0"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("ogen listening on http://%s (%d organizations)\n", *addr, len(lists))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {})
+	mux.Handle("/", srv)
+	log.Fatal(http.ListenAndServe(*addr, mux))
+}
+
+// handler answers every organization it holds, and 404 for the others.
+type handler struct{ lists map[string]api.CustomerList }
+
+func (h handler) GetOrganizationCustomers(_ context.Context, p api.GetOrganizationCustomersParams) (api.GetOrganizationCustomersRes, error) {
+	list, ok := h.lists[string(p.OrganizationId)]
+	if !ok {
+		return nil, fmt.Errorf("no organization %q", p.OrganizationId)
+	}
+	return &api.CustomerListHeaders{
+		CacheControl: api.NewOptString("no-store"),
+		ETag:         api.NewOptString(`"ogen"`),
+		Vary:         api.NewOptString("Accept-Encoding"),
+		Response:     list,
+	}, nil
+}
+
+func (handler) NewError(_ context.Context, err error) *api.UnexpectedErrorStatusCodeWithHeaders {
+	return &api.UnexpectedErrorStatusCodeWithHeaders{StatusCode: http.StatusNotFound}
+}
+
+// security accepts any bearer token.
+type security struct{}
+
+func (security) HandleBearerAuth(ctx context.Context, _ api.OperationName, _ api.BearerAuth) (context.Context, error) {
+	return ctx, nil
+}
