@@ -105,12 +105,13 @@ type ClientInterface interface {
 	// `Vary: Accept-Encoding`; the compressed representation has its own `ETag`, ending in
 	// `-gzip`).
 	//
-	// Large organizations are streamed: a body that does not fit the service's window (8 MiB
-	// by default) is sent with chunked transfer encoding while it is read, each customer
-	// checked against this contract before its bytes leave. Should a check or the database
-	// fail after the first bytes left, the service closes the connection before the last
-	// chunk, so a client never receives a complete body that breaks this contract: treat a
-	// truncated body as a failed request and retry.
+	// Every customer is checked against this contract before the answer's first byte leaves,
+	// and every 200 carries a `Content-Length`: a failure is a problem response, never a
+	// partial list. The whole list is prepared before it is sent, so the first byte of a very
+	// large organization's answer comes later than that of a small one; allow for it in the
+	// client's timeouts. A body that arrives shorter than its `Content-Length` (the connection
+	// was lost, or the client took nothing for the service's stall timeout, 10 s by default)
+	// is a failed request: retry it.
 	//
 	// Corresponds with GET /organization/getCustomers/{organizationId} (the `GetOrganizationCustomers` operationId).
 	GetOrganizationCustomers(ctx context.Context, organizationId OrganizationId, params *GetOrganizationCustomersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -132,12 +133,13 @@ type ClientInterface interface {
 // `Vary: Accept-Encoding`; the compressed representation has its own `ETag`, ending in
 // `-gzip`).
 //
-// Large organizations are streamed: a body that does not fit the service's window (8 MiB
-// by default) is sent with chunked transfer encoding while it is read, each customer
-// checked against this contract before its bytes leave. Should a check or the database
-// fail after the first bytes left, the service closes the connection before the last
-// chunk, so a client never receives a complete body that breaks this contract: treat a
-// truncated body as a failed request and retry.
+// Every customer is checked against this contract before the answer's first byte leaves,
+// and every 200 carries a `Content-Length`: a failure is a problem response, never a
+// partial list. The whole list is prepared before it is sent, so the first byte of a very
+// large organization's answer comes later than that of a small one; allow for it in the
+// client's timeouts. A body that arrives shorter than its `Content-Length` (the connection
+// was lost, or the client took nothing for the service's stall timeout, 10 s by default)
+// is a failed request: retry it.
 //
 // Corresponds with GET /organization/getCustomers/{organizationId} (the `GetOrganizationCustomers` operationId).
 func (c *Client) GetOrganizationCustomers(ctx context.Context, organizationId OrganizationId, params *GetOrganizationCustomersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -279,12 +281,13 @@ type ClientWithResponsesInterface interface {
 	// `Vary: Accept-Encoding`; the compressed representation has its own `ETag`, ending in
 	// `-gzip`).
 	//
-	// Large organizations are streamed: a body that does not fit the service's window (8 MiB
-	// by default) is sent with chunked transfer encoding while it is read, each customer
-	// checked against this contract before its bytes leave. Should a check or the database
-	// fail after the first bytes left, the service closes the connection before the last
-	// chunk, so a client never receives a complete body that breaks this contract: treat a
-	// truncated body as a failed request and retry.
+	// Every customer is checked against this contract before the answer's first byte leaves,
+	// and every 200 carries a `Content-Length`: a failure is a problem response, never a
+	// partial list. The whole list is prepared before it is sent, so the first byte of a very
+	// large organization's answer comes later than that of a small one; allow for it in the
+	// client's timeouts. A body that arrives shorter than its `Content-Length` (the connection
+	// was lost, or the client took nothing for the service's stall timeout, 10 s by default)
+	// is a failed request: retry it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -499,12 +502,13 @@ func (r GetOrganizationCustomersResponse) ContentType() string {
 // `Vary: Accept-Encoding`; the compressed representation has its own `ETag`, ending in
 // `-gzip`).
 //
-// Large organizations are streamed: a body that does not fit the service's window (8 MiB
-// by default) is sent with chunked transfer encoding while it is read, each customer
-// checked against this contract before its bytes leave. Should a check or the database
-// fail after the first bytes left, the service closes the connection before the last
-// chunk, so a client never receives a complete body that breaks this contract: treat a
-// truncated body as a failed request and retry.
+// Every customer is checked against this contract before the answer's first byte leaves,
+// and every 200 carries a `Content-Length`: a failure is a problem response, never a
+// partial list. The whole list is prepared before it is sent, so the first byte of a very
+// large organization's answer comes later than that of a small one; allow for it in the
+// client's timeouts. A body that arrives shorter than its `Content-Length` (the connection
+// was lost, or the client took nothing for the service's stall timeout, 10 s by default)
+// is a failed request: retry it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
