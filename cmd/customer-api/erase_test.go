@@ -20,6 +20,7 @@ import (
 
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/sqlite"
+	"github.com/cyrexa/customer-api/impl/store/storetest"
 )
 
 // customers returns an import file of {"customer": ...} records with the given ids.
@@ -62,7 +63,7 @@ func members(t *testing.T, dir, tenant, org string) []string {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	_, cs, err := store.Collect(t.Context(), st, tenant, org)
+	_, cs, err := storetest.Collect(t.Context(), st, tenant, org)
 	if err != nil {
 		t.Fatalf("read %s/%s: %v", tenant, org, err)
 	}

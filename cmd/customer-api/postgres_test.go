@@ -11,6 +11,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/postgres"
 	"github.com/cyrexa/customer-api/impl/store/postgres/pgtest"
+	"github.com/cyrexa/customer-api/impl/store/storetest"
 )
 
 // runEnv runs the program in-process with args and the variables of env set (t.Setenv: a test
@@ -67,7 +68,7 @@ func TestMigrateAndImportIntoPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	_, cs, err := store.Collect(t.Context(), st, "t1", "o1")
+	_, cs, err := storetest.Collect(t.Context(), st, "t1", "o1")
 	if err != nil || len(cs) != 2 || cs[0].ID != "cus-1" || strings.Contains(string(cs[0].Document), "hunter2") {
 		t.Errorf("customers of t1/o1 = %+v, %v; want cus-1 and cus-2 without the password", cs, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/secrets"
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/sqlite"
+	"github.com/cyrexa/customer-api/impl/store/storetest"
 )
 
 func TestLoad(t *testing.T) {
@@ -36,7 +37,7 @@ func TestLoad(t *testing.T) {
 
 	t.Run("every organization holds its customers", func(t *testing.T) {
 		for _, org := range Dataset() {
-			_, got, err := store.Collect(t.Context(), st, TenantID, org.ID)
+			_, got, err := storetest.Collect(t.Context(), st, TenantID, org.ID)
 			if err != nil {
 				t.Fatalf("read %s: %v", org.ID, err)
 			}

@@ -10,7 +10,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/apitest"
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/importer"
-	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/storetest"
 )
 
 // array returns a JSON array of n customers, with record bad (if >= 0) replaced by raw.
@@ -38,7 +38,7 @@ func TestImportKeepsEveryRecordInOrder(t *testing.T) {
 	if err != nil || sum.Created != 2000 {
 		t.Fatalf("import: %+v, %v", sum, err)
 	}
-	_, got, err := store.Collect(context.Background(), st, "t1", "o1")
+	_, got, err := storetest.Collect(context.Background(), st, "t1", "o1")
 	if err != nil || len(got) != 2000 || got[0].ID != "cus-00001" || got[1999].ID != "cus-02000" {
 		t.Fatalf("stored %d customers, %v", len(got), err)
 	}

@@ -4,7 +4,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"iter"
@@ -71,25 +70,6 @@ type Snapshot interface {
 	Customers() iter.Seq2[Customer, error]
 	// Close ends the read; it is safe to call more than once and after Customers finished.
 	Close() error
-}
-
-// Collect reads a whole organization into memory: for tests and small tools, never for the
-// read path. Documents are copied.
-func Collect(ctx context.Context, st Store, tenantID, organizationID string) (version string, customers []Customer, err error) {
-	snap, err := st.ReadOrganization(ctx, tenantID, organizationID)
-	if err != nil {
-		return "", nil, err
-	}
-	defer snap.Close()
-	customers = []Customer{}
-	for c, err := range snap.Customers() {
-		if err != nil {
-			return "", nil, err
-		}
-		c.Document = bytes.Clone(c.Document)
-		customers = append(customers, c)
-	}
-	return snap.Version(), customers, snap.Close()
 }
 
 // ImportSummary counts what an import did.

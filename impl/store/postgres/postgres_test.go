@@ -43,34 +43,6 @@ func MustNew(tb testing.TB, opts postgres.Options) *postgres.Store {
 	return st
 }
 
-func TestConformance(t *testing.T) {
-	pgtest.ServerURL(t)
-	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		opts   postgres.Options
-		params url.Values
-	}{
-		{"default options", postgres.Options{}, nil},
-		// Batches of two customers, so that every import of the suite spans several statements,
-		// on the smallest pool; and no prepared statements, as behind PgBouncer in transaction
-		// mode.
-		{"small batches, small pool, no prepared statements", postgres.Options{ImportBatchSize: 2, MaxConns: 2},
-			url.Values{"default_query_exec_mode": {"exec"}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			storetest.Run(t, func(t *testing.T) store.Store {
-				st, err := postgres.Open(t.Context(), withParams(t, pgtest.New(t).URL, tc.params), tc.opts)
-				if err != nil {
-					t.Fatalf("Open: %v", err)
-				}
-				return st // storetest.Run closes it
-			})
-		})
-	}
-}
-
 // withParams returns dbURL with params added to its query.
 func withParams(tb testing.TB, dbURL string, params url.Values) string {
 	tb.Helper()
@@ -252,12 +224,6 @@ func TestLosingTheDatabase(t *testing.T) {
 			storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-2", "Grace"))
 		})
 	}
-}
-
-func TestClosedStoreIsUnavailable(t *testing.T) {
-	t.Parallel()
-	st := MustNew(t, postgres.Options{})
-	storetest.ClosedStoreIsUnavailable(t, st)
 }
 
 // TestDocumentsComeBackAsStored checks what the json column keeps: the exact text, including

@@ -33,17 +33,6 @@ func MustMigrate(tb testing.TB, st *sqlite.Store) {
 	}
 }
 
-func TestConformance(t *testing.T) {
-	t.Parallel()
-	storetest.Run(t, func(t *testing.T) store.Store {
-		st, err := sqlite.Open(filepath.Join(t.TempDir(), "customers.db"))
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		return st // storetest.Run closes it
-	})
-}
-
 func TestOpenRefusesNonFilePaths(t *testing.T) {
 	t.Parallel()
 	for _, path := range []string{"", ":memory:", "file:x.db", "x.db?_pragma=foreign_keys(0)"} {
@@ -89,13 +78,6 @@ func TestDataOutlivesTheStore(t *testing.T) {
 	MustMigrate(t, st)
 	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), want)
 	storetest.MustEmpty(t, st, false)
-}
-
-func TestClosedStoreIsUnavailable(t *testing.T) {
-	t.Parallel()
-	st := MustOpen(t)
-	MustMigrate(t, st)
-	storetest.ClosedStoreIsUnavailable(t, st)
 }
 
 // BenchmarkReadOrganization reads an organization through ReadOrganization as the read path
@@ -187,16 +169,5 @@ func TestVersionTriggers(t *testing.T) {
 			storetest.WantNotFound(t, st, "t-1", "o-c")
 			storetest.MustImport(t, st, "t-1", "o-c", ada)
 		}
-	})
-}
-
-func TestTokenStoreConformance(t *testing.T) {
-	storetest.RunTokens(t, func(t *testing.T) store.Store {
-		st, err := sqlite.Open(filepath.Join(t.TempDir(), "tokens.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		return st
 	})
 }

@@ -1,6 +1,10 @@
+// Package storetest holds the helpers of the stores' tests: test data, and reads and writes that
+// fail the test themselves. The conformance suite itself is in impl/store's tests.
 package storetest
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/cyrexa/customer-api/impl/store"
 )
@@ -53,19 +58,17 @@ func MustImport(t testing.TB, st store.Store, tenantID, organizationID string, c
 	return sum
 }
 
-// MustCustomers reads the customers of the tenant's organization (through store.Collect) or
-// fails the test.
+// MustCustomers reads the customers of the tenant's organization or fails the test.
 func MustCustomers(t testing.TB, st store.Store, tenantID, organizationID string) []store.Customer {
 	t.Helper()
 	_, cs := MustRead(t, st, tenantID, organizationID)
 	return cs
 }
 
-// MustRead reads the version and the customers of the tenant's organization (through
-// store.Collect) or fails the test.
+// MustRead reads the version and the customers of the tenant's organization or fails the test.
 func MustRead(t testing.TB, st store.Store, tenantID, organizationID string) (string, []store.Customer) {
 	t.Helper()
-	version, cs, err := store.Collect(t.Context(), st, tenantID, organizationID)
+	version, cs, err := Collect(t.Context(), st, tenantID, organizationID)
 	if err != nil {
 		t.Fatalf("read organization %q of tenant %q: %v", organizationID, tenantID, err)
 	}
@@ -73,6 +76,24 @@ func MustRead(t testing.TB, st store.Store, tenantID, organizationID string) (st
 		t.Errorf("read organization %q of tenant %q: empty version", organizationID, tenantID)
 	}
 	return version, cs
+}
+
+// Collect reads a whole organization into memory, documents copied.
+func Collect(ctx context.Context, st store.Store, tenantID, organizationID string) (version string, customers []store.Customer, err error) {
+	snap, err := st.ReadOrganization(ctx, tenantID, organizationID)
+	if err != nil {
+		return "", nil, err
+	}
+	defer snap.Close()
+	customers = []store.Customer{}
+	for c, err := range snap.Customers() {
+		if err != nil {
+			return "", nil, err
+		}
+		c.Document = bytes.Clone(c.Document)
+		customers = append(customers, c)
+	}
+	return snap.Version(), customers, snap.Close()
 }
 
 // MustVersion returns the version of the tenant's organization or fails the test.
@@ -171,12 +192,32 @@ func describe(cs []store.Customer) string {
 	return s
 }
 
-// withoutSecrets returns copies of cs with their secrets cleared, as the read path returns them.
-func withoutSecrets(cs []store.Customer) []store.Customer {
-	out := make([]store.Customer, len(cs))
-	for i, c := range cs {
-		c.Secrets = store.Secrets{}
-		out[i] = c
+// MustErasureCount returns the store's erasure count or fails the test.
+func MustErasureCount(t testing.TB, st store.Store) int64 {
+	t.Helper()
+	n, err := st.ErasureCount(t.Context())
+	if err != nil {
+		t.Fatalf("ErasureCount: %v", err)
 	}
-	return out
+	return n
+}
+
+// MustToken stores an API token of the tenant or fails the test.
+func MustToken(t testing.TB, st store.Store, id, tenantID string) {
+	t.Helper()
+	tok := store.APIToken{ID: id, TenantID: tenantID, Name: "test", SecretHash: make([]byte, 32),
+		CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	if err := st.CreateAPIToken(t.Context(), tok); err != nil {
+		t.Fatalf("CreateAPIToken(%q): %v", id, err)
+	}
+}
+
+// MustTenants lists the tenants or fails the test.
+func MustTenants(t testing.TB, st store.Store) []store.TenantSummary {
+	t.Helper()
+	tenants, err := st.Tenants(t.Context())
+	if err != nil {
+		t.Fatalf("Tenants: %v", err)
+	}
+	return tenants
 }

@@ -1,4 +1,4 @@
-package storetest
+package store_test
 
 import (
 	"bytes"
@@ -11,18 +11,19 @@ import (
 	"time"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/storetest"
 )
 
 // Tests of the versioned, streaming read path: OrganizationVersion and ReadOrganization.
 
 func testVersionStable(t *testing.T, st store.Store) {
-	MustImport(t, st, "t-1", "o-1", Customer("c-1", "Ada"), Customer("c-2", "Grace"))
-	v := MustVersion(t, st, "t-1", "o-1")
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace"))
+	v := storetest.MustVersion(t, st, "t-1", "o-1")
 	for range 3 {
-		if got := MustVersion(t, st, "t-1", "o-1"); got != v {
+		if got := storetest.MustVersion(t, st, "t-1", "o-1"); got != v {
 			t.Errorf("OrganizationVersion = %q, then %q with nothing changed", v, got)
 		}
-		if got, _ := MustRead(t, st, "t-1", "o-1"); got != v {
+		if got, _ := storetest.MustRead(t, st, "t-1", "o-1"); got != v {
 			t.Errorf("Snapshot.Version = %q, OrganizationVersion = %q with nothing changed", got, v)
 		}
 	}
@@ -41,70 +42,70 @@ func testVersionStable(t *testing.T, st store.Store) {
 
 func testVersionNoopReimport(t *testing.T, st store.Store) {
 	in := []store.Customer{
-		Customer("c-1", "Ada"),
-		WithSecrets(Customer("c-2", "Grace"), store.Secrets{PasswordHash: "hash-pw"}),
+		storetest.Customer("c-1", "Ada"),
+		storetest.WithSecrets(storetest.Customer("c-2", "Grace"), store.Secrets{PasswordHash: "hash-pw"}),
 	}
-	MustImport(t, st, "t-1", "o-1", in...)
-	MustImport(t, st, "t-1", "o-2", in[0])
-	v1, v2 := MustVersion(t, st, "t-1", "o-1"), MustVersion(t, st, "t-1", "o-2")
-	WantSummary(t, MustImport(t, st, "t-1", "o-1", in...), store.ImportSummary{Unchanged: 2})
+	storetest.MustImport(t, st, "t-1", "o-1", in...)
+	storetest.MustImport(t, st, "t-1", "o-2", in[0])
+	v1, v2 := storetest.MustVersion(t, st, "t-1", "o-1"), storetest.MustVersion(t, st, "t-1", "o-2")
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", in...), store.ImportSummary{Unchanged: 2})
 	wantVersion(t, st, "t-1", "o-1", v1, "after a re-import that changed nothing")
 	// Secrets are not part of what the organization's read returns: a change of secrets alone
 	// keeps the version.
 	in[1].Secrets = store.Secrets{PasswordHash: "hash-pw-2"}
 	in[0].Secrets = store.Secrets{PINHash: "hash-pin"}
-	WantSummary(t, MustImport(t, st, "t-1", "o-1", in...), store.ImportSummary{Updated: 2})
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", in...), store.ImportSummary{Updated: 2})
 	wantVersion(t, st, "t-1", "o-1", v1, "after a change of secrets alone")
 	wantVersion(t, st, "t-1", "o-2", v2, "after a change of secrets alone")
 }
 
 func testVersionChangedDocument(t *testing.T, st store.Store) {
-	ada, grace := Customer("c-1", "Ada"), Customer("c-2", "Grace")
-	MustImport(t, st, "t-1", "o-a", ada, grace)
-	MustImport(t, st, "t-1", "o-b", ada)
-	MustImport(t, st, "t-1", "o-c", grace)
-	MustImport(t, st, "t-2", "o-a", ada) // the same ids at another tenant
+	ada, grace := storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace")
+	storetest.MustImport(t, st, "t-1", "o-a", ada, grace)
+	storetest.MustImport(t, st, "t-1", "o-b", ada)
+	storetest.MustImport(t, st, "t-1", "o-c", grace)
+	storetest.MustImport(t, st, "t-2", "o-a", ada) // the same ids at another tenant
 	before := versions(t, st, "t-1/o-a", "t-1/o-b", "t-1/o-c", "t-2/o-a")
 
 	// Through o-b: o-a holds Ada too, and changes with it.
-	ada = Customer("c-1", "Ada Lovelace")
-	WantSummary(t, MustImport(t, st, "t-1", "o-b", ada), store.ImportSummary{Updated: 1})
+	ada = storetest.Customer("c-1", "Ada Lovelace")
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-b", ada), store.ImportSummary{Updated: 1})
 	after := versions(t, st, "t-1/o-a", "t-1/o-b", "t-1/o-c", "t-2/o-a")
 	wantChanged(t, before, after, "t-1/o-a", "t-1/o-b")
 
 	// Through an organization that did not hold her yet: it is new, and both others change.
 	before = after
-	ada = Customer("c-1", "Ada King")
-	WantSummary(t, MustImport(t, st, "t-1", "o-d", ada), store.ImportSummary{Updated: 1})
+	ada = storetest.Customer("c-1", "Ada King")
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-d", ada), store.ImportSummary{Updated: 1})
 	after = versions(t, st, "t-1/o-a", "t-1/o-b", "t-1/o-c", "t-2/o-a")
 	wantChanged(t, before, after, "t-1/o-a", "t-1/o-b")
-	WantCustomers(t, MustCustomers(t, st, "t-1", "o-a"), []store.Customer{ada, grace})
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-a"), []store.Customer{ada, grace})
 }
 
 func testVersionNewMember(t *testing.T, st store.Store) {
-	ada, grace := Customer("c-1", "Ada"), Customer("c-2", "Grace")
-	MustImport(t, st, "t-1", "o-a", ada)
-	MustImport(t, st, "t-1", "o-b", ada)
+	ada, grace := storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace")
+	storetest.MustImport(t, st, "t-1", "o-a", ada)
+	storetest.MustImport(t, st, "t-1", "o-b", ada)
 	before := versions(t, st, "t-1/o-a", "t-1/o-b")
 
 	// A new customer joins o-a.
-	WantSummary(t, MustImport(t, st, "t-1", "o-a", ada, grace), store.ImportSummary{Created: 1, Unchanged: 1})
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-a", ada, grace), store.ImportSummary{Created: 1, Unchanged: 1})
 	after := versions(t, st, "t-1/o-a", "t-1/o-b")
 	wantChanged(t, before, after, "t-1/o-a")
 
 	// A customer that exists, unchanged, joins o-b.
 	before = after
-	WantSummary(t, MustImport(t, st, "t-1", "o-b", grace), store.ImportSummary{Unchanged: 1})
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-b", grace), store.ImportSummary{Unchanged: 1})
 	after = versions(t, st, "t-1/o-a", "t-1/o-b")
 	wantChanged(t, before, after, "t-1/o-b")
 }
 
 func testVersionsDiffer(t *testing.T, st store.Store) {
-	in := []store.Customer{Customer("c-1", "Ada"), Customer("c-2", "Grace")}
-	MustImport(t, st, "t-1", "o-1", in...)
-	MustImport(t, st, "t-1", "o-2", in...)
-	MustImport(t, st, "t-2", "o-1", in...)
-	MustImport(t, st, "t-2", "o-empty")
+	in := []store.Customer{storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace")}
+	storetest.MustImport(t, st, "t-1", "o-1", in...)
+	storetest.MustImport(t, st, "t-1", "o-2", in...)
+	storetest.MustImport(t, st, "t-2", "o-1", in...)
+	storetest.MustImport(t, st, "t-2", "o-empty")
 	seen := map[string]string{}
 	for key, v := range versions(t, st, "t-1/o-1", "t-1/o-2", "t-2/o-1", "t-2/o-empty") {
 		if other, ok := seen[v]; ok {
@@ -112,15 +113,15 @@ func testVersionsDiffer(t *testing.T, st store.Store) {
 		}
 		seen[v] = key
 	}
-	WantNotFound(t, st, "t-1", "o-empty") // another tenant's organization
+	storetest.WantNotFound(t, st, "t-1", "o-empty") // another tenant's organization
 }
 
 func testReadStoppedEarly(t *testing.T, st store.Store) {
 	var in []store.Customer
 	for i := range 20 {
-		in = append(in, Customer(fmt.Sprintf("c-%02d", i), "name"))
+		in = append(in, storetest.Customer(fmt.Sprintf("c-%02d", i), "name"))
 	}
-	MustImport(t, st, "t-1", "o-1", in...)
+	storetest.MustImport(t, st, "t-1", "o-1", in...)
 	// A snapshot that kept its connection would exhaust any pool long before 50 reads; the
 	// deadline makes that a failure rather than a hang.
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -177,13 +178,13 @@ func testReadStoppedEarly(t *testing.T, st store.Store) {
 	if err := snap.Close(); err != nil {
 		t.Errorf("Close after the customers were read: %v", err)
 	}
-	WantCustomers(t, MustCustomers(t, st, "t-1", "o-1"), in)
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), in)
 }
 
 func testReadCancelled(t *testing.T, st store.Store) {
 	const n = 2000
 	in := manyCustomers(n, "Ada")
-	MustImport(t, st, "t-1", "o-1", in...)
+	storetest.MustImport(t, st, "t-1", "o-1", in...)
 	for i := range 5 {
 		ctx, cancel := context.WithCancel(t.Context())
 		snap, err := st.ReadOrganization(ctx, "t-1", "o-1")
@@ -208,14 +209,14 @@ func testReadCancelled(t *testing.T, st store.Store) {
 		}
 		snap.Close() // its error, if any, is the cancellation's
 	}
-	WantCustomers(t, MustCustomers(t, st, "t-1", "o-1"), in)
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), in)
 }
 
 func testReadConsistent(t *testing.T, st store.Store) {
 	const n = 2000
 	old, changed := manyCustomers(n, "old"), manyCustomers(n, "new")
-	MustImport(t, st, "t-1", "o-1", old...)
-	vOld := MustVersion(t, st, "t-1", "o-1")
+	storetest.MustImport(t, st, "t-1", "o-1", old...)
+	vOld := storetest.MustVersion(t, st, "t-1", "o-1")
 
 	snap, err := st.ReadOrganization(t.Context(), "t-1", "o-1")
 	if err != nil {
@@ -245,13 +246,13 @@ func testReadConsistent(t *testing.T, st store.Store) {
 	// while the read is under way.
 	done := make(chan error, 1)
 	go func() {
-		_, err := st.ImportCustomers(t.Context(), "t-1", "o-1", Seq(changed...), store.ImportOptions{})
+		_, err := st.ImportCustomers(t.Context(), "t-1", "o-1", storetest.Seq(changed...), store.ImportOptions{})
 		done <- err
 	}()
 	if err := <-done; err != nil {
 		t.Fatalf("ImportCustomers during the read: %v", err)
 	}
-	vNew := MustVersion(t, st, "t-1", "o-1")
+	vNew := storetest.MustVersion(t, st, "t-1", "o-1")
 	if vNew == vOld {
 		t.Errorf("the import that changed every document kept the version %q", vOld)
 	}
@@ -260,7 +261,7 @@ func testReadConsistent(t *testing.T, st store.Store) {
 	if _, _, ok := next(); ok {
 		t.Error("the customers did not stop after the last one")
 	}
-	WantCustomers(t, got, old)
+	storetest.WantCustomers(t, got, old)
 	if v := snap.Version(); v != vOld {
 		t.Errorf("Snapshot.Version = %q, want the version %q from before the import", v, vOld)
 	}
@@ -268,8 +269,8 @@ func testReadConsistent(t *testing.T, st store.Store) {
 		t.Errorf("Close: %v", err)
 	}
 
-	v, after := MustRead(t, st, "t-1", "o-1")
-	WantCustomers(t, after, changed)
+	v, after := storetest.MustRead(t, st, "t-1", "o-1")
+	storetest.WantCustomers(t, after, changed)
 	if v != vNew {
 		t.Errorf("a read after the import has version %q, want %q", v, vNew)
 	}
@@ -279,7 +280,7 @@ func testReadConsistent(t *testing.T, st store.Store) {
 func manyCustomers(n int, name string) []store.Customer {
 	out := make([]store.Customer, n)
 	for i := range out {
-		out[i] = Customer(fmt.Sprintf("c-%05d", i), fmt.Sprintf("%s %d", name, i))
+		out[i] = storetest.Customer(fmt.Sprintf("c-%05d", i), fmt.Sprintf("%s %d", name, i))
 	}
 	return out
 }
@@ -293,7 +294,7 @@ func versions(t *testing.T, st store.Store, keys ...string) map[string]string {
 		if !ok {
 			t.Fatalf("versions: %q is not tenant/organization", key)
 		}
-		out[key] = MustVersion(t, st, tenant, org)
+		out[key] = storetest.MustVersion(t, st, tenant, org)
 	}
 	return out
 }
@@ -318,7 +319,7 @@ func wantChanged(t *testing.T, before, after map[string]string, changed ...strin
 // wantVersion checks the version of the tenant's organization.
 func wantVersion(t *testing.T, st store.Store, tenantID, organizationID, want, when string) {
 	t.Helper()
-	if got := MustVersion(t, st, tenantID, organizationID); got != want {
+	if got := storetest.MustVersion(t, st, tenantID, organizationID); got != want {
 		t.Errorf("version of %s/%s %s = %q, want %q", tenantID, organizationID, when, got, want)
 	}
 }

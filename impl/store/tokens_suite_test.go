@@ -1,4 +1,4 @@
-package storetest
+package store_test
 
 import (
 	"bytes"
@@ -10,23 +10,15 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// RunTokens runs the API token conformance suite. open must return a fresh, empty store.
-func RunTokens(t *testing.T, open func(t *testing.T) store.Store) {
+// runTokens runs the API token suite; open returns a fresh, migrated store.
+func runTokens(t *testing.T, open func(t *testing.T) store.Store) {
 	ctx := context.Background()
-	fresh := func(t *testing.T) store.Store {
-		t.Helper()
-		st := open(t)
-		if err := st.Migrate(ctx); err != nil {
-			t.Fatalf("migrate: %v", err)
-		}
-		return st
-	}
 	hash := bytes.Repeat([]byte{7}, 32)
 	// Times are kept to the microsecond, as PostgreSQL keeps them.
 	created := time.Date(2026, 11, 1, 10, 0, 0, 123456000, time.UTC)
 
 	t.Run("a created token reads back as stored", func(t *testing.T) {
-		st := fresh(t)
+		st := open(t)
 		want := store.APIToken{ID: "tok1", TenantID: "tenant-a", Name: "billing", SecretHash: hash,
 			CreatedAt: created, ExpiresAt: created.Add(720 * time.Hour)}
 		if err := st.CreateAPIToken(ctx, want); err != nil {
@@ -42,7 +34,7 @@ func RunTokens(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 	t.Run("a token without expiry has a zero ExpiresAt", func(t *testing.T) {
-		st := fresh(t)
+		st := open(t)
 		if err := st.CreateAPIToken(ctx, store.APIToken{ID: "tok1", TenantID: "t", SecretHash: hash, CreatedAt: created}); err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +43,7 @@ func RunTokens(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 	t.Run("an unknown token is not found", func(t *testing.T) {
-		st := fresh(t)
+		st := open(t)
 		if _, err := st.APIToken(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("err = %v, want ErrNotFound", err)
 		}
@@ -60,7 +52,7 @@ func RunTokens(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 	t.Run("tokens are listed per tenant, oldest first", func(t *testing.T) {
-		st := fresh(t)
+		st := open(t)
 		for i, tok := range []store.APIToken{
 			{ID: "b", TenantID: "tenant-a", CreatedAt: created.Add(time.Hour)},
 			{ID: "a", TenantID: "tenant-a", CreatedAt: created},
@@ -80,7 +72,7 @@ func RunTokens(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 	t.Run("revoking keeps the first revocation time", func(t *testing.T) {
-		st := fresh(t)
+		st := open(t)
 		if err := st.CreateAPIToken(ctx, store.APIToken{ID: "tok1", TenantID: "t", SecretHash: hash, CreatedAt: created}); err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +88,7 @@ func RunTokens(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 	t.Run("token ids are unique", func(t *testing.T) {
-		st := fresh(t)
+		st := open(t)
 		tok := store.APIToken{ID: "tok1", TenantID: "t", SecretHash: hash, CreatedAt: created}
 		if err := st.CreateAPIToken(ctx, tok); err != nil {
 			t.Fatal(err)

@@ -1,12 +1,12 @@
-package storetest
+package store_test
 
 import (
 	"errors"
 	"reflect"
 	"testing"
-	"time"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/storetest"
 )
 
 var tenantTests = []struct {
@@ -24,52 +24,32 @@ var tenantTests = []struct {
 
 func init() { tests = append(tests, tenantTests...) }
 
-// MustToken stores an API token of the tenant or fails the test.
-func MustToken(t testing.TB, st store.Store, id, tenantID string) {
-	t.Helper()
-	tok := store.APIToken{ID: id, TenantID: tenantID, Name: "test", SecretHash: make([]byte, 32),
-		CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
-	if err := st.CreateAPIToken(t.Context(), tok); err != nil {
-		t.Fatalf("CreateAPIToken(%q): %v", id, err)
-	}
-}
-
-// MustTenants lists the tenants or fails the test.
-func MustTenants(t testing.TB, st store.Store) []store.TenantSummary {
-	t.Helper()
-	tenants, err := st.Tenants(t.Context())
-	if err != nil {
-		t.Fatalf("Tenants: %v", err)
-	}
-	return tenants
-}
-
 func testTenants(t *testing.T, st store.Store) {
-	if got := MustTenants(t, st); got == nil || len(got) != 0 {
+	if got := storetest.MustTenants(t, st); got == nil || len(got) != 0 {
 		t.Errorf("Tenants of an empty store = %#v, want an empty, non-nil list", got)
 	}
-	MustImport(t, st, "t-b", "o-1", Customer("c-1", "Ada"), Customer("c-2", "Grace"))
-	MustImport(t, st, "t-b", "o-2", Customer("c-2", "Grace"), Customer("c-3", "Edsger"))
-	MustImport(t, st, "t-b", "o-3")
-	MustImport(t, st, "t-a", "o-1", Customer("c-1", "Ada of t-a"))
-	MustToken(t, st, "tok-1", "t-a")
-	MustToken(t, st, "tok-2", "t-a")
-	MustToken(t, st, "tok-3", "t-c") // a tenant with API tokens and no data
+	storetest.MustImport(t, st, "t-b", "o-1", storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace"))
+	storetest.MustImport(t, st, "t-b", "o-2", storetest.Customer("c-2", "Grace"), storetest.Customer("c-3", "Edsger"))
+	storetest.MustImport(t, st, "t-b", "o-3")
+	storetest.MustImport(t, st, "t-a", "o-1", storetest.Customer("c-1", "Ada of t-a"))
+	storetest.MustToken(t, st, "tok-1", "t-a")
+	storetest.MustToken(t, st, "tok-2", "t-a")
+	storetest.MustToken(t, st, "tok-3", "t-c") // a tenant with API tokens and no data
 	want := []store.TenantSummary{
 		{ID: "t-a", Organizations: 1, Customers: 1, APITokens: 2},
 		{ID: "t-b", Organizations: 3, Customers: 3},
 		{ID: "t-c", APITokens: 1},
 	}
-	if got := MustTenants(t, st); !reflect.DeepEqual(got, want) {
+	if got := storetest.MustTenants(t, st); !reflect.DeepEqual(got, want) {
 		t.Errorf("Tenants = %+v, want %+v", got, want)
 	}
 }
 
 func testOrganizations(t *testing.T, st store.Store) {
-	MustImport(t, st, "t-1", "o-b", Customer("c-1", "Ada"), Customer("c-2", "Grace"))
-	MustImport(t, st, "t-1", "o-a", Customer("c-2", "Grace"))
-	MustImport(t, st, "t-1", "o-c")
-	MustImport(t, st, "t-2", "o-z", Customer("c-9", "Other"))
+	storetest.MustImport(t, st, "t-1", "o-b", storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace"))
+	storetest.MustImport(t, st, "t-1", "o-a", storetest.Customer("c-2", "Grace"))
+	storetest.MustImport(t, st, "t-1", "o-c")
+	storetest.MustImport(t, st, "t-2", "o-z", storetest.Customer("c-9", "Other"))
 	orgs, err := st.Organizations(t.Context(), "t-1")
 	want := []store.OrganizationSummary{{ID: "o-a", Customers: 1}, {ID: "o-b", Customers: 2}, {ID: "o-c"}}
 	if err != nil || !reflect.DeepEqual(orgs, want) {
@@ -88,13 +68,13 @@ func testOrganizations(t *testing.T, st store.Store) {
 }
 
 func testDeleteTenant(t *testing.T, st store.Store) {
-	MustImport(t, st, "t-1", "o-1", WithSecrets(Customer("c-1", "Ada"), store.Secrets{PasswordHash: "hash-pw"}), Customer("c-2", "Grace"))
-	MustImport(t, st, "t-1", "o-2", Customer("c-2", "Grace"), Customer("c-3", "Edsger"))
-	MustImport(t, st, "t-2", "o-1", WithSecrets(Customer("c-1", "Ada of t-2"), store.Secrets{PINHash: "hash-pin"}))
-	MustToken(t, st, "tok-1", "t-1")
-	MustToken(t, st, "tok-2", "t-1")
-	MustToken(t, st, "tok-3", "t-2")
-	other := MustVersion(t, st, "t-2", "o-1")
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.WithSecrets(storetest.Customer("c-1", "Ada"), store.Secrets{PasswordHash: "hash-pw"}), storetest.Customer("c-2", "Grace"))
+	storetest.MustImport(t, st, "t-1", "o-2", storetest.Customer("c-2", "Grace"), storetest.Customer("c-3", "Edsger"))
+	storetest.MustImport(t, st, "t-2", "o-1", storetest.WithSecrets(storetest.Customer("c-1", "Ada of t-2"), store.Secrets{PINHash: "hash-pin"}))
+	storetest.MustToken(t, st, "tok-1", "t-1")
+	storetest.MustToken(t, st, "tok-2", "t-1")
+	storetest.MustToken(t, st, "tok-3", "t-2")
+	other := storetest.MustVersion(t, st, "t-2", "o-1")
 
 	del, err := st.DeleteTenant(t.Context(), "t-1")
 	if err != nil {
@@ -103,8 +83,8 @@ func testDeleteTenant(t *testing.T, st store.Store) {
 	if want := (store.TenantDeletion{Organizations: 2, Customers: 3, APITokens: 2}); del != want {
 		t.Errorf("DeleteTenant = %+v, want %+v", del, want)
 	}
-	WantNotFound(t, st, "t-1", "o-1")
-	WantNotFound(t, st, "t-1", "o-2")
+	storetest.WantNotFound(t, st, "t-1", "o-1")
+	storetest.WantNotFound(t, st, "t-1", "o-2")
 	wantNoSecrets(t, st, "t-1", "c-1")
 	for _, id := range []string{"tok-1", "tok-2"} {
 		if tok, err := st.APIToken(t.Context(), id); !errors.Is(err, store.ErrNotFound) {
@@ -118,25 +98,25 @@ func testDeleteTenant(t *testing.T, st store.Store) {
 		t.Errorf("Organizations(t-1) after its deletion: %v, want ErrNotFound", err)
 	}
 	// The other tenant, with the same ids, is untouched.
-	WantCustomers(t, MustCustomers(t, st, "t-2", "o-1"), []store.Customer{Customer("c-1", "Ada of t-2")})
-	WantSecrets(t, MustSecrets(t, st, "t-2", "c-1"), store.Secrets{PINHash: "hash-pin"})
-	if v := MustVersion(t, st, "t-2", "o-1"); v != other {
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-2", "o-1"), []store.Customer{storetest.Customer("c-1", "Ada of t-2")})
+	storetest.WantSecrets(t, storetest.MustSecrets(t, st, "t-2", "c-1"), store.Secrets{PINHash: "hash-pin"})
+	if v := storetest.MustVersion(t, st, "t-2", "o-1"); v != other {
 		t.Error("another tenant's organization changed its version")
 	}
 	if _, err := st.APIToken(t.Context(), "tok-3"); err != nil {
 		t.Errorf("another tenant's API token: %v", err)
 	}
 	want := []store.TenantSummary{{ID: "t-2", Organizations: 1, Customers: 1, APITokens: 1}}
-	if got := MustTenants(t, st); !reflect.DeepEqual(got, want) {
+	if got := storetest.MustTenants(t, st); !reflect.DeepEqual(got, want) {
 		t.Errorf("Tenants = %+v, want %+v", got, want)
 	}
 	// The tenant may come back, as new.
-	WantSummary(t, MustImport(t, st, "t-1", "o-1", Customer("c-1", "Ada")), store.ImportSummary{Created: 1})
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada")), store.ImportSummary{Created: 1})
 }
 
 func testDeleteTenantTokensOnly(t *testing.T, st store.Store) {
-	MustImport(t, st, "t-1", "o-1", Customer("c-1", "Ada"))
-	MustToken(t, st, "tok-1", "t-2")
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"))
+	storetest.MustToken(t, st, "tok-1", "t-2")
 	del, err := st.DeleteTenant(t.Context(), "t-2")
 	if err != nil || del != (store.TenantDeletion{APITokens: 1}) {
 		t.Errorf("DeleteTenant = %+v, %v; want one API token deleted", del, err)
@@ -148,20 +128,20 @@ func testDeleteTenantTokensOnly(t *testing.T, st store.Store) {
 	if _, err := st.DeleteTenant(t.Context(), "t-1"); err != nil {
 		t.Fatal(err)
 	}
-	MustEmpty(t, st, true)
+	storetest.MustEmpty(t, st, true)
 }
 
 func testDeleteTenantUnknown(t *testing.T, st store.Store) {
-	MustImport(t, st, "t-1", "o-1", Customer("c-1", "Ada"))
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"))
 	if del, err := st.DeleteTenant(t.Context(), "t-unknown"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DeleteTenant of an unknown tenant = %+v, %v; want ErrNotFound", del, err)
 	}
-	WantCustomers(t, MustCustomers(t, st, "t-1", "o-1"), []store.Customer{Customer("c-1", "Ada")})
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), []store.Customer{storetest.Customer("c-1", "Ada")})
 }
 
 func testDeleteAPIToken(t *testing.T, st store.Store) {
-	MustToken(t, st, "tok-1", "t-1")
-	MustToken(t, st, "tok-2", "t-1")
+	storetest.MustToken(t, st, "tok-1", "t-1")
+	storetest.MustToken(t, st, "tok-2", "t-1")
 	if err := st.DeleteAPIToken(t.Context(), "tok-1"); err != nil {
 		t.Fatalf("DeleteAPIToken: %v", err)
 	}

@@ -1,4 +1,4 @@
-package storetest
+package store_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/storetest"
 )
 
 var lookupTests = []struct {
@@ -19,27 +20,17 @@ var lookupTests = []struct {
 
 func init() { tests = append(tests, lookupTests...) }
 
-// MustErasureCount returns the store's erasure count or fails the test.
-func MustErasureCount(t testing.TB, st store.Store) int64 {
-	t.Helper()
-	n, err := st.ErasureCount(t.Context())
-	if err != nil {
-		t.Fatalf("ErasureCount: %v", err)
-	}
-	return n
-}
-
-// saturated is how long HoldReads waits for one more read to start before it takes the reads
+// saturated is how long holdReads waits for one more read to start before it takes the reads
 // for holding every connection. It only decides when to stop opening reads: on a machine so
 // slow that a free connection takes longer, the test holds fewer and proves less, but does not
 // fail.
 const saturated = 2 * time.Second
 
-// HoldReads opens reads of the tenant's organization and leaves them open, as clients that stop
+// holdReads opens reads of the tenant's organization and leaves them open, as clients that stop
 // reading a list would, until one more read cannot start within a few seconds: then the reads
 // hold every connection that reads may use. It returns how many it holds; they end with the
 // test.
-func HoldReads(t *testing.T, st store.Store, tenantID, organizationID string) int {
+func holdReads(t *testing.T, st store.Store, tenantID, organizationID string) int {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	type started struct {
@@ -84,15 +75,15 @@ func HoldReads(t *testing.T, st store.Store, tenantID, organizationID string) in
 }
 
 func testLookupsBesideReads(t *testing.T, st store.Store) {
-	ada := Customer("c-1", "Ada")
-	MustImport(t, st, "t-1", "o-1", ada)
+	ada := storetest.Customer("c-1", "Ada")
+	storetest.MustImport(t, st, "t-1", "o-1", ada)
 	token := store.APIToken{ID: "tok-1", TenantID: "t-1", SecretHash: bytes.Repeat([]byte{1}, 32), CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 	if err := st.CreateAPIToken(t.Context(), token); err != nil {
 		t.Fatalf("CreateAPIToken: %v", err)
 	}
-	version, erasures := MustVersion(t, st, "t-1", "o-1"), MustErasureCount(t, st)
+	version, erasures := storetest.MustVersion(t, st, "t-1", "o-1"), storetest.MustErasureCount(t, st)
 
-	held := HoldReads(t, st, "t-1", "o-1")
+	held := holdReads(t, st, "t-1", "o-1")
 	t.Logf("%d reads hold their connections", held)
 	// Held reads would make a lookup on their connections wait for ever; the deadline only
 	// bounds the failure.
@@ -114,12 +105,12 @@ func testLookupsBesideReads(t *testing.T, st store.Store) {
 
 func testErasureCount(t *testing.T, st store.Store) {
 	ctx := t.Context()
-	MustImport(t, st, "t-1", "o-1", Customer("c-1", "Ada"), Customer("c-2", "Grace"), Customer("c-3", "Edsger"), Customer("c-4", "Barbara"))
-	MustImport(t, st, "t-1", "o-2", Customer("c-4", "Barbara"))
-	MustImport(t, st, "t-1", "o-3", Customer("c-5", "Alan"), Customer("c-6", "Frances"))
-	MustImport(t, st, "t-2", "o-1", Customer("c-1", "Ada of t-2"))
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace"), storetest.Customer("c-3", "Edsger"), storetest.Customer("c-4", "Barbara"))
+	storetest.MustImport(t, st, "t-1", "o-2", storetest.Customer("c-4", "Barbara"))
+	storetest.MustImport(t, st, "t-1", "o-3", storetest.Customer("c-5", "Alan"), storetest.Customer("c-6", "Frances"))
+	storetest.MustImport(t, st, "t-2", "o-1", storetest.Customer("c-1", "Ada of t-2"))
 	importing := func(org string, opts store.ImportOptions, cs ...store.Customer) func() error {
-		return func() error { _, err := st.ImportCustomers(ctx, "t-1", org, Seq(cs...), opts); return err }
+		return func() error { _, err := st.ImportCustomers(ctx, "t-1", org, storetest.Seq(cs...), opts); return err }
 	}
 	deleting := func(ids ...string) func() error {
 		return func() error { _, err := st.DeleteCustomers(ctx, "t-1", ids); return err }
@@ -133,20 +124,20 @@ func testErasureCount(t *testing.T, st store.Store) {
 		do    func() error
 		grows bool
 	}{
-		{"an import", importing("o-1", store.ImportOptions{}, Customer("c-7", "Kathleen")), false},
+		{"an import", importing("o-1", store.ImportOptions{}, storetest.Customer("c-7", "Kathleen")), false},
 		{"deleting ids the tenant does not have", deleting("nobody"), false},
 		{"deleting customers", deleting("c-1"), true},
 		{"a replacing import whose leavers another organization holds", importing("o-2", replace), false},
 		{"a replacing dry run that would delete", importing("o-1", dryRun), false},
-		{"a replacing import that deletes", importing("o-1", replace, Customer("c-2", "Grace")), true},
+		{"a replacing import that deletes", importing("o-1", replace, storetest.Customer("c-2", "Grace")), true},
 		{"deleting an organization without customers", deletingOrganization("o-2"), false},
 		{"deleting an organization with customers in no other", deletingOrganization("o-3"), true},
 	} {
-		before := MustErasureCount(t, st)
+		before := storetest.MustErasureCount(t, st)
 		if err := step.do(); err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
-		after := MustErasureCount(t, st)
+		after := storetest.MustErasureCount(t, st)
 		if step.grows && after <= before || !step.grows && after != before {
 			t.Errorf("%s: the erasure count went from %d to %d", step.name, before, after)
 		}

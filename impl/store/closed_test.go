@@ -1,17 +1,18 @@
-package storetest
+package store_test
 
 import (
 	"errors"
 	"testing"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/storetest"
 )
 
-// ClosedStoreIsUnavailable closes st, a migrated store, and checks that every method then fails
+// testClosedStoreIsUnavailable closes st, a migrated store, and checks that every method then fails
 // with store.ErrUnavailable, which the API answers with 503.
-func ClosedStoreIsUnavailable(t *testing.T, st store.Store) {
+func testClosedStoreIsUnavailable(t *testing.T, st store.Store) {
 	t.Helper()
-	MustImport(t, st, "t-1", "o-1", Customer("c-1", "Ada"))
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"))
 	if err := st.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -19,7 +20,7 @@ func ClosedStoreIsUnavailable(t *testing.T, st store.Store) {
 	_, errRead := st.ReadOrganization(ctx, "t-1", "o-1")
 	_, errVersion := st.OrganizationVersion(ctx, "t-1", "o-1")
 	_, errSecrets := st.CustomerSecrets(ctx, "t-1", "c-1")
-	_, errImport := st.ImportCustomers(ctx, "t-1", "o-1", Seq(Customer("c-1", "Ada")), store.ImportOptions{})
+	_, errImport := st.ImportCustomers(ctx, "t-1", "o-1", storetest.Seq(storetest.Customer("c-1", "Ada")), store.ImportOptions{})
 	_, errEmpty := st.Empty(ctx)
 	_, errErasures := st.ErasureCount(ctx)
 	for name, err := range map[string]error{

@@ -1,0 +1,508 @@
+// The conformance suite: every store.Store implementation passes the same tests.
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"net/url"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/postgres"
+	"github.com/cyrexa/customer-api/impl/store/postgres/pgtest"
+	"github.com/cyrexa/customer-api/impl/store/sqlite"
+	"github.com/cyrexa/customer-api/impl/store/storetest"
+)
+
+// backends open a fresh, empty, unmigrated store of each kind, each on a database of its own.
+var backends = []struct {
+	name string
+	open func(tb testing.TB) store.Store
+}{
+	{"sqlite", func(tb testing.TB) store.Store {
+		st, err := sqlite.Open(filepath.Join(tb.TempDir(), "customers.db"))
+		if err != nil {
+			tb.Fatalf("Open: %v", err)
+		}
+		return st
+	}},
+	{"postgres", func(tb testing.TB) store.Store { return openPostgres(tb, postgres.Options{}, "") }},
+	// Batches of two customers, so that every import spans several statements, on the smallest
+	// pool; and no prepared statements, as behind PgBouncer in transaction mode.
+	{"postgres with small batches, a small pool and no prepared statements", func(tb testing.TB) store.Store {
+		return openPostgres(tb, postgres.Options{ImportBatchSize: 2, MaxConns: 2}, "exec")
+	}},
+}
+
+func openPostgres(tb testing.TB, opts postgres.Options, execMode string) store.Store {
+	tb.Helper()
+	u, err := url.Parse(pgtest.New(tb).URL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if execMode != "" {
+		q := u.Query()
+		q.Set("default_query_exec_mode", execMode)
+		u.RawQuery = q.Encode()
+	}
+	st, err := postgres.Open(tb.Context(), u.String(), opts)
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	return st
+}
+
+// TestConformance runs the suite against every backend; each subtest has a store of its own.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					tc.run(t, mustOpen(t, b.open))
+				})
+			}
+			t.Run("API tokens", func(t *testing.T) {
+				runTokens(t, func(t *testing.T) store.Store { return mustOpen(t, b.open) })
+			})
+		})
+	}
+}
+
+// mustOpen opens a store, migrates it and closes it when the test ends.
+func mustOpen(t *testing.T, open func(testing.TB) store.Store) store.Store {
+	t.Helper()
+	st := open(t)
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return st
+}
+
+var tests = []struct {
+	name string
+	run  func(t *testing.T, st store.Store)
+}{
+	{"a new store is empty", testEmpty},
+	{"an import creates the tenant, the organization and the customers", testImportCreates},
+	{"importing the same data again leaves every customer unchanged", testReimportUnchanged},
+	{"a changed document counts as updated", testChangedDocument},
+	{"changed secrets count as updated", testChangedSecrets},
+	{"customers come ordered by id in byte order", testOrderByID},
+	{"an unknown organization is not found", testUnknownOrganization},
+	{"tenants see only their own organizations and customers", testTenantIsolation},
+	{"an organization without customers has a version and no customers", testEmptyOrganization},
+	{"a customer can belong to two organizations of a tenant", testTwoOrganizations},
+	{"an error from the sequence writes nothing", testSequenceError},
+	{"invalid customers are refused and nothing is written", testInvalidCustomers},
+	{"a cancelled import writes nothing", testCancelledImport},
+	{"customers are read without their secrets", testReadWithoutSecrets},
+	{"customer secrets come back as stored", testCustomerSecrets},
+	{"the sequence can read the store while the import runs", testReadDuringImport},
+	{"concurrent imports and reads all succeed", testConcurrency},
+	{"migrating again is harmless", testMigrateTwice},
+	{"an organization's version is stable while nothing changes", testVersionStable},
+	{"a re-import that changes nothing keeps the version", testVersionNoopReimport},
+	{"a changed document changes the version of every organization holding the customer", testVersionChangedDocument},
+	{"a new member changes the version of its organization only", testVersionNewMember},
+	{"organizations have versions of their own", testVersionsDiffer},
+	{"a read stopped early and closed releases its connection", testReadStoppedEarly},
+	{"a read whose context is cancelled stops with an error", testReadCancelled},
+	{"a read sees the organization as it was when the read started", testReadConsistent},
+	{"ping answers", testPing},
+	{"a closed store is unavailable", testClosedStoreIsUnavailable},
+}
+
+func testEmpty(t *testing.T, st store.Store) {
+	storetest.MustEmpty(t, st, true)
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"))
+	storetest.MustEmpty(t, st, false)
+}
+
+func testImportCreates(t *testing.T, st store.Store) {
+	in := []store.Customer{storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace"), storetest.Customer("c-3", "Edsger")}
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", in...), store.ImportSummary{Created: 3})
+	storetest.MustEmpty(t, st, false)
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), withoutSecrets(in))
+}
+
+func testReimportUnchanged(t *testing.T, st store.Store) {
+	in := []store.Customer{
+		storetest.Customer("c-1", "Ada"),
+		storetest.WithSecrets(storetest.Customer("c-2", "Grace"), store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin", SecretAnswerHashes: []string{"hash-a1", "", "hash-a3"}}),
+		storetest.WithSecrets(storetest.Customer("c-3", "Edsger"), store.Secrets{SecretAnswerHashes: []string{"", ""}}), // all empty: no secret
+	}
+	storetest.MustImport(t, st, "t-1", "o-1", in...)
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", in...), store.ImportSummary{Unchanged: 3})
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), withoutSecrets(in))
+}
+
+func testChangedDocument(t *testing.T, st store.Store) {
+	in := []store.Customer{storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace")}
+	storetest.MustImport(t, st, "t-1", "o-1", in...)
+	in[1] = storetest.Customer("c-2", "Grace Hopper")
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", in...), store.ImportSummary{Updated: 1, Unchanged: 1})
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), in)
+}
+
+func testChangedSecrets(t *testing.T, st store.Store) {
+	base := store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin", SecretAnswerHashes: []string{"hash-a1", "hash-a2"}}
+	changes := []struct {
+		name    string
+		secrets store.Secrets
+	}{
+		{"new password", store.Secrets{PasswordHash: "hash-pw-2", PINHash: "hash-pin", SecretAnswerHashes: []string{"hash-a1", "hash-a2"}}},
+		{"new PIN", store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin-2", SecretAnswerHashes: []string{"hash-a1", "hash-a2"}}},
+		{"PIN removed", store.Secrets{PasswordHash: "hash-pw", SecretAnswerHashes: []string{"hash-a1", "hash-a2"}}},
+		{"answer changed", store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin", SecretAnswerHashes: []string{"hash-a1", "hash-a2-new"}}},
+		{"answer added", store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin", SecretAnswerHashes: []string{"hash-a1", "hash-a2", "hash-a3"}}},
+		{"answers reordered", store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin", SecretAnswerHashes: []string{"hash-a2", "hash-a1"}}},
+		{"answers removed", store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin"}},
+		{"every secret removed", store.Secrets{}},
+	}
+	for i, ch := range changes {
+		// One customer per change, all in the same store: the others must stay unchanged.
+		id := fmt.Sprintf("c-%02d", i)
+		c := storetest.WithSecrets(storetest.Customer(id, "Ada"), base)
+		storetest.MustImport(t, st, "t-1", "o-1", c)
+		c.Secrets = ch.secrets
+		storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", c), store.ImportSummary{Updated: 1})
+		storetest.WantSecrets(t, storetest.MustSecrets(t, st, "t-1", id), ch.secrets)
+		storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", c), store.ImportSummary{Unchanged: 1})
+	}
+	// Secrets added to a customer that had none.
+	c := storetest.Customer("c-new", "Grace")
+	storetest.MustImport(t, st, "t-1", "o-1", c)
+	c.Secrets = store.Secrets{PINHash: "hash-pin"}
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", c), store.ImportSummary{Updated: 1})
+	storetest.WantSecrets(t, storetest.MustSecrets(t, st, "t-1", "c-new"), c.Secrets)
+}
+
+func testOrderByID(t *testing.T, st store.Store) {
+	ids := []string{"b", "a2", "B", "a10", "a", "é", "Z", "0", "a-1", "a_1"}
+	var in []store.Customer
+	for _, id := range ids {
+		in = append(in, storetest.Customer(id, "name of "+id))
+	}
+	// Two imports, so that insertion order is not id order either way.
+	storetest.MustImport(t, st, "t-1", "o-1", in[5:]...)
+	storetest.MustImport(t, st, "t-1", "o-1", in[:5]...)
+	want := slices.Clone(in)
+	slices.SortFunc(want, func(a, b store.Customer) int { return bytes.Compare([]byte(a.ID), []byte(b.ID)) })
+	for range 2 { // and stable from one read to the next
+		storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), want)
+	}
+}
+
+func testUnknownOrganization(t *testing.T, st store.Store) {
+	storetest.WantNotFound(t, st, "t-1", "o-1") // nothing at all
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"))
+	storetest.WantNotFound(t, st, "t-1", "o-2")  // known tenant, unknown organization
+	storetest.WantNotFound(t, st, "t-2", "o-1")  // unknown tenant
+	storetest.WantNotFound(t, st, "t-1", "c-1")  // a customer id is no organization id
+	storetest.WantNotFound(t, st, "t-1", "o-1 ") // no trimming
+	storetest.WantNotFound(t, st, "t-1", "O-1")  // no case folding
+	storetest.WantNotFound(t, st, "", "")
+}
+
+func testTenantIsolation(t *testing.T, st store.Store) {
+	// Both tenants have organization o-1 and customers c-1, c-2 with their own documents and
+	// secrets; t-1 also has o-only-1.
+	one := []store.Customer{
+		storetest.WithSecrets(storetest.Customer("c-1", "Ada of tenant 1"), store.Secrets{PasswordHash: "hash-1"}),
+		storetest.Customer("c-2", "Grace of tenant 1"),
+	}
+	two := []store.Customer{
+		storetest.WithSecrets(storetest.Customer("c-1", "Ada of tenant 2"), store.Secrets{PasswordHash: "hash-2"}),
+		storetest.Customer("c-2", "Grace of tenant 2"),
+		storetest.Customer("c-3", "Edsger of tenant 2"),
+	}
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", one...), store.ImportSummary{Created: 2})
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-2", "o-1", two...), store.ImportSummary{Created: 3})
+	storetest.MustImport(t, st, "t-1", "o-only-1", storetest.Customer("c-9", "Barbara of tenant 1"))
+
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), withoutSecrets(one))
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-2", "o-1"), withoutSecrets(two))
+	storetest.WantNotFound(t, st, "t-2", "o-only-1")
+	storetest.WantSecrets(t, storetest.MustSecrets(t, st, "t-1", "c-1"), store.Secrets{PasswordHash: "hash-1"})
+	storetest.WantSecrets(t, storetest.MustSecrets(t, st, "t-2", "c-1"), store.Secrets{PasswordHash: "hash-2"})
+	if _, err := st.CustomerSecrets(t.Context(), "t-1", "c-3"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CustomerSecrets of another tenant's customer: error = %v, want ErrNotFound", err)
+	}
+
+	// Re-importing tenant 2's data does not touch tenant 1, and tenant 1's import is unchanged.
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-2", "o-1", two...), store.ImportSummary{Unchanged: 3})
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", one...), store.ImportSummary{Unchanged: 2})
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), withoutSecrets(one))
+}
+
+func testEmptyOrganization(t *testing.T, st store.Store) {
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-empty"), store.ImportSummary{})
+	storetest.MustEmpty(t, st, false)
+	snap, err := st.ReadOrganization(t.Context(), "t-1", "o-empty")
+	if err != nil {
+		t.Fatalf("ReadOrganization of an empty organization: %v", err)
+	}
+	defer snap.Close()
+	if snap.Version() == "" {
+		t.Error("an empty organization has no version")
+	}
+	for c, err := range snap.Customers() {
+		t.Errorf("an empty organization yielded %+v, %v", c, err)
+	}
+	if err := snap.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	// Another organization's customers do not leak in.
+	storetest.MustImport(t, st, "t-1", "o-full", storetest.Customer("c-1", "Ada"))
+	if got := storetest.MustCustomers(t, st, "t-1", "o-empty"); got == nil || len(got) != 0 {
+		t.Errorf("customers of an empty organization = %#v, want a non-nil empty slice", got)
+	}
+}
+
+func testTwoOrganizations(t *testing.T, st store.Store) {
+	ada, grace := storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace")
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-a", ada, grace), store.ImportSummary{Created: 2})
+	// The same customer in a second organization is the same record: unchanged, not created.
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-b", ada), store.ImportSummary{Unchanged: 1})
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-a"), []store.Customer{ada, grace})
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-b"), []store.Customer{ada})
+	// An update through one organization shows in both.
+	ada = storetest.Customer("c-1", "Ada Lovelace")
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-b", ada), store.ImportSummary{Updated: 1})
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-a"), []store.Customer{ada, grace})
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-b"), []store.Customer{ada})
+}
+
+func testSequenceError(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	errBroken := errors.New("broken input")
+	failing := func(cs ...store.Customer) iter.Seq2[store.Customer, error] {
+		return func(yield func(store.Customer, error) bool) {
+			for _, c := range cs {
+				if !yield(c, nil) {
+					return
+				}
+			}
+			yield(store.Customer{}, errBroken)
+		}
+	}
+
+	// Into an empty store: not even the tenant is created.
+	sum, err := st.ImportCustomers(ctx, "t-1", "o-1", failing(storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace")), store.ImportOptions{})
+	if !errors.Is(err, errBroken) {
+		t.Fatalf("ImportCustomers error = %v, want the sequence's error", err)
+	}
+	storetest.WantSummary(t, sum, store.ImportSummary{})
+	storetest.MustEmpty(t, st, true)
+	storetest.WantNotFound(t, st, "t-1", "o-1")
+
+	// Into an existing tenant: no new organization, no new customer, no change, no new member.
+	orig := []store.Customer{storetest.WithSecrets(storetest.Customer("c-1", "Ada"), store.Secrets{PasswordHash: "hash-pw"})}
+	storetest.MustImport(t, st, "t-1", "o-1", orig...)
+	_, err = st.ImportCustomers(ctx, "t-1", "o-2", failing(orig...), store.ImportOptions{})
+	if !errors.Is(err, errBroken) {
+		t.Fatalf("ImportCustomers error = %v, want the sequence's error", err)
+	}
+	storetest.WantNotFound(t, st, "t-1", "o-2")
+	_, err = st.ImportCustomers(ctx, "t-1", "o-1", failing(
+		storetest.WithSecrets(storetest.Customer("c-1", "Ada Lovelace"), store.Secrets{PasswordHash: "hash-pw-2"}),
+		storetest.Customer("c-2", "Grace")), store.ImportOptions{})
+
+	if !errors.Is(err, errBroken) {
+		t.Fatalf("ImportCustomers error = %v, want the sequence's error", err)
+	}
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), withoutSecrets(orig))
+	storetest.WantSecrets(t, storetest.MustSecrets(t, st, "t-1", "c-1"), orig[0].Secrets)
+	if _, err := st.CustomerSecrets(ctx, "t-1", "c-2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CustomerSecrets of a customer from a failed import: error = %v, want ErrNotFound", err)
+	}
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", orig...), store.ImportSummary{Unchanged: 1})
+
+	// An error as the very first element.
+	if _, err := st.ImportCustomers(ctx, "t-3", "o-1", failing(), store.ImportOptions{}); !errors.Is(err, errBroken) {
+		t.Fatalf("ImportCustomers error = %v, want the sequence's error", err)
+	}
+	storetest.WantNotFound(t, st, "t-3", "o-1")
+}
+
+func testCancelledImport(t *testing.T, st store.Store) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	seq := func(yield func(store.Customer, error) bool) {
+		if !yield(storetest.Customer("c-1", "Ada"), nil) {
+			return
+		}
+		cancel()
+		yield(storetest.Customer("c-2", "Grace"), nil)
+	}
+	if _, err := st.ImportCustomers(ctx, "t-1", "o-1", seq, store.ImportOptions{}); err == nil {
+		t.Fatal("ImportCustomers with a context cancelled midway succeeded")
+	}
+	storetest.MustEmpty(t, st, true)
+	storetest.WantNotFound(t, st, "t-1", "o-1")
+}
+
+func testReadWithoutSecrets(t *testing.T, st store.Store) {
+	in := []store.Customer{
+		storetest.WithSecrets(storetest.Customer("c-1", "Ada"), store.Secrets{PasswordHash: "hash-pw", PINHash: "hash-pin", SecretAnswerHashes: []string{"hash-a"}}),
+		storetest.WithSecrets(storetest.Customer("c-2", "Grace"), store.Secrets{PINHash: "hash-pin"}),
+	}
+	storetest.MustImport(t, st, "t-1", "o-1", in...)
+	for _, c := range storetest.MustCustomers(t, st, "t-1", "o-1") {
+		if !reflect.DeepEqual(c.Secrets, store.Secrets{}) {
+			t.Errorf("ReadOrganization returned secrets for %s: %+v", c.ID, c.Secrets)
+		}
+	}
+}
+
+func testCustomerSecrets(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	full := store.Secrets{PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", PINHash: "$2b$04$abcdefghijklmnopqrstuu5Dl5vE4JbtbzH3ZyzbzJ6JqXAK/vy7q", SecretAnswerHashes: []string{"", "hash-a2", ""}}
+	storetest.MustImport(t, st, "t-1", "o-1",
+		storetest.WithSecrets(storetest.Customer("c-full", "Ada"), full),
+		storetest.Customer("c-none", "Grace"),
+	)
+	storetest.WantSecrets(t, storetest.MustSecrets(t, st, "t-1", "c-full"), full)
+	storetest.WantSecrets(t, storetest.MustSecrets(t, st, "t-1", "c-none"), store.Secrets{})
+	for _, tc := range []struct{ tenant, customer string }{
+		{"t-1", "c-unknown"},
+		{"t-2", "c-full"},
+		{"t-1", "o-1"},
+		{"", ""},
+	} {
+		if s, err := st.CustomerSecrets(ctx, tc.tenant, tc.customer); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("CustomerSecrets(%q, %q) = %+v, %v; want ErrNotFound", tc.tenant, tc.customer, s, err)
+		}
+	}
+}
+
+func testReadDuringImport(t *testing.T, st store.Store) {
+	// The import path may look up stored hashes from inside the sequence, while the import's
+	// transaction is open; that must neither deadlock nor fail.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	old := store.Secrets{PasswordHash: "hash-old"}
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.WithSecrets(storetest.Customer("c-1", "Ada"), old), storetest.Customer("c-2", "Grace"))
+	seq := func(yield func(store.Customer, error) bool) {
+		for _, id := range []string{"c-1", "c-2", "c-3"} {
+			if _, _, err := storetest.Collect(ctx, st, "t-1", "o-1"); err != nil {
+				yield(store.Customer{}, fmt.Errorf("read customers during the import: %w", err))
+				return
+			}
+			sec, err := st.CustomerSecrets(ctx, "t-1", id)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				yield(store.Customer{}, fmt.Errorf("read secrets during the import: %w", err))
+				return
+			}
+			if !yield(storetest.WithSecrets(storetest.Customer(id, "name of "+id), sec), nil) {
+				return
+			}
+		}
+	}
+	sum, err := st.ImportCustomers(ctx, "t-1", "o-1", seq, store.ImportOptions{})
+	if err != nil {
+		t.Fatalf("ImportCustomers: %v", err)
+	}
+	storetest.WantSummary(t, sum, store.ImportSummary{Created: 1, Updated: 2})
+	storetest.WantSecrets(t, storetest.MustSecrets(t, st, "t-1", "c-1"), old)
+}
+
+func testConcurrency(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	const workers, rounds = 4, 5
+	storetest.MustImport(t, st, "t-shared", "o-1", storetest.Customer("c-1", "Ada"))
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*rounds*2)
+	for w := range workers {
+		wg.Go(func() {
+			tenant := fmt.Sprintf("t-%d", w)
+			for r := range rounds {
+				cs := []store.Customer{storetest.Customer("c-1", fmt.Sprintf("Ada %d", r)), storetest.Customer(fmt.Sprintf("c-%d-%d", w, r), "Grace")}
+				if _, err := st.ImportCustomers(ctx, tenant, "o-1", storetest.Seq(cs...), store.ImportOptions{}); err != nil {
+					errs <- fmt.Errorf("import into %s: %w", tenant, err)
+				}
+				// All workers also write the shared tenant.
+				if _, err := st.ImportCustomers(ctx, "t-shared", "o-1", storetest.Seq(storetest.Customer(fmt.Sprintf("c-%d-%d", w, r), "Edsger")), store.ImportOptions{}); err != nil {
+					errs <- fmt.Errorf("import into t-shared: %w", err)
+				}
+				if _, _, err := storetest.Collect(ctx, st, "t-shared", "o-1"); err != nil {
+					errs <- fmt.Errorf("read t-shared: %w", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got, want := len(storetest.MustCustomers(t, st, "t-shared", "o-1")), 1+workers*rounds; got != want {
+		t.Errorf("t-shared has %d customers, want %d", got, want)
+	}
+	for w := range workers {
+		if got, want := len(storetest.MustCustomers(t, st, fmt.Sprintf("t-%d", w), "o-1")), 1+rounds; got != want {
+			t.Errorf("t-%d has %d customers, want %d", w, got, want)
+		}
+	}
+}
+
+func testMigrateTwice(t *testing.T, st store.Store) {
+	in := []store.Customer{storetest.Customer("c-1", "Ada")}
+	storetest.MustImport(t, st, "t-1", "o-1", in...)
+	for range 2 {
+		if err := st.Migrate(t.Context()); err != nil {
+			t.Fatalf("Migrate again: %v", err)
+		}
+	}
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), in)
+}
+
+func testPing(t *testing.T, st store.Store) {
+	if err := st.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
+
+func testInvalidCustomers(t *testing.T, st store.Store) {
+	for _, c := range []store.Customer{
+		{ID: "c-1"}, // no document
+		{ID: "c-1", Document: []byte("{not json")},     // not JSON
+		{ID: "", Document: storetest.Document("", "")}, // no id
+	} {
+		_, err := st.ImportCustomers(t.Context(), "t-1", "o-1", storetest.Seq(storetest.Customer("c-0", "Ada"), c), store.ImportOptions{})
+		if err == nil || errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("ImportCustomers of %+v: error = %v, want a plain error", c, err)
+		}
+		if !strings.Contains(fmt.Sprint(err), `"t-1"`) {
+			t.Errorf("error %q does not name the tenant", err)
+		}
+	}
+	storetest.MustEmpty(t, st, true)
+}
+
+// withoutSecrets returns copies of cs with their secrets cleared, as the read path returns them.
+func withoutSecrets(cs []store.Customer) []store.Customer {
+	out := make([]store.Customer, len(cs))
+	for i, c := range cs {
+		c.Secrets = store.Secrets{}
+		out[i] = c
+	}
+	return out
+}
