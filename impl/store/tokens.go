@@ -5,16 +5,14 @@ import (
 	"time"
 )
 
-// APIToken is an API token issued to a tenant's integration: the value of the `token` header.
-// Only a hash of its secret part is kept; the token itself is shown once, when it is issued.
-// Stores keep its times to the microsecond.
+// APIToken is an API token of a tenant (the `token` header); only a hash of its secret is kept,
+// and its times to the microsecond.
 type APIToken struct {
-	// ID is the token's public part: it names the token in listings and revocations.
+	// ID is the token's public part.
 	ID       string
 	TenantID string
 	Name     string
-	// SecretHash is the SHA-256 of the token's secret part. The secret is 256 random bits, so a
-	// fast hash is as safe as a slow one and costs nothing per request.
+	// SecretHash is the SHA-256 of the secret part: 256 random bits need no slow hash.
 	SecretHash []byte
 	CreatedAt  time.Time
 	// ExpiresAt is when the token stops working; zero for never.
@@ -26,15 +24,14 @@ type APIToken struct {
 // APITokenState is where an API token stands at a moment: the words listings show.
 type APITokenState string
 
-// The states of an API token. A revoked token stays revoked when it would also have expired.
+// The states of an API token.
 const (
 	APITokenActive  APITokenState = "active"
 	APITokenExpired APITokenState = "expired"
 	APITokenRevoked APITokenState = "revoked"
 )
 
-// State returns the token's state at now: revoked once RevokedAt is set, expired from ExpiresAt
-// on (the instant itself included), active otherwise.
+// State returns the token's state at now; revoked wins over expired, which starts at ExpiresAt.
 func (t APIToken) State(now time.Time) APITokenState {
 	switch {
 	case !t.RevokedAt.IsZero():
@@ -49,13 +46,10 @@ func (t APIToken) State(now time.Time) APITokenState {
 type TokenStore interface {
 	// CreateAPIToken stores a new token. Its tenant need not hold data yet.
 	CreateAPIToken(ctx context.Context, t APIToken) error
-	// APIToken returns the token with the given id, or ErrNotFound; failures to reach the
-	// database wrap ErrUnavailable. It never waits behind reads of organizations or imports
-	// (see Store.OrganizationVersion).
+	// APIToken returns the token with the given id, or ErrNotFound; it never waits behind reads.
 	APIToken(ctx context.Context, id string) (APIToken, error)
 	// APITokens returns the tenant's tokens, oldest first.
 	APITokens(ctx context.Context, tenantID string) ([]APIToken, error)
-	// RevokeAPIToken marks a token revoked (keeping the first revocation time), or returns
-	// ErrNotFound.
+	// RevokeAPIToken marks a token revoked (keeping the first time), or returns ErrNotFound.
 	RevokeAPIToken(ctx context.Context, id string, at time.Time) error
 }

@@ -12,18 +12,10 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// readOrganizationQuery reads an organization's version and its customers in one statement,
-// so that both come from the statement's one snapshot: one row per customer, each with the
-// version; one row with NULL customer columns for an organization without customers; no row
-// for an unknown one. It never touches customer_secrets.
-//
-// The organization is found by primary key. The members come from the primary key of
-// organization_customers, whose order is the one wanted, and each document from a lookup of the
-// number the membership carries (doc, migration 00005) in the unique index customers_by_doc: a join there would let the planner choose a hash join and a sort when
-// it expects a large organization (as a generic plan of the prepared statement may), where
-// this shape has no sort and holds nothing in memory whatever the estimates. The join with the
-// organization's one row has no join clause, so it is a nested loop over that row, which keeps
-// the subquery's order; an ORDER BY outside the subquery would make the planner sort.
+// readOrganizationQuery reads the version and the members in one statement, hence one snapshot:
+// a row per member, one NULL row for none, no row for an unknown organization. Each document is a
+// subquery on customers_by_doc, not a join, so no plan can hash and sort; the outer join has no
+// clause and keeps the subquery's order, which an outer ORDER BY would sort again.
 const readOrganizationQuery = `
 SELECT o.version, m.customer_id, m.document
 FROM organizations AS o
@@ -36,11 +28,9 @@ LEFT JOIN (
 ) AS m ON true
 WHERE o.tenant_id = $1 AND o.id = $2`
 
-// organizationVersionQuery is a primary-key lookup of an organization's version.
 const organizationVersionQuery = `SELECT version FROM organizations WHERE tenant_id = $1 AND id = $2`
 
-// OrganizationVersion returns the version of the tenant's organization, or store.ErrNotFound.
-// It costs one round trip (see inTenant) on the lookups' pool.
+// OrganizationVersion returns the organization's version, or store.ErrNotFound, in one round trip.
 func (s *Store) OrganizationVersion(ctx context.Context, tenantID, organizationID string) (string, error) {
 	var version string
 	err := s.inTenant(ctx, s.lookups, tenantID, func(b *pgx.Batch) {
@@ -57,12 +47,8 @@ func (s *Store) OrganizationVersion(ctx context.Context, tenantID, organizationI
 	return version, nil
 }
 
-// ReadOrganization starts one consistent read of the tenant's organization (see
-// store.Store.ReadOrganization). It sends the tenant's set_config and readOrganizationQuery as
-// one batch, like inTenant, reads the first row (which tells an unknown organization from a
-// known one and carries the version), and leaves the rest on the connection: the customers are
-// decoded as the caller iterates, and the server waits while the caller does. The connection
-// goes back to the pool when the iteration ends or the snapshot is closed.
+// ReadOrganization starts one consistent read of the organization: it reads the first row (the
+// version) and leaves the rest on the connection, decoded as the caller iterates.
 func (s *Store) ReadOrganization(ctx context.Context, tenantID, organizationID string) (store.Snapshot, error) {
 	conn, err := s.acquire(ctx, s.pool)
 	if err != nil {
@@ -105,8 +91,7 @@ func (s *Store) ReadOrganization(ctx context.Context, tenantID, organizationID s
 	return sn, nil
 }
 
-// snapshot is a store.Snapshot over the rows of readOrganizationQuery, positioned on the first
-// row until Customers starts. It is not safe for concurrent use.
+// snapshot is a store.Snapshot over the rows of readOrganizationQuery.
 type snapshot struct {
 	s                        *Store
 	ctx                      context.Context    // the batch's context
@@ -125,9 +110,7 @@ type snapshot struct {
 
 func (sn *snapshot) Version() string { return sn.version }
 
-// Customers yields the organization's customers ordered by id and releases the connection when
-// it stops. Each document is the bytes of the row as pgx received them (a json column comes as
-// its text in both wire formats), valid until the next row is read: no copy per customer.
+// Customers yields the rows' bytes as pgx received them, without a copy.
 func (sn *snapshot) Customers() iter.Seq2[store.Customer, error] {
 	return func(yield func(store.Customer, error) bool) {
 		if sn.read || sn.closed {
@@ -143,8 +126,7 @@ func (sn *snapshot) Customers() iter.Seq2[store.Customer, error] {
 					return
 				}
 			}
-			// pgx notices a cancelled context only when it next reads from the network, which
-			// may be many buffered rows later; checking here stops the read at the next customer.
+			// pgx notices a cancelled context only at its next network read.
 			if err := sn.ctx.Err(); err != nil {
 				yield(store.Customer{}, sn.s.fail(err, "read customers of organization %q of tenant %q", sn.organizationID, sn.tenantID))
 				return
@@ -164,10 +146,8 @@ func (sn *snapshot) Customers() iter.Seq2[store.Customer, error] {
 	}
 }
 
-// Close releases the connection; later calls return what the first returned. A read that has
-// not reached its last row is cut off: the batch's context is cancelled, which closes the
-// connection (the pool opens a new one when needed) rather than receiving and discarding the
-// rest of the organization.
+// Close releases the connection. A read not finished is cut off by cancelling its context, which
+// closes the connection rather than receive the rest.
 func (sn *snapshot) Close() error {
 	if sn.closed {
 		return sn.closeErr
@@ -188,16 +168,13 @@ func (sn *snapshot) Close() error {
 	return sn.closeErr
 }
 
-// customerSecretsQuery reads one customer's secrets: one row, all NULL when the customer has no
-// secret, no row for an unknown customer.
 const customerSecretsQuery = `
 SELECT coalesce(s.password_hash, ''), coalesce(s.pin_hash, ''), s.secret_answer_hashes
 FROM customers AS c
 LEFT JOIN customer_secrets AS s ON s.tenant_id = c.tenant_id AND s.customer_id = c.id
 WHERE c.tenant_id = $1 AND c.id = $2`
 
-// CustomerSecrets returns the stored secret hashes of one customer of the tenant (the zero value
-// when the customer has none), or store.ErrNotFound when the tenant has no such customer.
+// CustomerSecrets returns a customer's stored hashes (zero for none), or store.ErrNotFound.
 func (s *Store) CustomerSecrets(ctx context.Context, tenantID, customerID string) (store.Secrets, error) {
 	var sec store.Secrets
 	err := s.inTenant(ctx, s.pool, tenantID, func(b *pgx.Batch) {

@@ -11,11 +11,8 @@ import (
 	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
-// Statements of the deletions and of a replacing import. Deleting a customer cascades to its
-// secrets and memberships, and the membership triggers give every organization that held it a
-// new version. The NOT IN over a sub-select of the array is a hashed set, not a scan of the
-// array per row. The SQLite store runs the same statements; they differ in SQL only: a list of
-// ids travels here as a text[], there as a JSON array.
+// Deleting a customer cascades to its secrets and memberships, whose triggers change the
+// versions. NOT IN over a sub-select of the array is a hashed set, not a scan per row.
 const (
 	leaveSQL = `
 DELETE FROM organization_customers
@@ -35,8 +32,7 @@ SELECT customer_id FROM organization_customers WHERE tenant_id = $1 AND organiza
 	deleteOrganizationSQL = `DELETE FROM organizations WHERE tenant_id = $1 AND id = $2`
 )
 
-// DeleteCustomers deletes the tenant's customers with the given ids, with their secrets and
-// memberships, in one transaction. The rows are dead tuples until VACUUM reclaims them.
+// DeleteCustomers deletes the customers in one transaction (dead tuples until VACUUM).
 func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerIDs []string) (store.CustomerDeletion, error) {
 	ids := sqlstore.DistinctIDs(customerIDs)
 	var deleted []string
@@ -53,8 +49,7 @@ func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerID
 	return del, nil
 }
 
-// DeleteOrganization deletes the tenant's organization and those of its customers that no other
-// organization holds, in one transaction.
+// DeleteOrganization deletes the organization and its customers no other organization holds.
 func (s *Store) DeleteOrganization(ctx context.Context, tenantID, organizationID string) (store.OrganizationDeletion, error) {
 	var del store.OrganizationDeletion
 	err := s.inTenantTx(ctx, tenantID, func(tx pgx.Tx) error {

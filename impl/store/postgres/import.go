@@ -13,35 +13,18 @@ import (
 	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
-// importWorkMem is the work_mem of an import's transaction: enough to sort a batch of
-// DefaultImportBatchSize documents of a few KB each in memory.
+// importWorkMem lets an import sort a batch of documents in memory.
 const importWorkMem = "32MB"
 
-// Statements of an import that run once per transaction.
 const (
 	upsertTenantSQL = `INSERT INTO tenants (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`
 	upsertOrgSQL    = `INSERT INTO organizations (tenant_id, id) VALUES ($1, $2) ON CONFLICT (tenant_id, id) DO NOTHING`
 )
 
-// mergeBatchSQL writes one batch of customers in one statement and counts what it did. The
-// batch arrives as parallel arrays ($3 to $8, one element per customer, no id twice), so the
-// statement has a fixed text and every value is a bind parameter.
-//
-//   - incoming classifies each customer against the stored row: created when the tenant does not
-//     have it, unchanged when the stored document (as text, byte for byte, as SQLite compares)
-//     and the stored secrets equal the new ones (store.Secrets.Equal, said in SQL so that a
-//     batch is one statement), updated otherwise. A missing secrets row equals "no secret"
-//     (empty hashes, no answers): the Go side sends every all-empty set of secrets that way,
-//     and never stores one.
-//   - Documents travel as text and become json (which checks that they are JSON) only where they
-//     are written: an unchanged document equals one that was checked when it was stored, and
-//     parsing is most of the server's work for a batch.
-//   - The data-modifying CTEs then write only what changed, in id order so that concurrent
-//     imports lock rows in the same order; each touches rows the others do not, as one statement
-//     may not change a row twice. Foreign keys are checked at the end of the statement, when the
-//     customers they refer to exist.
-//   - Every customer joins the organization, unchanged ones included, with its number (doc,
-//     migration 00005): the stored one, or the one the insert gave a new customer.
+// mergeBatchSQL writes one batch, bound as parallel arrays (no id twice), and counts what it did.
+// incoming classifies each customer as store.Secrets.Equal and a byte comparison of documents
+// would; documents become json (parsed) only where written; the CTEs write in id order so that
+// concurrent imports lock alike; every customer joins the organization with its doc number.
 const mergeBatchSQL = `
 WITH batch AS (
     SELECT b.id COLLATE "C" AS id,
@@ -102,21 +85,16 @@ SELECT count(*) FILTER (WHERE outcome = 'created'),
        count(*) FILTER (WHERE outcome = 'unchanged')
 FROM incoming`
 
-// ImportCustomers implements store.Store.ImportCustomers (see sqlstore.Import). It reads the
-// sequence in batches of Options.ImportBatchSize and writes each batch with one statement while
-// the sequence yields the next, so memory does not grow with the number of customers and the
-// server's work overlaps the caller's.
-//
-// The sequence may call the store (the import path reads stored secrets) while the transaction
-// is open: at most MaxConns-1 imports run at once, so such reads always find a connection.
+// ImportCustomers implements store.Store.ImportCustomers (see sqlstore.Import), writing each
+// batch while the sequence yields the next.
 func (s *Store) ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions) (store.ImportSummary, error) {
 	return sqlstore.Import(ctx, tenantID, organizationID, customers, opts, func(ctx context.Context) (sqlstore.ImportTx, error) {
 		return s.beginImport(ctx, tenantID, organizationID)
 	})
 }
 
-// beginImport takes an import slot (given back by End), opens the transaction, scopes it to the
-// tenant and creates the tenant and the organization.
+// beginImport takes an import slot (End gives it back), opens the transaction and creates the
+// tenant and the organization.
 func (s *Store) beginImport(ctx context.Context, tenantID, organizationID string) (_ sqlstore.ImportTx, err error) {
 	select {
 	case s.importSlots <- struct{}{}:
@@ -134,7 +112,6 @@ func (s *Store) beginImport(ctx context.Context, tenantID, organizationID string
 	}
 	setup := &pgx.Batch{}
 	setup.Queue(setTenantSQL, tenantID)
-	// The merge sorts a batch's documents by id; keep that sort in memory.
 	setup.Queue(`SELECT set_config('work_mem', $1, true)`, importWorkMem)
 	setup.Queue(upsertTenantSQL, tenantID)
 	setup.Queue(upsertOrgSQL, tenantID, organizationID)
@@ -146,11 +123,8 @@ func (s *Store) beginImport(ctx context.Context, tenantID, organizationID string
 		cur: newBatch(s.batchSize), other: newBatch(s.batchSize)}, nil
 }
 
-// importTx is an import's transaction (see sqlstore.ImportTx). It collects the customers into
-// batches and writes each batch with one statement on its own goroutine, so that the sequence
-// yields (reads, validates) the next batch while the server writes this one: on a machine with
-// two cores the two overlap instead of taking turns. At most one batch is in flight, so tx is
-// used by one goroutine at a time, and memory holds two batches whatever the size of the import.
+// importTx is an import's transaction (see sqlstore.ImportTx). One batch at most is in flight
+// on its own goroutine, so tx has one user at a time and memory holds two batches.
 type importTx struct {
 	s                        *Store
 	ctx                      context.Context
@@ -162,15 +136,13 @@ type importTx struct {
 	sum        store.ImportSummary
 }
 
-// writeOutcome is what writing one batch did.
 type writeOutcome struct {
 	sum store.ImportSummary
 	err error
 }
 
-// Put appends c to the current batch, sending the batch first when it is full or already holds
-// c's id. One statement cannot write a customer twice: a repeated id starts a new batch, so the
-// later record wins, as it would one by one.
+// Put appends c to the batch, sending the batch first when it is full or holds c's id (so the
+// later record wins).
 func (t *importTx) Put(c store.Customer) error {
 	if t.cur.len() == t.s.batchSize || t.cur.has(c.ID) {
 		if err := t.send(); err != nil {
@@ -216,7 +188,6 @@ func (t *importTx) wait() error {
 	return nil
 }
 
-// Counts writes what is left and returns what the whole import did.
 func (t *importTx) Counts() (store.ImportSummary, error) {
 	if err := t.send(); err != nil {
 		return store.ImportSummary{}, err
@@ -227,7 +198,6 @@ func (t *importTx) Counts() (store.ImportSummary, error) {
 	return t.sum, nil
 }
 
-// write runs the merge statement for b.
 func (t *importTx) write(b *batch) writeOutcome {
 	var out writeOutcome
 	err := t.tx.QueryRow(t.ctx, mergeBatchSQL, b.args(t.tenantID, t.organizationID)...).
@@ -238,8 +208,6 @@ func (t *importTx) write(b *batch) writeOutcome {
 	return out
 }
 
-// Replace removes from the organization the members not in imported and deletes those of them
-// that no other organization holds.
 func (t *importTx) Replace(imported []string) (left, deleted int, err error) {
 	leavers, err := collectIDs(t.ctx, t.tx, leaveSQL, t.tenantID, t.organizationID, imported)
 	if err != nil {
@@ -252,8 +220,7 @@ func (t *importTx) Replace(imported []string) (left, deleted int, err error) {
 	return len(leavers), len(gone), nil
 }
 
-// End waits for the batch in flight, which must be done with tx before it ends, then commits or
-// rolls back, and gives the import slot back.
+// End waits for the batch in flight, ends tx and gives the import slot back.
 func (t *importTx) End(commit bool) error {
 	defer func() { <-t.s.importSlots }()
 	t.wait() //nolint:errcheck // a batch is in flight only when the import failed already
@@ -263,15 +230,13 @@ func (t *importTx) End(commit bool) error {
 		}
 		return nil
 	}
-	// The rollback must run even when ctx is already cancelled.
 	if err := t.tx.Rollback(context.WithoutCancel(t.ctx)); err != nil {
 		return t.s.fail(err, "roll back")
 	}
 	return nil
 }
 
-// batch holds the customers of one merge statement as the parallel arrays it binds. Its slices
-// are reused from one batch to the next.
+// batch holds the parallel arrays of one merge statement, reused from batch to batch.
 type batch struct {
 	ids, documents, passwords, pins, answers []string
 	hasSecrets                               []bool
@@ -297,8 +262,7 @@ func (b *batch) has(id string) bool {
 	return ok
 }
 
-// add appends c. A customer without secrets arrives as the zero value (see sqlstore.Import) and
-// is sent as empty hashes and no answers, the form that matches a customer without a secrets row.
+// add appends c; no secrets are sent as empty hashes and no answers, like a missing row.
 func (b *batch) add(c store.Customer) error {
 	if len(c.Document) == 0 {
 		return errors.New("empty document")
@@ -323,7 +287,6 @@ func (b *batch) add(c store.Customer) error {
 	return nil
 }
 
-// args are the bind parameters of mergeBatchSQL.
 func (b *batch) args(tenantID, organizationID string) []any {
 	return []any{tenantID, organizationID, b.ids, b.documents, b.hasSecrets, b.passwords, b.pins, b.answers}
 }

@@ -1,14 +1,6 @@
-// Package postgres implements store.Store on PostgreSQL through jackc/pgx/v5 and its pool, for
-// deployments where several stateless instances of the service share one database.
-//
-// The schema is versioned SQL embedded in the binary and applied by goose, the same library and
-// the same version numbers as the SQLite store; an advisory lock held for the whole migration
-// lets any number of instances start at once against a fresh database (see Migrate).
-//
-// Every query names its tenant. Row-level security is a second wall behind that: each statement
-// runs in a transaction that sets app.tenant_id, and the schema's policies (forced on the
-// tables' owner too) hide the rows of every other tenant. Superusers and roles with BYPASSRLS
-// skip policies, so production should connect as an ordinary role (see docs/deployment.md).
+// Package postgres implements store.Store on PostgreSQL through pgx's pool, for several instances
+// sharing one database. Every query names its tenant; row-level security on app.tenant_id, set
+// per transaction, is a second wall (roles with BYPASSRLS skip it: see docs/deployment.md).
 package postgres
 
 import (
@@ -36,74 +28,56 @@ import (
 
 var _ store.Store = (*Store)(nil)
 
-// migrations is the schema in PostgreSQL's SQL, one goose file per version.
-//
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Defaults for the zero values of Options when the URL does not set them either.
+// Defaults for the zero values of Options when the URL is silent.
 const (
 	DefaultConnectTimeout  = 5 * time.Second
 	DefaultImportBatchSize = 1000
-	// MinConns is the smallest pool the store accepts: an import holds one connection for its
-	// transaction while the import path reads stored secrets through another.
+	// MinConns is the smallest pool: an import's sequence reads secrets beside its transaction.
 	MinConns = 2
-	// LookupConns is the size of a second pool, for the request path's lookups
-	// (OrganizationVersion, APIToken, ErasureCount, Ping), so that they never wait behind reads
-	// of organizations, imports or deletions, which share the main pool of Options.MaxConns.
-	// Each lookup is one primary-key read: an instance opens at most MaxConns + LookupConns
-	// connections.
+	// LookupConns is the size of the request path's lookup pool, beside the main one so that
+	// lookups never wait behind reads.
 	LookupConns = 2
 )
 
-// migrationLockRetry is how often Migrate tries again for the advisory lock another instance
-// holds, and for how many seconds in all.
+// Migrate retries the advisory lock another instance holds every second for five minutes.
 const (
 	migrationLockRetrySeconds = 1
 	migrationLockAttempts     = 300
 )
 
-// Options tune the connection pool. A zero field keeps what the URL says (pool_max_conns,
-// connect_timeout, statement_timeout, ...), and where the URL is silent, the default.
+// Options tune the connection pool; a zero field keeps what the URL says, or the default.
 type Options struct {
-	// MaxConns caps the pool (pgxpool's default: the larger of 4 and the number of CPUs). It must
-	// be at least MinConns.
+	// MaxConns caps the pool (pgxpool's default: max(4, CPUs)); at least MinConns.
 	MaxConns int32
-	// ConnectTimeout bounds establishing one connection, DNS and TLS included
-	// (DefaultConnectTimeout).
+	// ConnectTimeout bounds one connect, DNS and TLS included.
 	ConnectTimeout time.Duration
-	// StatementTimeout makes the server cancel any statement that runs longer (none: the server's
-	// own statement_timeout).
+	// StatementTimeout makes the server cancel longer statements.
 	StatementTimeout time.Duration
-	// MaxConnLifetime and MaxConnIdleTime retire pooled connections (pgxpool's defaults: one hour
-	// and 30 minutes); a short lifetime spreads instances over replicas behind a balancer.
+	// MaxConnLifetime and MaxConnIdleTime retire pooled connections (pgxpool: 1 h, 30 min).
 	MaxConnLifetime time.Duration
 	MaxConnIdleTime time.Duration
-	// ImportBatchSize is how many customers an import sends to the server at once
-	// (DefaultImportBatchSize).
+	// ImportBatchSize is how many customers an import sends at once.
 	ImportBatchSize int
 }
 
 // Store is a store.Store on a PostgreSQL database. It is safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
-	// lookups is the pool of the request path's lookups (see LookupConns).
-	lookups *pgxpool.Pool
-	// acquireWithin bounds the wait for a pooled connection (the connect timeout): without it, a
-	// server that accepts connections but never answers queues every request behind the
-	// failing connects of the requests before it.
+	pool    *pgxpool.Pool
+	lookups *pgxpool.Pool // see LookupConns
+	// acquireWithin bounds the wait for a connection, so a mute server does not queue requests.
 	acquireWithin time.Duration
 	db            string // host:port/database, for messages; never the URL, which may hold a password
 	batchSize     int
-	// importSlots admits at most MaxConns-1 imports at once, so that a connection is always left
-	// for the reads an import's sequence makes (CustomerSecrets) while its transaction is open.
+	// importSlots admits MaxConns-1 imports, leaving a connection for their sequences' reads.
 	importSlots chan struct{}
 	closed      atomic.Bool
 }
 
-// Open connects to the PostgreSQL database at connString (a postgres:// or postgresql:// URL, or a
-// key=value connection string) and checks that it answers. It does not change the schema: call
-// Migrate for that. Connection failures wrap store.ErrUnavailable.
+// Open connects to the database at connString (URL or key=value) and checks that it answers; it
+// does not migrate. Connection failures wrap store.ErrUnavailable.
 func Open(ctx context.Context, connString string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(connString)
 	if err != nil {
@@ -170,10 +144,8 @@ func configure(cfg *pgxpool.Config, opts Options) error {
 	return nil
 }
 
-// Migrate applies every pending migration. It is safe to call on every start, from any number of
-// instances at once: goose holds a PostgreSQL advisory lock while it reads and changes the
-// schema, and the others wait for it (up to five minutes), then find nothing left to do. A role
-// without the right to change the schema can call it too, once the schema is up to date.
+// Migrate applies every pending migration under an advisory lock, so any number of instances
+// may start at once; a role that may not change the schema can call it on an up-to-date one.
 func (s *Store) Migrate(ctx context.Context) error {
 	_, err := s.MigrateUp(ctx)
 	return err
@@ -202,8 +174,7 @@ func (s *Store) MigrateUp(ctx context.Context) ([]int64, error) {
 	return sqlstore.Versions(results), nil
 }
 
-// Ping checks that the database answers, on the lookups' pool; failures wrap
-// store.ErrUnavailable.
+// Ping checks that the database answers on the lookups' pool.
 func (s *Store) Ping(ctx context.Context) error {
 	if s.closed.Load() {
 		return fmt.Errorf("%w: ping postgres %s: the store is closed", store.ErrUnavailable, s.db)
@@ -214,7 +185,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Empty reports whether the store holds no tenant at all.
+// Empty reports whether the store holds no tenant.
 func (s *Store) Empty(ctx context.Context) (bool, error) {
 	var empty bool
 	if err := s.pool.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM tenants)").Scan(&empty); err != nil {
@@ -223,8 +194,8 @@ func (s *Store) Empty(ctx context.Context) (bool, error) {
 	return empty, nil
 }
 
-// Close closes every connection of both pools, waiting for those in use to be released. Later
-// calls fail with store.ErrUnavailable.
+// Close closes both pools, waiting for connections in use; later calls fail with
+// store.ErrUnavailable.
 func (s *Store) Close() error {
 	s.closed.Store(true)
 	s.lookups.Close()
@@ -232,8 +203,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// ErasureCount returns how many customers the database has deleted (see
-// store.Store.ErasureCount), on the lookups' pool in one round trip.
+// ErasureCount returns how many customers the database has deleted, on the lookups' pool.
 func (s *Store) ErasureCount(ctx context.Context) (int64, error) {
 	var n int64
 	conn, err := s.acquire(ctx, s.lookups)
@@ -247,13 +217,10 @@ func (s *Store) ErasureCount(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// setTenantSQL scopes the current transaction to one tenant for the row-level security policies.
 const setTenantSQL = `SELECT set_config('app.tenant_id', $1, true)`
 
-// inTenant sends the queries that queue adds for tenantID in one round trip, on a connection
-// of pool, and hands their results to read, in order. A set_config goes first, and PostgreSQL
-// runs a pipelined batch as one implicit transaction, so the tenant holds for every query of the
-// batch and ends with it.
+// inTenant sends the tenant's set_config and the queries of queue as one batch (one implicit
+// transaction, one round trip) and hands their results to read.
 func (s *Store) inTenant(ctx context.Context, pool *pgxpool.Pool, tenantID string, queue func(*pgx.Batch), read func(pgx.BatchResults) error) error {
 	conn, err := s.acquire(ctx, pool)
 	if err != nil {
@@ -274,8 +241,7 @@ func (s *Store) inTenant(ctx context.Context, pool *pgxpool.Pool, tenantID strin
 	return br.Close()
 }
 
-// acquire takes a connection from pool (s.pool or s.lookups), waiting at most acquireWithin
-// for one. The connection then serves ctx, however long that takes.
+// acquire takes a connection from pool, waiting at most acquireWithin.
 func (s *Store) acquire(ctx context.Context, pool *pgxpool.Pool) (*pgxpool.Conn, error) {
 	wait, cancel := context.WithTimeout(ctx, s.acquireWithin)
 	defer cancel()
@@ -286,15 +252,12 @@ func (s *Store) acquire(ctx context.Context, pool *pgxpool.Pool) (*pgxpool.Conn,
 	return conn, err
 }
 
-// fail wraps err with the context "format: err", as unavailable when the store is closed or the
-// server could not serve (see sqlstore.Fail).
+// fail wraps err as sqlstore.Fail does.
 func (s *Store) fail(err error, format string, args ...any) error {
 	return sqlstore.Fail(err, s.closed.Load() || unreachable(err), format, args...)
 }
 
-// unreachable reports whether err means that the server could not be reached or could not
-// serve: failed connects, broken connections, a server shutting down or out of connections, a
-// statement cancelled by statement_timeout.
+// unreachable reports whether err means that the server could not be reached or serve.
 func unreachable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

@@ -10,9 +10,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// Statements of the tenant listings and of a tenant's deletion, the twins of the SQLite store's.
-// Row-level security hides every other tenant's organizations and customers, so they are counted
-// one tenant at a time; tenants and api_tokens have no policy.
+// Row-level security hides other tenants' data, so tenants are counted one at a time.
 const (
 	tenantIDsSQL = `
 SELECT ids.id, (SELECT count(*) FROM api_tokens AS t WHERE t.tenant_id = ids.id)
@@ -21,21 +19,19 @@ ORDER BY ids.id`
 	tenantCountsSQL = `
 SELECT (SELECT count(*) FROM organizations WHERE tenant_id = $1),
        (SELECT count(*) FROM customers WHERE tenant_id = $1)`
-	// One row per organization, or one row of NULL for a tenant without any; none for a tenant
-	// the store does not hold.
+	// One NULL row for a tenant without organizations, none for an unknown tenant.
 	organizationsSQL = `
 SELECT o.id, (SELECT count(*) FROM organization_customers AS oc WHERE oc.tenant_id = o.tenant_id AND oc.organization_id = o.id)
 FROM tenants AS t LEFT JOIN organizations AS o ON o.tenant_id = t.id
 WHERE t.id = $1 ORDER BY o.id`
-	// Organizations go first: their memberships go with them, so deleting the customers then
-	// touches no organization's version.
+	// Organizations first, so deleting the customers touches no organization's version.
 	deleteTenantOrganizationsSQL = `DELETE FROM organizations WHERE tenant_id = $1`
 	deleteTenantCustomersSQL     = `DELETE FROM customers WHERE tenant_id = $1`
 	deleteTenantTokensSQL        = `DELETE FROM api_tokens WHERE tenant_id = $1`
 	deleteTenantSQL              = `DELETE FROM tenants WHERE id = $1`
 )
 
-// Tenants returns every tenant that holds data or API tokens, with its counts.
+// Tenants returns every tenant holding data or API tokens, with its counts.
 func (s *Store) Tenants(ctx context.Context) ([]store.TenantSummary, error) {
 	rows, err := s.pool.Query(ctx, tenantIDsSQL)
 	if err != nil {
@@ -95,8 +91,7 @@ func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.Org
 	return orgs, nil
 }
 
-// DeleteTenant deletes the tenant's organizations, customers (with their secrets), API tokens
-// and the tenant, in one transaction. The rows are dead tuples until VACUUM reclaims them.
+// DeleteTenant deletes everything of the tenant in one transaction (dead tuples until VACUUM).
 func (s *Store) DeleteTenant(ctx context.Context, tenantID string) (store.TenantDeletion, error) {
 	var del store.TenantDeletion
 	var tenants int

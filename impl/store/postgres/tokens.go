@@ -13,8 +13,7 @@ import (
 
 var _ store.TokenStore = (*Store)(nil)
 
-// CreateAPIToken stores a new API token (its times to the microsecond); an id that exists
-// already is an error.
+// CreateAPIToken stores a new API token.
 func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
 	_, err := s.pool.Exec(ctx, `
 INSERT INTO api_tokens (id, tenant_id, name, secret_hash, created_at, expires_at)
@@ -28,7 +27,7 @@ VALUES ($1, $2, $3, $4, $5, $6)`,
 
 const tokenColumns = `id, tenant_id, name, secret_hash, created_at, expires_at, revoked_at`
 
-// APIToken returns the API token with the given id, or store.ErrNotFound, on the lookups' pool.
+// APIToken returns the token with the given id, or store.ErrNotFound, on the lookups' pool.
 func (s *Store) APIToken(ctx context.Context, id string) (store.APIToken, error) {
 	conn, err := s.acquire(ctx, s.lookups)
 	if err != nil {
@@ -49,8 +48,7 @@ func (s *Store) APIToken(ctx context.Context, id string) (store.APIToken, error)
 	return t, nil
 }
 
-// APITokens returns the tenant's API tokens, oldest first; an empty, non-nil slice when it has
-// none.
+// APITokens returns the tenant's API tokens, oldest first.
 func (s *Store) APITokens(ctx context.Context, tenantID string) ([]store.APIToken, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE tenant_id = $1 ORDER BY created_at, id`, tenantID)
 	if err != nil {
@@ -66,8 +64,7 @@ func (s *Store) APITokens(ctx context.Context, tenantID string) ([]store.APIToke
 	return tokens, nil
 }
 
-// RevokeAPIToken marks the token revoked, keeping the first revocation time, or returns
-// store.ErrNotFound.
+// RevokeAPIToken marks the token revoked, keeping the first revocation time.
 func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, at, id)
 	if err != nil {

@@ -11,17 +11,10 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// readOrganizationQuery reads an organization's version and its customers in one statement:
-// one row per customer, each with the version; one row with NULL customer columns for an
-// organization without customers; no row for an unknown one. The primary key of
-// organization_customers yields the members in customer id order (BINARY collation), and each
-// membership carries its customer's row number (doc, migration 00005), so each document is one
-// rowid lookup in customers and the plan needs no sort. The tenant and id are checked again on
-// the row found. The document comes as a BLOB: the driver then hands it over with one copy
-// instead of a string and a second copy. It never touches customer_secrets.
-//
-// In WAL mode one statement reads one snapshot from its first step until it is reset, so the
-// version and every row come from the same moment whatever commits while the caller iterates.
+// readOrganizationQuery reads the version and the members in one statement, hence one WAL
+// snapshot: a row per member, one NULL row for none, no row for an unknown organization. The
+// members come in id order from the primary key, each document by its rowid (doc, migration
+// 00005), so there is no sort; the BLOB cast saves the driver a copy.
 const readOrganizationQuery = `
 SELECT o.version, oc.customer_id, CAST(c.document AS BLOB)
 FROM organizations AS o
@@ -32,10 +25,9 @@ LEFT JOIN customers AS c
 WHERE o.tenant_id = ? AND o.id = ?
 ORDER BY oc.customer_id`
 
-// organizationVersionQuery is a primary-key lookup of an organization's version.
 const organizationVersionQuery = `SELECT version FROM organizations WHERE tenant_id = ? AND id = ?`
 
-// OrganizationVersion returns the version of the tenant's organization, or store.ErrNotFound.
+// OrganizationVersion returns the organization's version, or store.ErrNotFound.
 func (s *Store) OrganizationVersion(ctx context.Context, tenantID, organizationID string) (string, error) {
 	var version string
 	err := s.lookup(ctx, organizationVersionQuery, tenantID, organizationID).Scan(&version)
@@ -48,18 +40,15 @@ func (s *Store) OrganizationVersion(ctx context.Context, tenantID, organizationI
 	return version, nil
 }
 
-// ReadOrganization starts one consistent read of the tenant's organization (see
-// store.Store.ReadOrganization). It runs one statement and holds its connection until the
-// customers have been read or the snapshot is closed. It returns store.ErrNotFound when the
-// tenant has no such organization.
+// ReadOrganization starts one consistent read of the organization, holding a connection until
+// the customers are read or the snapshot is closed.
 func (s *Store) ReadOrganization(ctx context.Context, tenantID, organizationID string) (store.Snapshot, error) {
 	rows, err := s.db.QueryContext(ctx, readOrganizationQuery, tenantID, organizationID)
 	if err != nil {
 		return nil, s.fail(err, "read organization %q of tenant %q", organizationID, tenantID)
 	}
 	snap := &snapshot{s: s, ctx: ctx, rows: rows, tenantID: tenantID, organizationID: organizationID}
-	// The first row tells an unknown organization from a known one and carries the version;
-	// it stays current (with its customer, if any) until Customers yields it.
+	// The first row carries the version; its customer is yielded first.
 	if !rows.Next() {
 		err := rows.Err()
 		rows.Close()
@@ -77,8 +66,7 @@ func (s *Store) ReadOrganization(ctx context.Context, tenantID, organizationID s
 	return snap, nil
 }
 
-// snapshot is a store.Snapshot over the rows of readOrganizationQuery, positioned on the first
-// row until Customers starts.
+// snapshot is a store.Snapshot over the rows of readOrganizationQuery.
 type snapshot struct {
 	s                        *Store
 	ctx                      context.Context
@@ -87,17 +75,13 @@ type snapshot struct {
 	version                  string
 	read                     bool // Customers has been called
 
-	// The current row. doc is reused from one row to the next: sql.RawBytes takes the driver's
-	// value without a copy of its own.
-	id  sql.NullString
-	doc sql.RawBytes
-	// scratch takes the version that every row repeats.
-	scratch sql.RawBytes
+	// The current row; RawBytes take the driver's values without a copy.
+	id           sql.NullString
+	doc, scratch sql.RawBytes // scratch: the version every row repeats
 }
 
 func (sn *snapshot) Version() string { return sn.version }
 
-// Customers yields the organization's customers ordered by id, then closes the rows.
 func (sn *snapshot) Customers() iter.Seq2[store.Customer, error] {
 	return func(yield func(store.Customer, error) bool) {
 		if sn.read {
@@ -117,8 +101,7 @@ func (sn *snapshot) Customers() iter.Seq2[store.Customer, error] {
 			if !yield(store.Customer{ID: sn.id.String, Document: sn.doc}, nil) {
 				return
 			}
-			// database/sql ends the rows of a cancelled context from another goroutine, a few
-			// rows later; checking here stops the read at the next customer.
+			// database/sql notices a cancelled context a few rows late.
 			if err := sn.ctx.Err(); err != nil {
 				yield(store.Customer{}, sn.s.fail(err, "read customers of organization %q of tenant %q", sn.organizationID, sn.tenantID))
 				return
@@ -137,7 +120,6 @@ func (sn *snapshot) Customers() iter.Seq2[store.Customer, error] {
 	}
 }
 
-// Close releases the statement and its connection; later calls do nothing.
 func (sn *snapshot) Close() error {
 	if err := sn.rows.Close(); err != nil {
 		return sn.s.fail(err, "close the read of organization %q of tenant %q", sn.organizationID, sn.tenantID)
@@ -145,8 +127,7 @@ func (sn *snapshot) Close() error {
 	return nil
 }
 
-// CustomerSecrets returns the stored secret hashes of one customer of the tenant (the zero value
-// when the customer has none), or store.ErrNotFound when the tenant has no such customer.
+// CustomerSecrets returns a customer's stored hashes (zero for none), or store.ErrNotFound.
 func (s *Store) CustomerSecrets(ctx context.Context, tenantID, customerID string) (store.Secrets, error) {
 	const q = `
 SELECT s.password_hash, s.pin_hash, s.secret_answer_hashes
@@ -168,8 +149,7 @@ WHERE c.tenant_id = ? AND c.id = ?`
 	return sec, nil
 }
 
-// scanSecrets builds Secrets from the nullable columns of a LEFT JOIN on customer_secrets; all
-// NULL means no row, that is no secret.
+// scanSecrets builds Secrets from a LEFT JOIN on customer_secrets; NULL is no secret.
 func scanSecrets(password, pin, answers sql.NullString) (store.Secrets, error) {
 	sec := store.Secrets{PasswordHash: password.String, PINHash: pin.String}
 	if answers.Valid {

@@ -13,10 +13,8 @@ import (
 	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
-// Statements of the deletions. Deleting a customer cascades to its secrets and memberships, and
-// the membership triggers give every organization that held it a new version. The PostgreSQL
-// store runs the same statements; they differ in SQL only: a list of ids travels here as one
-// JSON array that json_each turns into a set, there as a text[].
+// Deleting a customer cascades to its secrets and memberships, whose triggers change the
+// versions. A list of ids travels as a JSON array that json_each turns into a set.
 const (
 	deleteCustomersSQL = `
 DELETE FROM customers WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))
@@ -26,10 +24,8 @@ SELECT customer_id FROM organization_customers WHERE tenant_id = ? AND organizat
 	deleteOrganizationSQL = `DELETE FROM organizations WHERE tenant_id = ? AND id = ?`
 )
 
-// DeleteCustomers deletes the tenant's customers with the given ids, with their secrets and
-// memberships, in one transaction, then truncates the write-ahead log (see checkpoint): with
-// secure_delete on, the deleted rows are overwritten in the pages the log writes back, so the
-// data is in no file.
+// DeleteCustomers deletes the customers in one transaction, then erases them from the files
+// (see checkpoint).
 func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerIDs []string) (store.CustomerDeletion, error) {
 	ids := sqlstore.DistinctIDs(customerIDs)
 	arg, err := json.Marshal(ids)
@@ -46,14 +42,12 @@ func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerID
 	}
 	var del store.CustomerDeletion
 	del.Deleted, del.Unknown = sqlstore.Partition(ids, deleted)
-	// Always, so that a deletion of nothing finishes the erasure of an earlier one whose
-	// checkpoint readers held up.
+	// Always, so that a deletion of nothing finishes earlier erasures.
 	return del, s.checkpoint(ctx)
 }
 
-// DeleteOrganization deletes the tenant's organization and those of its customers that no other
-// organization holds, in one transaction, then truncates the write-ahead log; when the tenant
-// has no such organization, it still truncates the log, finishing earlier erasures.
+// DeleteOrganization deletes the organization and its customers no other organization holds,
+// then erases; an unknown organization still finishes earlier erasures.
 func (s *Store) DeleteOrganization(ctx context.Context, tenantID, organizationID string) (store.OrganizationDeletion, error) {
 	var del store.OrganizationDeletion
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -105,31 +99,20 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// EraseWait bounds how long a deletion waits for readers of older snapshots to let its
-// checkpoint through. A read of the service holds its snapshot while it reads from the database,
-// which the HTTP server's write timeout (60 s, see server.ApplyLimits) bounds even for a client
-// that stops reading, so the wait outlasts every read of the service; a reader that holds the log
-// longer is another program's (a backup, a sqlite3 shell), which waiting would not end.
+// EraseWait bounds a deletion's wait for older readers: longer than the HTTP write timeout
+// (60 s) that bounds the service's reads; a longer reader is another program's.
 const EraseWait = 90 * time.Second
 
-// checkpointAttempt is how long one attempt of a checkpoint waits on SQLite's busy handler, and
-// checkpointPause the pause between attempts. An attempt holds the database's write lock while
-// it waits, so short attempts with pauses let imports and token writes through instead of
-// making them wait out their own busy timeout.
+// A checkpoint attempt holds the write lock while it waits: short attempts with pauses let
+// other writers through.
 const (
 	checkpointAttempt = 250 * time.Millisecond
 	checkpointPause   = 100 * time.Millisecond
 )
 
-// checkpoint copies the write-ahead log into the database file and truncates the log to zero
-// bytes, so that the rows as they were before a deletion are in neither file: with
-// secure_delete, the pages copied over them hold zeros where the rows were.
-//
-// Readers of a snapshot older than the log's last frame keep the checkpoint from copying it;
-// readers of any snapshot that includes log frames keep it from truncating the log. Readers
-// that begin once the log is copied read the file alone and hold nothing. So the attempts go on
-// until the readers of the moment have finished, at most EraseWait (and ctx), and then it
-// returns an error wrapping store.ErrNotErased that says which files may still hold the data.
+// checkpoint copies the write-ahead log into the database file (zeroed by secure_delete) and
+// truncates it, so deleted rows are in neither file. Older readers hold it up: it tries until
+// they finish, at most eraseWait, then returns an error wrapping store.ErrNotErased.
 func (s *Store) checkpoint(ctx context.Context) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -146,8 +129,7 @@ func (s *Store) checkpoint(ctx context.Context) error {
 	}()
 	deadline := time.Now().Add(s.eraseWait)
 	for {
-		// busy is 1 when readers held the checkpoint; the log then had logFrames frames, of
-		// which copied were in the database file (-1 each when it did not even start).
+		// busy is 1 when readers held it up; copied of logFrames frames reached the file.
 		var busy, logFrames, copied int
 		err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &copied)
 		switch {
@@ -170,8 +152,7 @@ func (s *Store) checkpoint(ctx context.Context) error {
 	}
 }
 
-// notErased wraps store.ErrNotErased with why and where the deleted values may still be, from a
-// checkpoint's counts of frames in the log and copied into the database file (-1: unknown).
+// notErased wraps store.ErrNotErased with why and the files that may still hold the values.
 func (s *Store) notErased(why error, logFrames, copied int) error {
 	where := fmt.Sprintf("%s (pages the log has not yet overwritten) and in %s-wal (frames from before the deletion)", s.path, s.path)
 	if copied >= 0 && copied == logFrames {

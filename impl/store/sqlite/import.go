@@ -14,18 +14,16 @@ import (
 	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
-// Statements of an import that run once per transaction.
 const (
 	upsertTenantSQL = `INSERT INTO tenants (id) VALUES (?) ON CONFLICT (id) DO NOTHING`
 	upsertOrgSQL    = `INSERT INTO organizations (tenant_id, id) VALUES (?, ?) ON CONFLICT (tenant_id, id) DO NOTHING`
 )
 
-// importBatch is how many customers an import writes with one statement of each kind; a
-// statement takes at most 4 bind parameters per customer, far below SQLite's limit (32 766).
+// importBatch is how many customers one statement writes: at most 4 parameters each, far below
+// SQLite's limit.
 const importBatch = 256
 
-// Statements of one batch. The ids travel as one JSON array, which json_each turns into a set;
-// rows to write travel as multi-row VALUES lists of bind parameters (see values).
+// Statements of one batch: ids travel as a JSON array, rows as multi-row VALUES lists.
 const (
 	storedSQL = `
 SELECT c.id, c.doc, CAST(c.document AS BLOB), s.password_hash, s.pin_hash, s.secret_answer_hashes
@@ -49,16 +47,14 @@ INSERT INTO organization_customers (tenant_id, organization_id, customer_id, doc
 ON CONFLICT DO NOTHING`
 )
 
-// values returns rows tuples of columns bind parameters each, for a multi-row VALUES list.
+// values returns a VALUES list of rows tuples of columns parameters.
 func values(rows, columns int) string {
 	tuple := "(" + strings.Repeat("?, ", columns-1) + "?)"
 	return strings.Repeat(tuple+", ", rows-1) + tuple
 }
 
-// ImportCustomers implements store.Store.ImportCustomers (see sqlstore.Import), writing the
-// customers one by one with statements prepared once per transaction. A replacing import then
-// truncates the write-ahead log, as DeleteCustomers does, even when it deleted nothing: running
-// it again finishes the erasure that readers held up.
+// ImportCustomers implements store.Store.ImportCustomers (see sqlstore.Import); a replacing
+// import then erases as DeleteCustomers does, even when it deleted nothing.
 func (s *Store) ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions) (store.ImportSummary, error) {
 	sum, err := sqlstore.Import(ctx, tenantID, organizationID, customers, opts, func(ctx context.Context) (sqlstore.ImportTx, error) {
 		return s.beginImport(ctx, tenantID, organizationID)
@@ -71,10 +67,8 @@ func (s *Store) ImportCustomers(ctx context.Context, tenantID, organizationID st
 	return sum, err
 }
 
-// importTx is an import's transaction (see sqlstore.ImportTx). It collects customers into
-// batches of importBatch and writes each batch with a few multi-row statements: reading what is
-// stored, inserting the new customers, updating the changed ones, their secrets and the
-// memberships.
+// importTx is an import's transaction (see sqlstore.ImportTx), writing batches of importBatch
+// customers with a few multi-row statements.
 type importTx struct {
 	s                        *Store
 	ctx                      context.Context
@@ -84,20 +78,17 @@ type importTx struct {
 	sum                      store.ImportSummary
 
 	batch []store.Customer
-	seen  map[string]struct{} // ids in batch
-	// stmts holds the statements prepared for a full batch, by query text.
-	stmts map[string]*sql.Stmt
+	seen  map[string]struct{}  // ids in batch
+	stmts map[string]*sql.Stmt // prepared for a full batch, by query
 }
 
-// beginImport opens the transaction of an import, creates the tenant and the organization, and
-// prepares the statements that write each customer.
+// beginImport opens an import's transaction and creates the tenant and the organization.
 func (s *Store) beginImport(ctx context.Context, tenantID, organizationID string) (_ sqlstore.ImportTx, err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, s.fail(err, "begin")
 	}
-	// A large page cache keeps the pages an import writes again and again (the organization's
-	// row, the upper levels of the indexes) from being spilled to the log many times over.
+	// A large page cache keeps the pages an import rewrites from spilling to the log repeatedly.
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", importCacheKiB)); err != nil {
 		conn.Close()
 		return nil, s.fail(err, "begin")
@@ -123,12 +114,10 @@ func (s *Store) beginImport(ctx context.Context, tenantID, organizationID string
 		seen: make(map[string]struct{}, importBatch), stmts: map[string]*sql.Stmt{}}, nil
 }
 
-// importCacheKiB is the page cache of an import's connection, in KiB; the pool's connections
-// otherwise keep SQLite's default (2 MB).
+// importCacheKiB is the page cache of an import's connection; others keep SQLite's 2 MB.
 const importCacheKiB = 32 << 10
 
-// endImportConn gives the page cache back and returns the connection to the pool, or closes it
-// when that fails.
+// endImportConn gives the page cache back and pools the connection, or closes it.
 func endImportConn(ctx context.Context, conn *sql.Conn) {
 	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000"); err != nil {
 		conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // closes the connection rather than pool it
@@ -136,7 +125,6 @@ func endImportConn(ctx context.Context, conn *sql.Conn) {
 	conn.Close()
 }
 
-// Counts writes what is left and returns what the whole import did.
 func (t *importTx) Counts() (store.ImportSummary, error) {
 	if err := t.flush(); err != nil {
 		return store.ImportSummary{}, err
@@ -144,7 +132,6 @@ func (t *importTx) Counts() (store.ImportSummary, error) {
 	return t.sum, nil
 }
 
-// End closes the statements, then commits or rolls back.
 func (t *importTx) End(commit bool) error {
 	for _, st := range t.stmts {
 		st.Close()
@@ -162,8 +149,7 @@ func (t *importTx) End(commit bool) error {
 	return nil
 }
 
-// Statements of a replacing import. The imported ids travel as one JSON array, which json_each
-// turns into a set that SQLite indexes for the NOT IN.
+// Statements of a replacing import.
 const (
 	leaveSQL = `
 DELETE FROM organization_customers
@@ -176,8 +162,6 @@ WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))
 RETURNING id`
 )
 
-// Replace removes from the organization the members not in imported and deletes those of them
-// that no other organization holds.
 func (t *importTx) Replace(imported []string) (left, deleted int, err error) {
 	keep, err := json.Marshal(imported)
 	if err != nil {
@@ -197,8 +181,7 @@ func (t *importTx) Replace(imported []string) (left, deleted int, err error) {
 	return len(leavers), len(gone), nil
 }
 
-// deleteOrphans deletes those of the tenant's customers ids that belong to no organization, and
-// returns their ids.
+// deleteOrphans deletes the customers of ids that belong to no organization.
 func (s *Store) deleteOrphans(ctx context.Context, tx *sql.Tx, tenantID string, ids []string) ([]string, error) {
 	arg, err := json.Marshal(ids)
 	if err != nil {
@@ -229,8 +212,8 @@ func queryIDs(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]str
 	return ids, rows.Err()
 }
 
-// Put adds c to the batch, writing the batch first when it is full or already holds c's id (a
-// repeated id starts a new batch, so the later record wins, as it would one by one).
+// Put adds c to the batch, writing the batch first when it is full or holds c's id (so the
+// later record wins).
 func (t *importTx) Put(c store.Customer) error {
 	if _, dup := t.seen[c.ID]; dup || len(t.batch) == importBatch {
 		if err := t.flush(); err != nil {
@@ -359,8 +342,7 @@ func (t *importTx) insert(created []store.Customer, docs map[string]int64) error
 	return rows.Err()
 }
 
-// putSecrets stores the secrets of the new and changed customers that have some, and removes
-// those of changed customers that have none now.
+// putSecrets stores the new and changed customers' secrets, deleting those now none.
 func (t *importTx) putSecrets(created, changed []store.Customer) error {
 	var args []any
 	var cleared []string
@@ -406,9 +388,7 @@ func (t *importTx) join(docs map[string]int64) error {
 	return err
 }
 
-// statement returns the statement of query (with %s for its VALUES list) for rows rows of
-// columns columns: prepared once per transaction for a full batch, made for the occasion for
-// the last, shorter one.
+// statement returns query with its VALUES list, prepared once per transaction for a full batch.
 func (t *importTx) statement(query string, rows, columns int) (*sql.Stmt, string, error) {
 	text := fmt.Sprintf(query, values(rows, columns))
 	if rows != importBatch {

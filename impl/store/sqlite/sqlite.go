@@ -1,9 +1,5 @@
-// Package sqlite implements store.Store on SQLite through modernc.org/sqlite (pure Go, no cgo).
-//
-// The database runs in WAL mode with foreign keys on and a busy timeout; write transactions
-// begin IMMEDIATE so that concurrent writers queue on the busy timeout instead of failing when
-// they upgrade a read lock. The schema is versioned SQL embedded in the binary and applied by
-// goose (see Migrate).
+// Package sqlite implements store.Store on SQLite through modernc.org/sqlite (pure Go), in WAL
+// mode; write transactions begin IMMEDIATE so that writers queue on the busy timeout.
 package sqlite
 
 import (
@@ -30,43 +26,33 @@ import (
 
 var _ store.Store = (*Store)(nil)
 
-// migrations is the schema in SQLite's SQL, one goose file per version.
-//
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// BusyTimeout is how long a statement waits for a lock held by another connection before it
-// fails with SQLITE_BUSY (reported as store.ErrUnavailable).
+// BusyTimeout is how long a statement waits for another connection's lock (then ErrUnavailable).
 const BusyTimeout = 5 * time.Second
 
-// LookupConns is the size of the pool of the request path's lookups (OrganizationVersion,
-// APIToken, ErasureCount, Ping), apart from the pool of max(4, GOMAXPROCS) connections that
-// reads of organizations, imports and deletions share, so that lookups never wait behind
-// reads. Each lookup is one primary-key read of microseconds.
+// LookupConns is the size of the request path's lookup pool, apart from the main one so that
+// lookups never wait behind reads.
 const LookupConns = 2
 
 // Store is a store.Store on one SQLite database file. It is safe for concurrent use.
 type Store struct {
-	db *sql.DB
-	// lookups is the pool of the request path's lookups, read-only (see LookupConns).
-	lookups   *sql.DB
+	db        *sql.DB
+	lookups   *sql.DB // read-only, see LookupConns
 	path      string
 	migrator  *goose.Provider
 	migrateMu sync.Mutex
 	closed    atomic.Bool
-	// prepared holds the statements of the lookups every request makes (query text to
-	// *sql.Stmt on lookups): compiling the SQL is a third of what such a lookup costs.
+	// prepared maps a lookup's query to its *sql.Stmt: compiling is a third of a lookup's cost.
 	prepared sync.Map
-	// eraseWait bounds a deletion's wait for readers (see SetEraseWait), and checkpointBusy,
-	// when a test sets it, is called after each attempt that readers held up.
+	// eraseWait bounds a deletion's wait for readers; tests set checkpointBusy.
 	eraseWait      time.Duration
 	checkpointBusy func()
 }
 
-// Open opens (creating it if needed, with FileMode whatever the umask) the SQLite database file
-// at path and checks that it can be read; its -wal and -shm files get FileMode too. It does not
-// change the schema: call Migrate for that. path is a file path; ":memory:" and paths with a
-// '?' are refused, since every pooled connection would see its own database.
+// Open opens the database file at path, creating it with FileMode, and checks that it answers;
+// it does not migrate. ":memory:" and URIs are refused: each pooled connection would see its own.
 func Open(path string) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.Contains(path, "?") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("open sqlite: %q is not a plain database file path", path)
@@ -86,8 +72,6 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	// WAL lets readers run beside the one writer, so a small pool of long-lived connections
-	// serves reads in parallel; writers serialize on the database lock anyway.
 	pool(db, max(4, runtime.GOMAXPROCS(0)))
 	q.Add("_pragma", "query_only(ON)") // the driver applies it after journal_mode
 	lookups, err := sql.Open("sqlite", path+"?"+q.Encode())
@@ -119,9 +103,8 @@ func Open(path string) (*Store, error) {
 	return s, nil
 }
 
-// SetEraseWait sets how long deletions wait for readers of older snapshots to let the deleted
-// data be erased from the files (EraseWait until set; 0: they try once); see checkpoint. Call
-// it before the store is shared.
+// SetEraseWait sets how long deletions wait for readers to let the data be erased (EraseWait
+// until set; 0: one try). Call it before the store is shared.
 func (s *Store) SetEraseWait(d time.Duration) { s.eraseWait = max(d, 0) }
 
 // pool sizes a pool of long-lived connections.
@@ -132,7 +115,7 @@ func pool(db *sql.DB, conns int) {
 	db.SetConnMaxIdleTime(10 * time.Minute)
 }
 
-// Migrate applies every pending migration. It is safe to call on every start and concurrently.
+// Migrate applies every pending migration.
 func (s *Store) Migrate(ctx context.Context) error {
 	_, err := s.MigrateUp(ctx)
 	return err
@@ -149,8 +132,7 @@ func (s *Store) MigrateUp(ctx context.Context) ([]int64, error) {
 	return sqlstore.Versions(results), nil
 }
 
-// Ping checks that the database answers, on the lookups' connections; failures wrap
-// store.ErrUnavailable.
+// Ping checks that the database answers on the lookups' connections.
 func (s *Store) Ping(ctx context.Context) error {
 	return s.ping(ctx, s.lookups)
 }
@@ -163,7 +145,7 @@ func (s *Store) ping(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// Empty reports whether the store holds no tenant at all.
+// Empty reports whether the store holds no tenant.
 func (s *Store) Empty(ctx context.Context) (bool, error) {
 	var empty bool
 	if err := s.db.QueryRowContext(ctx, "SELECT NOT EXISTS (SELECT 1 FROM tenants)").Scan(&empty); err != nil {
@@ -172,9 +154,8 @@ func (s *Store) Empty(ctx context.Context) (bool, error) {
 	return empty, nil
 }
 
-// lookup runs a one-row query of the request path on the lookups' pool, on a statement
-// prepared once. A statement that cannot be prepared (the schema is not migrated yet) is not
-// kept, and its error comes back through Scan like any other.
+// lookup runs a one-row query on the lookups' pool, prepared once; a statement that cannot be
+// prepared (no schema yet) is not kept, and its error comes back through Scan.
 func (s *Store) lookup(ctx context.Context, query string, args ...any) *sql.Row {
 	if st, ok := s.prepared.Load(query); ok {
 		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
@@ -190,7 +171,7 @@ func (s *Store) lookup(ctx context.Context, query string, args ...any) *sql.Row 
 	return st.QueryRowContext(ctx, args...)
 }
 
-// Close closes the database. Later calls fail with store.ErrUnavailable.
+// Close closes the database; later calls fail with store.ErrUnavailable.
 func (s *Store) Close() error {
 	s.closed.Store(true)
 	s.prepared.Range(func(_, st any) bool {
@@ -203,8 +184,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// ErasureCount returns how many customers the database has deleted (see
-// store.Store.ErasureCount), on the lookups' pool.
+// ErasureCount returns how many customers the database has deleted, on the lookups' pool.
 func (s *Store) ErasureCount(ctx context.Context) (int64, error) {
 	var n int64
 	if err := s.lookup(ctx, sqlstore.ErasureCountSQL).Scan(&n); err != nil {
@@ -213,14 +193,12 @@ func (s *Store) ErasureCount(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// fail wraps err with the context "format: err", as unavailable when SQLite could not serve
-// (see sqlstore.Fail).
+// fail wraps err as sqlstore.Fail does.
 func (s *Store) fail(err error, format string, args ...any) error {
 	return sqlstore.Fail(err, s.unreachable(err), format, args...)
 }
 
-// unreachable reports whether err means that the database could not serve: the store is
-// closed, the connection is gone, or the file is locked, unreadable or cannot be opened.
+// unreachable reports whether err means that the database could not serve, not that the SQL failed.
 func (s *Store) unreachable(err error) bool {
 	if s.closed.Load() || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
 		return true

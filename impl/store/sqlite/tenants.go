@@ -8,8 +8,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// Statements of the tenant listings and of a tenant's deletion. The PostgreSQL store runs the
-// same ones, one tenant at a time there, as row-level security hides the other tenants' rows.
 const (
 	tenantsSQL = `
 WITH ids AS (SELECT id FROM tenants UNION SELECT tenant_id FROM api_tokens)
@@ -18,21 +16,19 @@ SELECT ids.id,
        (SELECT count(*) FROM customers AS c WHERE c.tenant_id = ids.id),
        (SELECT count(*) FROM api_tokens AS t WHERE t.tenant_id = ids.id)
 FROM ids ORDER BY ids.id`
-	// One row per organization, or one row of NULL for a tenant without any; none for a tenant
-	// the store does not hold.
+	// One NULL row for a tenant without organizations, none for an unknown tenant.
 	organizationsSQL = `
 SELECT o.id, (SELECT count(*) FROM organization_customers AS oc WHERE oc.tenant_id = o.tenant_id AND oc.organization_id = o.id)
 FROM tenants AS t LEFT JOIN organizations AS o ON o.tenant_id = t.id
 WHERE t.id = ? ORDER BY o.id`
-	// Organizations go first: their memberships go with them, so deleting the customers then
-	// touches no organization's version.
+	// Organizations first, so deleting the customers touches no organization's version.
 	deleteTenantOrganizationsSQL = `DELETE FROM organizations WHERE tenant_id = ?`
 	deleteTenantCustomersSQL     = `DELETE FROM customers WHERE tenant_id = ?`
 	deleteTenantTokensSQL        = `DELETE FROM api_tokens WHERE tenant_id = ?`
 	deleteTenantSQL              = `DELETE FROM tenants WHERE id = ?`
 )
 
-// Tenants returns every tenant that holds data or API tokens, with its counts.
+// Tenants returns every tenant holding data or API tokens, with its counts.
 func (s *Store) Tenants(ctx context.Context) ([]store.TenantSummary, error) {
 	rows, err := s.db.QueryContext(ctx, tenantsSQL)
 	if err != nil {
@@ -82,8 +78,7 @@ func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.Org
 	return orgs, nil
 }
 
-// DeleteTenant deletes the tenant's organizations, customers (with their secrets), API tokens
-// and the tenant, in one transaction, then truncates the write-ahead log as DeleteCustomers does.
+// DeleteTenant deletes everything of the tenant in one transaction, then erases (see checkpoint).
 func (s *Store) DeleteTenant(ctx context.Context, tenantID string) (store.TenantDeletion, error) {
 	var del store.TenantDeletion
 	var tenants int

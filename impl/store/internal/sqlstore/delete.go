@@ -2,8 +2,7 @@ package sqlstore
 
 import "slices"
 
-// DistinctIDs returns the ids once each, in byte order, never nil (a database takes it as an
-// empty set). ids is not changed.
+// DistinctIDs returns a sorted copy of ids without repeats, never nil (an empty set).
 func DistinctIDs(ids []string) []string {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
@@ -14,9 +13,7 @@ func DistinctIDs(ids []string) []string {
 	return ids
 }
 
-// Partition splits ids (each once) into those a deletion returned and the others, both in byte
-// order: the Deleted and Unknown of a store.CustomerDeletion, or the Deleted and Kept of a
-// store.OrganizationDeletion.
+// Partition splits ids into those deleted and the others, both in byte order.
 func Partition(ids, deleted []string) (in, out []string) {
 	deleted = slices.Clone(deleted)
 	slices.Sort(deleted)

@@ -9,9 +9,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// ImportTx is one import's transaction, open and holding the tenant and the organization: the
-// part of ImportCustomers that each database writes its own way. It serves the context it was
-// begun with.
+// ImportTx is one import's open transaction, the part each database writes its own way.
 type ImportTx interface {
 	// Put writes c and adds it to the organization, now or before Counts returns.
 	Put(c store.Customer) error
@@ -26,10 +24,8 @@ type ImportTx interface {
 	End(commit bool) error
 }
 
-// Import runs store.Store.ImportCustomers on the transaction begin opens: it checks the ids,
-// hands every customer the sequence yields to Put, replaces the membership with opts.Replace,
-// and commits unless the import failed or opts.DryRun holds. Errors name the tenant and the
-// organization; when it fails, the summary is zero.
+// Import runs store.Store.ImportCustomers on the transaction begin opens, committing unless it
+// failed or opts.DryRun holds.
 func Import(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions, begin func(context.Context) (ImportTx, error)) (store.ImportSummary, error) {
 	sum, err := importCustomers(ctx, tenantID, organizationID, customers, opts, begin)
 	if err != nil {
@@ -68,8 +64,7 @@ func fill(tx ImportTx, customers iter.Seq2[store.Customer, error], replace bool)
 		if c.ID == "" {
 			return store.ImportSummary{}, errors.New("customer with an empty id")
 		}
-		// Every form of "no secret" becomes the zero value, the one form a store keeps, so
-		// that store.Secrets.Equal finds it unchanged.
+		// "No secret" has one form, so that store.Secrets.Equal finds it unchanged.
 		if c.Secrets.IsZero() {
 			c.Secrets = store.Secrets{}
 		}

@@ -1,7 +1,4 @@
-// Package sqlstore holds what the SQLite and PostgreSQL stores share: the part of each
-// store.Store method that does not depend on the database (argument checks, counting, error
-// wrapping, the migration runner), so that each implementation keeps only its SQL and its
-// transaction mechanics.
+// Package sqlstore holds what the SQLite and PostgreSQL stores share beyond their SQL and drivers.
 package sqlstore
 
 import (
@@ -16,14 +13,11 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// ErasureCountSQL reads the one row of erasures, the count of customers ever deleted (migration
-// 00004 of both stores, whose triggers keep it): a primary-key lookup, the same in both dialects.
+// ErasureCountSQL reads the count of customers ever deleted (migration 00004).
 const ErasureCountSQL = `SELECT customers FROM erasures WHERE id = 1`
 
-// Fail wraps err with the context "format: err", and also with store.ErrUnavailable when
-// unreachable says that the database could not be reached or could not serve, rather than that
-// the statement was wrong. Each database classifies its own errors; an error already marked
-// unavailable is not marked twice.
+// Fail wraps err as "format: err", and with store.ErrUnavailable (once) when unreachable says the
+// database could not serve rather than that the statement was wrong.
 func Fail(err error, unreachable bool, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	if unreachable && !errors.Is(err, store.ErrUnavailable) {
@@ -32,9 +26,7 @@ func Fail(err error, unreachable bool, format string, args ...any) error {
 	return fmt.Errorf("%s: %w", msg, err)
 }
 
-// Migrator returns the goose provider that applies a store's schema: the SQL files of the
-// folder migrations/ of embedded, one per version, in the dialect of the database. Both stores
-// number their versions alike; their SQL differs and stays in their own folders.
+// Migrator returns the goose provider of the migrations/ folder of embedded.
 func Migrator(dialect goose.Dialect, db *sql.DB, embedded embed.FS, opts ...goose.ProviderOption) (*goose.Provider, error) {
 	migrations, err := fs.Sub(embedded, "migrations")
 	if err != nil {
