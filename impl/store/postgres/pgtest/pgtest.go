@@ -1,12 +1,6 @@
-// Package pgtest gives tests a PostgreSQL database of their own on the server that
-// CUSTOMER_API_TEST_POSTGRES names, and a TCP proxy in front of it that a test can cut and
-// restore to see the service lose and regain its database.
-//
-// Every database is new, named customer_api_test_<unix time>_<random>, owned by a new role of
-// the same name that is neither superuser nor BYPASSRLS (so row-level security applies as in
-// production), and dropped with its role when the test ends. Runs therefore never collide,
-// neither with each other nor with data already on the server; what a killed run leaves behind
-// is dropped by a later run once it is six hours old.
+// Package pgtest gives a test a PostgreSQL database of its own on the server that
+// CUSTOMER_API_TEST_POSTGRES names, owned by a new role without BYPASSRLS and dropped when the
+// test ends, and a TCP proxy that can cut the database off.
 package pgtest
 
 import (
@@ -28,43 +22,35 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// EnvURL names the environment variable that enables PostgreSQL tests: the URL of a server and
-// a user that may create databases and roles.
+// EnvURL names the environment variable that enables PostgreSQL tests: the URL of a user that
+// may create databases and roles.
 const EnvURL = "CUSTOMER_API_TEST_POSTGRES"
 
-// ExampleURL is the server that every development and CI machine runs.
-const ExampleURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-// ServerURL returns the URL in CUSTOMER_API_TEST_POSTGRES, or skips the test with one line that
-// says how to enable it.
+// ServerURL returns the URL in CUSTOMER_API_TEST_POSTGRES, or skips the test saying how to set it.
 func ServerURL(tb testing.TB) string {
 	tb.Helper()
 	u := os.Getenv(EnvURL)
 	if u == "" {
-		tb.Skipf("PostgreSQL tests skipped: set %s=%s (a user that may create databases and roles) to run them", EnvURL, ExampleURL)
+		tb.Skipf("PostgreSQL tests skipped: set %s=%s (a user that may create databases and roles) to run them", EnvURL, "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 	}
 	return u
 }
 
 // Database is a database created for one test.
 type Database struct {
-	// Name is the database's name, which is also its owner's role name.
-	Name string
-	// URL connects to the database as its owner.
-	URL string
-	// AdminURL connects to the database as the user of CUSTOMER_API_TEST_POSTGRES.
-	AdminURL string
-
-	server string // the URL of CUSTOMER_API_TEST_POSTGRES
+	Name     string // also its owner's role name
+	URL      string // as its owner
+	AdminURL string // as the user of CUSTOMER_API_TEST_POSTGRES
+	server   string
 }
 
-// New creates a database and its owner role for tb and drops both when tb ends. It skips tb
-// when CUSTOMER_API_TEST_POSTGRES is unset.
+// New creates a database and its owner role for tb, dropped when tb ends; it skips tb when
+// CUSTOMER_API_TEST_POSTGRES is unset.
 func New(tb testing.TB) *Database {
 	tb.Helper()
 	server := ServerURL(tb)
 	sweepOnce.Do(func() { sweep(tb, server) })
-	// The creation time in the name lets a later run drop what a killed run left behind.
+	// The creation time in the name lets a later run sweep what a killed run left.
 	name := fmt.Sprintf("%s%d_%s", prefix, time.Now().Unix(), randomHex(tb, 6))
 	password := randomHex(tb, 16)
 	d := &Database{Name: name, server: server}
@@ -90,66 +76,49 @@ func New(tb testing.TB) *Database {
 	return d
 }
 
-// prefix starts the name of every database and role that pgtest creates.
 const prefix = "customer_api_test_"
 
-// staleAfter is the age at which a database or role of pgtest counts as left behind by a run
-// that was killed before its cleanup; no test run lasts that long.
+// staleAfter is older than any test run: what is that old was left by a killed one.
 const staleAfter = 6 * time.Hour
 
 var sweepOnce sync.Once
 
-// sweep drops the databases and roles of pgtest that are older than staleAfter.
+// sweep drops the databases and roles of pgtest older than staleAfter.
 func sweep(tb testing.TB, server string) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, server)
-	if err != nil {
-		tb.Fatalf("pgtest: connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	stale := func(query string) []string {
-		rows, err := conn.Query(ctx, query, prefix+"%")
-		if err != nil {
-			tb.Fatalf("pgtest: %s: %v", query, err)
-		}
-		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			tb.Fatalf("pgtest: %s: %v", query, err)
-		}
-		var out []string
-		for _, name := range names {
-			created, _, _ := strings.Cut(strings.TrimPrefix(name, prefix), "_")
-			if unix, err := strconv.ParseInt(created, 10, 64); err == nil && time.Since(time.Unix(unix, 0)) > staleAfter {
-				out = append(out, name)
+	withConn(tb, server, func(ctx context.Context, conn *pgx.Conn) {
+		for _, kind := range [][2]string{{"DATABASE", "datname FROM pg_database WHERE datname"}, {"ROLE", "rolname FROM pg_roles WHERE rolname"}} {
+			rows, err := conn.Query(ctx, "SELECT "+kind[1]+" LIKE $1", prefix+"%")
+			var names []string
+			if err == nil {
+				names, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			}
+			if err != nil {
+				tb.Fatalf("pgtest: list %ss: %v", kind[0], err)
+			}
+			for _, name := range names {
+				created, _, _ := strings.Cut(strings.TrimPrefix(name, prefix), "_")
+				if unix, err := strconv.ParseInt(created, 10, 64); err != nil || time.Since(time.Unix(unix, 0)) <= staleAfter {
+					continue
+				}
+				force := map[string]string{"DATABASE": " WITH (FORCE)"}[kind[0]]
+				if _, err := conn.Exec(ctx, fmt.Sprintf(`DROP %s IF EXISTS %s%s`, kind[0], pgx.Identifier{name}.Sanitize(), force)); err != nil {
+					tb.Logf("pgtest: drop stale %s %s: %v", kind[0], name, err)
+				}
 			}
 		}
-		return out
-	}
-	for _, db := range stale(`SELECT datname FROM pg_database WHERE datname LIKE $1`) {
-		if _, err := conn.Exec(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, pgx.Identifier{db}.Sanitize())); err != nil {
-			tb.Logf("pgtest: drop stale database %s: %v", db, err)
-		}
-	}
-	for _, role := range stale(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1`) {
-		if _, err := conn.Exec(ctx, fmt.Sprintf(`DROP ROLE IF EXISTS %s`, pgx.Identifier{role}.Sanitize())); err != nil {
-			tb.Logf("pgtest: drop stale role %s: %v", role, err)
-		}
-	}
+	})
 }
 
-// MustRole creates a login role without any privilege for tb (dropped when tb ends, after the
-// database) and returns a URL that connects to the database as that role. The test grants it
-// what it needs through Exec.
+// MustRole creates a login role without privileges for tb and returns a URL that connects to the
+// database as that role; the test grants it what it needs through Exec.
 func (d *Database) MustRole(tb testing.TB, suffix string) string {
 	tb.Helper()
 	name := d.Name + "_" + suffix
 	password := randomHex(tb, 16)
 	mustExec(tb, d.server, fmt.Sprintf(`CREATE ROLE %s LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '%s'`, name, password))
 	tb.Cleanup(func() {
-		// Runs before the database's own cleanup (cleanups run last in, first out): the role's
-		// grants in the database must go first.
+		// Before the database's cleanup (last in, first out): the role's grants go first.
 		mustExec(tb, d.AdminURL, fmt.Sprintf(`DROP OWNED BY %s`, name))
 		mustExec(tb, d.server, fmt.Sprintf(`DROP ROLE IF EXISTS %s`, name))
 	})
@@ -166,24 +135,17 @@ func (d *Database) Exec(tb testing.TB, statements ...string) {
 	mustExec(tb, d.AdminURL, statements...)
 }
 
-// QueryRow runs query in the database as the admin user and scans its one row into dest,
-// failing tb on error.
+// QueryRow runs query in the database as the admin user and scans its one row into dest.
 func (d *Database) QueryRow(tb testing.TB, query string, dest ...any) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, d.AdminURL)
-	if err != nil {
-		tb.Fatalf("pgtest: connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	if err := conn.QueryRow(ctx, query).Scan(dest...); err != nil {
-		tb.Fatalf("pgtest: %s: %v", query, err)
-	}
+	withConn(tb, d.AdminURL, func(ctx context.Context, conn *pgx.Conn) {
+		if err := conn.QueryRow(ctx, query).Scan(dest...); err != nil {
+			tb.Fatalf("pgtest: %s: %v", query, err)
+		}
+	})
 }
 
-// withDatabase returns server with its database (and, when user is not empty, its user and
-// password) replaced.
+// withDatabase returns server with its database, and user unless empty, replaced.
 func withDatabase(server, database, user, password string) (string, error) {
 	u, err := url.Parse(server)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -198,6 +160,18 @@ func withDatabase(server, database, user, password string) (string, error) {
 
 func mustExec(tb testing.TB, connURL string, statements ...string) {
 	tb.Helper()
+	withConn(tb, connURL, func(ctx context.Context, conn *pgx.Conn) {
+		for _, stmt := range statements {
+			if _, err := conn.Exec(ctx, stmt); err != nil {
+				tb.Fatalf("pgtest: %s: %v", stmt, err)
+			}
+		}
+	})
+}
+
+// withConn calls fn with a connection to connURL, within 30 seconds.
+func withConn(tb testing.TB, connURL string, fn func(context.Context, *pgx.Conn)) {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, connURL)
@@ -205,11 +179,7 @@ func mustExec(tb testing.TB, connURL string, statements ...string) {
 		tb.Fatalf("pgtest: connect: %v", err)
 	}
 	defer conn.Close(ctx)
-	for _, stmt := range statements {
-		if _, err := conn.Exec(ctx, stmt); err != nil {
-			tb.Fatalf("pgtest: %s: %v", stmt, err)
-		}
-	}
+	fn(ctx, conn)
 }
 
 func randomHex(tb testing.TB, n int) string {
@@ -221,10 +191,8 @@ func randomHex(tb testing.TB, n int) string {
 	return hex.EncodeToString(b)
 }
 
-// Proxy forwards TCP connections to a target address, and fails the ways a network does on
-// demand: Stop closes its listener and cuts every connection (refused connects, broken
-// connections); Blackhole cuts every connection and then accepts new ones but never answers
-// (connects that hang, as behind a dropped route); Start forwards again on the same address.
+// Proxy forwards TCP connections to a target and fails on demand as a network does: Stop refuses
+// and breaks connections, Blackhole leaves them unanswered, Start forwards again.
 type Proxy struct {
 	target string
 	addr   string
@@ -236,8 +204,7 @@ type Proxy struct {
 	wg        sync.WaitGroup
 }
 
-// NewProxy starts a proxy on a free local port in front of target (host:port) and stops it when
-// tb ends.
+// NewProxy starts a proxy on a free local port in front of target (host:port) until tb ends.
 func NewProxy(tb testing.TB, target string) *Proxy {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -272,7 +239,7 @@ func ProxyURL(tb testing.TB, dbURL string) (*Proxy, string) {
 // Addr is the proxy's host:port.
 func (p *Proxy) Addr() string { return p.addr }
 
-// Stop closes the listener and every open connection. It is harmless on a stopped proxy.
+// Stop closes the listener and every open connection.
 func (p *Proxy) Stop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -283,8 +250,7 @@ func (p *Proxy) Stop() {
 	p.cutLocked()
 }
 
-// Blackhole cuts every open connection; from then on the proxy accepts connections but
-// neither forwards nor answers them, until Start.
+// Blackhole cuts every connection, then accepts new ones but never answers, until Start.
 func (p *Proxy) Blackhole() error {
 	p.mu.Lock()
 	p.blackhole = true
@@ -293,8 +259,7 @@ func (p *Proxy) Blackhole() error {
 	return p.listen()
 }
 
-// Start forwards connections again, listening again on the proxy's address if it was stopped.
-// It is harmless on a running proxy.
+// Start forwards connections again, on the same address.
 func (p *Proxy) Start() error {
 	p.mu.Lock()
 	if p.blackhole {
@@ -322,7 +287,7 @@ func (p *Proxy) listen() error {
 	}
 	var ln net.Listener
 	var err error
-	// The port was ours a moment ago; give the kernel a little time should it still hold it.
+	// The port was ours a moment ago; the kernel may still hold it.
 	for range 50 {
 		if ln, err = net.Listen("tcp", p.addr); err == nil {
 			p.serve(ln)
@@ -348,8 +313,7 @@ func (p *Proxy) serve(ln net.Listener) {
 	})
 }
 
-// forward copies bytes both ways between client and a new connection to the target, or, in a
-// black hole, swallows what the client sends.
+// forward copies bytes between client and the target, or swallows them in a black hole.
 func (p *Proxy) forward(ln net.Listener, client net.Conn) {
 	p.mu.Lock()
 	blackhole := p.blackhole
@@ -389,8 +353,7 @@ func (p *Proxy) forward(ln net.Listener, client net.Conn) {
 	<-done
 }
 
-// track registers conns, unless the listener that accepted them has been stopped or the mode
-// changed since.
+// track registers conns unless their listener stopped or the mode changed since.
 func (p *Proxy) track(ln net.Listener, blackhole bool, conns ...net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -417,8 +380,7 @@ type Outage struct {
 	Start func(*Proxy) error
 }
 
-// Outages are the ways tests lose the database: connections refused, and connections accepted
-// but never answered (the harder case: only timeouts end the wait).
+// Outages are the ways tests lose the database: refused, and unanswered (only timeouts end it).
 var Outages = []Outage{
 	{"connections refused", func(p *Proxy) error { p.Stop(); return nil }},
 	{"connections unanswered", (*Proxy).Blackhole},
