@@ -95,10 +95,13 @@ func mustOpen(t *testing.T, open func(testing.TB) store.Store) store.Store {
 	return st
 }
 
-var tests = []struct {
+// suiteTest is one test of the suite, run on a fresh, migrated store.
+type suiteTest struct {
 	name string
 	run  func(t *testing.T, st store.Store)
-}{
+}
+
+var tests = []suiteTest{
 	{"a new store is empty", testEmpty},
 	{"an import creates the tenant, the organization and the customers", testImportCreates},
 	{"importing the same data again leaves every customer unchanged", testReimportUnchanged},
@@ -127,6 +130,23 @@ var tests = []struct {
 	{"a read sees the organization as it was when the read started", testReadConsistent},
 	{"ping answers", testPing},
 	{"a closed store is unavailable", testClosedStoreIsUnavailable},
+	{"deleting customers removes them, their secrets and their memberships", testDeleteCustomers},
+	{"deleting customers reports unknown ids and leaves other tenants alone", testDeleteCustomersUnknown},
+	{"deleting an organization deletes the customers no other organization holds", testDeleteOrganization},
+	{"deleting an unknown organization is not found", testDeleteOrganizationUnknown},
+	{"a replacing import makes the membership exactly the imported set", testReplaceImport},
+	{"a replacing import of nothing empties the organization", testReplaceEmpty},
+	{"a replacing import that fails writes nothing", testReplaceFails},
+	{"a dry run counts what an import would do and writes nothing", testDryRun},
+	{"lookups answer while reads hold every connection they may use", testLookupsBesideReads},
+	{"the erasure count grows with every deletion of customers and only then", testErasureCount},
+	{"tenants are listed with their organizations, customers and API tokens", testTenants},
+	{"a tenant's organizations are listed with their customers", testOrganizations},
+	{"deleting a tenant deletes its data and its API tokens, and nothing of other tenants", testDeleteTenant},
+	{"deleting a tenant that holds only API tokens deletes them", testDeleteTenantTokensOnly},
+	{"deleting an unknown tenant is not found", testDeleteTenantUnknown},
+	{"deleting an API token removes it", testDeleteAPIToken},
+	{"migrating a current schema applies nothing", testMigrateUpCurrent},
 }
 
 func testEmpty(t *testing.T, st store.Store) {
@@ -505,4 +525,498 @@ func withoutSecrets(cs []store.Customer) []store.Customer {
 		out[i] = c
 	}
 	return out
+}
+
+// wantIDs compares lists of ids; nil and empty are equal.
+func wantIDs(t testing.TB, what string, got, want []string) {
+	t.Helper()
+	if len(got) != 0 || len(want) != 0 {
+		if !slices.Equal(got, want) {
+			t.Errorf("%s = %q, want %q", what, got, want)
+		}
+	}
+}
+
+func wantNoSecrets(t *testing.T, st store.Store, tenantID, customerID string) {
+	t.Helper()
+	if s, err := st.CustomerSecrets(t.Context(), tenantID, customerID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CustomerSecrets(%q, %q) after deletion = %+v, %v; want ErrNotFound", tenantID, customerID, s, err)
+	}
+}
+
+func testDeleteCustomers(t *testing.T, st store.Store) {
+	pw := store.Secrets{PasswordHash: "hash-pw"}
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.WithSecrets(storetest.Customer("c-1", "Ada"), pw), storetest.Customer("c-2", "Grace"), storetest.Customer("c-3", "Edsger"))
+	storetest.MustImport(t, st, "t-1", "o-2", storetest.Customer("c-1", "Ada"), storetest.Customer("c-4", "Barbara"))
+	storetest.MustImport(t, st, "t-1", "o-3", storetest.Customer("c-4", "Barbara"))
+	v1, v2, v3 := storetest.MustVersion(t, st, "t-1", "o-1"), storetest.MustVersion(t, st, "t-1", "o-2"), storetest.MustVersion(t, st, "t-1", "o-3")
+
+	del, err := st.DeleteCustomers(t.Context(), "t-1", []string{"c-3", "c-1", "c-3"})
+	if err != nil {
+		t.Fatalf("DeleteCustomers: %v", err)
+	}
+	wantIDs(t, "deleted", del.Deleted, []string{"c-1", "c-3"})
+	wantIDs(t, "unknown", del.Unknown, nil)
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), []store.Customer{storetest.Customer("c-2", "Grace")})
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-2"), []store.Customer{storetest.Customer("c-4", "Barbara")})
+	wantNoSecrets(t, st, "t-1", "c-1")
+	if v := storetest.MustVersion(t, st, "t-1", "o-1"); v == v1 {
+		t.Error("the version of o-1 did not change when members were deleted")
+	}
+	if v := storetest.MustVersion(t, st, "t-1", "o-2"); v == v2 {
+		t.Error("the version of o-2 did not change when a member was deleted")
+	}
+	if v := storetest.MustVersion(t, st, "t-1", "o-3"); v != v3 {
+		t.Error("the version of o-3 changed although none of its members was deleted")
+	}
+	// A deleted customer imported again is new.
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada")), store.ImportSummary{Created: 1})
+}
+
+func testDeleteCustomersUnknown(t *testing.T, st store.Store) {
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"))
+	storetest.MustImport(t, st, "t-2", "o-1", storetest.WithSecrets(storetest.Customer("c-1", "Ada of t-2"), store.Secrets{PINHash: "hash-pin"}), storetest.Customer("c-2", "Grace of t-2"))
+	v := storetest.MustVersion(t, st, "t-2", "o-1")
+
+	del, err := st.DeleteCustomers(t.Context(), "t-1", []string{"c-2", "c-1", "nobody"})
+	if err != nil {
+		t.Fatalf("DeleteCustomers: %v", err)
+	}
+	wantIDs(t, "deleted", del.Deleted, []string{"c-1"})
+	wantIDs(t, "unknown", del.Unknown, []string{"c-2", "nobody"})
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), nil)
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-2", "o-1"), []store.Customer{storetest.Customer("c-1", "Ada of t-2"), storetest.Customer("c-2", "Grace of t-2")})
+	storetest.WantSecrets(t, storetest.MustSecrets(t, st, "t-2", "c-1"), store.Secrets{PINHash: "hash-pin"})
+	if got := storetest.MustVersion(t, st, "t-2", "o-1"); got != v {
+		t.Error("another tenant's organization changed its version")
+	}
+
+	del, err = st.DeleteCustomers(t.Context(), "t-unknown", []string{"c-1"})
+	if err != nil {
+		t.Fatalf("DeleteCustomers of an unknown tenant: %v", err)
+	}
+	wantIDs(t, "deleted", del.Deleted, nil)
+	wantIDs(t, "unknown", del.Unknown, []string{"c-1"})
+}
+
+func testDeleteOrganization(t *testing.T, st store.Store) {
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.WithSecrets(storetest.Customer("c-1", "Ada"), store.Secrets{PasswordHash: "hash-pw"}), storetest.Customer("c-2", "Grace"), storetest.Customer("c-3", "Edsger"))
+	storetest.MustImport(t, st, "t-1", "o-2", storetest.Customer("c-2", "Grace"))
+	storetest.MustImport(t, st, "t-2", "o-1", storetest.Customer("c-1", "Ada of t-2"))
+	v2, other := storetest.MustVersion(t, st, "t-1", "o-2"), storetest.MustVersion(t, st, "t-2", "o-1")
+
+	del, err := st.DeleteOrganization(t.Context(), "t-1", "o-1")
+	if err != nil {
+		t.Fatalf("DeleteOrganization: %v", err)
+	}
+	wantIDs(t, "deleted", del.Deleted, []string{"c-1", "c-3"})
+	wantIDs(t, "kept", del.Kept, []string{"c-2"})
+	storetest.WantNotFound(t, st, "t-1", "o-1")
+	wantNoSecrets(t, st, "t-1", "c-1")
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-2"), []store.Customer{storetest.Customer("c-2", "Grace")})
+	if v := storetest.MustVersion(t, st, "t-1", "o-2"); v != v2 {
+		t.Error("the version of o-2 changed although its members stayed")
+	}
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-2", "o-1"), []store.Customer{storetest.Customer("c-1", "Ada of t-2")})
+	if v := storetest.MustVersion(t, st, "t-2", "o-1"); v != other {
+		t.Error("another tenant's organization with the same id changed its version")
+	}
+	// Created again, it is a new organization with a new version, and its customers are new.
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace")), store.ImportSummary{Created: 1, Unchanged: 1})
+}
+
+func testDeleteOrganizationUnknown(t *testing.T, st store.Store) {
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"))
+	for _, tc := range []struct{ tenant, org string }{{"t-1", "o-2"}, {"t-2", "o-1"}} {
+		if _, err := st.DeleteOrganization(t.Context(), tc.tenant, tc.org); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("DeleteOrganization(%q, %q): error %v, want ErrNotFound", tc.tenant, tc.org, err)
+		}
+	}
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), []store.Customer{storetest.Customer("c-1", "Ada")})
+}
+
+func mustReplace(t *testing.T, st store.Store, tenantID, organizationID string, opts store.ImportOptions, customers ...store.Customer) store.ImportSummary {
+	t.Helper()
+	opts.Replace = true
+	sum, err := st.ImportCustomers(t.Context(), tenantID, organizationID, storetest.Seq(customers...), opts)
+	if err != nil {
+		t.Fatalf("ImportCustomers(%q, %q, %+v): %v", tenantID, organizationID, opts, err)
+	}
+	return sum
+}
+
+func testReplaceImport(t *testing.T, st store.Store) {
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.WithSecrets(storetest.Customer("c-1", "Ada"), store.Secrets{PasswordHash: "hash-pw"}), storetest.Customer("c-2", "Grace"), storetest.Customer("c-3", "Edsger"))
+	storetest.MustImport(t, st, "t-1", "o-2", storetest.Customer("c-2", "Grace"))
+	storetest.MustImport(t, st, "t-2", "o-1", storetest.Customer("c-1", "Ada of t-2"))
+	v1, v2, other := storetest.MustVersion(t, st, "t-1", "o-1"), storetest.MustVersion(t, st, "t-1", "o-2"), storetest.MustVersion(t, st, "t-2", "o-1")
+
+	sum := mustReplace(t, st, "t-1", "o-1", store.ImportOptions{}, storetest.Customer("c-3", "Edsger W."), storetest.Customer("c-4", "Barbara"))
+	storetest.WantSummary(t, sum, store.ImportSummary{Created: 1, Updated: 1, Left: 2, Deleted: 1})
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), []store.Customer{storetest.Customer("c-3", "Edsger W."), storetest.Customer("c-4", "Barbara")})
+	wantNoSecrets(t, st, "t-1", "c-1")
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-2"), []store.Customer{storetest.Customer("c-2", "Grace")}) // kept: o-2 holds it
+	if v := storetest.MustVersion(t, st, "t-1", "o-1"); v == v1 {
+		t.Error("the version of o-1 did not change")
+	}
+	if v := storetest.MustVersion(t, st, "t-1", "o-2"); v != v2 {
+		t.Error("the version of o-2 changed although its members did not")
+	}
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-2", "o-1"), []store.Customer{storetest.Customer("c-1", "Ada of t-2")})
+	if v := storetest.MustVersion(t, st, "t-2", "o-1"); v != other {
+		t.Error("another tenant's organization changed its version")
+	}
+
+	// The same file again changes nothing, the version included.
+	v1 = storetest.MustVersion(t, st, "t-1", "o-1")
+	sum = mustReplace(t, st, "t-1", "o-1", store.ImportOptions{}, storetest.Customer("c-3", "Edsger W."), storetest.Customer("c-4", "Barbara"))
+	storetest.WantSummary(t, sum, store.ImportSummary{Unchanged: 2})
+	if v := storetest.MustVersion(t, st, "t-1", "o-1"); v != v1 {
+		t.Error("a replacing import that changed nothing changed the version")
+	}
+}
+
+func testReplaceEmpty(t *testing.T, st store.Store) {
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace"))
+	storetest.WantSummary(t, mustReplace(t, st, "t-1", "o-1", store.ImportOptions{}), store.ImportSummary{Left: 2, Deleted: 2})
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), nil)
+	// A new organization replaced with nothing exists, empty.
+	storetest.WantSummary(t, mustReplace(t, st, "t-1", "o-new", store.ImportOptions{}), store.ImportSummary{})
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-new"), nil)
+}
+
+func testReplaceFails(t *testing.T, st store.Store) {
+	in := []store.Customer{storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace")}
+	storetest.MustImport(t, st, "t-1", "o-1", in...)
+	v := storetest.MustVersion(t, st, "t-1", "o-1")
+	broken := errors.New("broken record")
+	seq := func(yield func(store.Customer, error) bool) {
+		if yield(storetest.Customer("c-3", "Edsger"), nil) {
+			yield(store.Customer{}, broken)
+		}
+	}
+	if _, err := st.ImportCustomers(t.Context(), "t-1", "o-1", seq, store.ImportOptions{Replace: true}); !errors.Is(err, broken) {
+		t.Fatalf("replacing import with a broken record: error %v, want %v", err, broken)
+	}
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), in)
+	if got := storetest.MustVersion(t, st, "t-1", "o-1"); got != v {
+		t.Error("a failed replacing import changed the version")
+	}
+}
+
+func testDryRun(t *testing.T, st store.Store) {
+	in := []store.Customer{storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace"), storetest.Customer("c-3", "Edsger")}
+	storetest.MustImport(t, st, "t-1", "o-1", in...)
+	v := storetest.MustVersion(t, st, "t-1", "o-1")
+
+	sum, err := st.ImportCustomers(t.Context(), "t-1", "o-1", storetest.Seq(storetest.Customer("c-2", "Grace Hopper"), storetest.Customer("c-3", "Edsger"), storetest.Customer("c-4", "Barbara")), store.ImportOptions{DryRun: true})
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	storetest.WantSummary(t, sum, store.ImportSummary{Created: 1, Updated: 1, Unchanged: 1})
+	sum = mustReplace(t, st, "t-1", "o-1", store.ImportOptions{DryRun: true}, storetest.Customer("c-3", "Edsger"))
+	storetest.WantSummary(t, sum, store.ImportSummary{Unchanged: 1, Left: 2, Deleted: 2})
+	if _, err := st.ImportCustomers(t.Context(), "t-1", "o-new", storetest.Seq(storetest.Customer("c-9", "Alan")), store.ImportOptions{DryRun: true}); err != nil {
+		t.Fatalf("dry run into a new organization: %v", err)
+	}
+
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), in)
+	if got := storetest.MustVersion(t, st, "t-1", "o-1"); got != v {
+		t.Error("a dry run changed the version")
+	}
+	storetest.WantNotFound(t, st, "t-1", "o-new")
+}
+
+// saturated is how long holdReads waits for one more read to start before it takes the reads
+// for holding every connection. It only decides when to stop opening reads: on a machine so
+// slow that a free connection takes longer, the test holds fewer and proves less, but does not
+// fail.
+const saturated = 2 * time.Second
+
+// holdReads opens reads of the tenant's organization and leaves them open, as clients that stop
+// reading a list would, until one more read cannot start within a few seconds: then the reads
+// hold every connection that reads may use. It returns how many it holds; they end with the
+// test.
+func holdReads(t *testing.T, st store.Store, tenantID, organizationID string) int {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	type started struct {
+		snap store.Snapshot
+		err  error
+	}
+	var (
+		snaps   []store.Snapshot
+		waiting chan started // the read that found no connection
+	)
+	t.Cleanup(func() {
+		cancel()
+		if waiting == nil {
+			return // the test failed before
+		}
+		if r := <-waiting; r.snap != nil {
+			r.snap.Close()
+		}
+		for _, snap := range snaps {
+			snap.Close()
+		}
+	})
+	for len(snaps) < 1000 {
+		next := make(chan started, 1)
+		go func() {
+			snap, err := st.ReadOrganization(ctx, tenantID, organizationID)
+			next <- started{snap, err}
+		}()
+		select {
+		case r := <-next:
+			if r.err != nil {
+				t.Fatalf("ReadOrganization with %d reads open: %v", len(snaps), r.err)
+			}
+			snaps = append(snaps, r.snap)
+		case <-time.After(saturated):
+			waiting = next
+			return len(snaps)
+		}
+	}
+	t.Fatal("1000 reads open, and another one started: the store has no limit to hold")
+	return 0
+}
+
+func testLookupsBesideReads(t *testing.T, st store.Store) {
+	ada := storetest.Customer("c-1", "Ada")
+	storetest.MustImport(t, st, "t-1", "o-1", ada)
+	token := store.APIToken{ID: "tok-1", TenantID: "t-1", SecretHash: bytes.Repeat([]byte{1}, 32), CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	if err := st.CreateAPIToken(t.Context(), token); err != nil {
+		t.Fatalf("CreateAPIToken: %v", err)
+	}
+	version, erasures := storetest.MustVersion(t, st, "t-1", "o-1"), storetest.MustErasureCount(t, st)
+
+	held := holdReads(t, st, "t-1", "o-1")
+	t.Logf("%d reads hold their connections", held)
+	// Held reads would make a lookup on their connections wait for ever; the deadline only
+	// bounds the failure.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if v, err := st.OrganizationVersion(ctx, "t-1", "o-1"); err != nil || v != version {
+		t.Errorf("OrganizationVersion beside the reads = %q, %v; want %q", v, err, version)
+	}
+	if got, err := st.APIToken(ctx, "tok-1"); err != nil || got.TenantID != "t-1" {
+		t.Errorf("APIToken beside the reads = %+v, %v", got, err)
+	}
+	if n, err := st.ErasureCount(ctx); err != nil || n != erasures {
+		t.Errorf("ErasureCount beside the reads = %d, %v; want %d", n, err, erasures)
+	}
+	if err := st.Ping(ctx); err != nil {
+		t.Errorf("Ping beside the reads: %v", err)
+	}
+}
+
+func testErasureCount(t *testing.T, st store.Store) {
+	ctx := t.Context()
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace"), storetest.Customer("c-3", "Edsger"), storetest.Customer("c-4", "Barbara"))
+	storetest.MustImport(t, st, "t-1", "o-2", storetest.Customer("c-4", "Barbara"))
+	storetest.MustImport(t, st, "t-1", "o-3", storetest.Customer("c-5", "Alan"), storetest.Customer("c-6", "Frances"))
+	storetest.MustImport(t, st, "t-2", "o-1", storetest.Customer("c-1", "Ada of t-2"))
+	importing := func(org string, opts store.ImportOptions, cs ...store.Customer) func() error {
+		return func() error { _, err := st.ImportCustomers(ctx, "t-1", org, storetest.Seq(cs...), opts); return err }
+	}
+	deleting := func(ids ...string) func() error {
+		return func() error { _, err := st.DeleteCustomers(ctx, "t-1", ids); return err }
+	}
+	deletingOrganization := func(org string) func() error {
+		return func() error { _, err := st.DeleteOrganization(ctx, "t-1", org); return err }
+	}
+	replace, dryRun := store.ImportOptions{Replace: true}, store.ImportOptions{Replace: true, DryRun: true}
+	for _, step := range []struct {
+		name  string
+		do    func() error
+		grows bool
+	}{
+		{"an import", importing("o-1", store.ImportOptions{}, storetest.Customer("c-7", "Kathleen")), false},
+		{"deleting ids the tenant does not have", deleting("nobody"), false},
+		{"deleting customers", deleting("c-1"), true},
+		{"a replacing import whose leavers another organization holds", importing("o-2", replace), false},
+		{"a replacing dry run that would delete", importing("o-1", dryRun), false},
+		{"a replacing import that deletes", importing("o-1", replace, storetest.Customer("c-2", "Grace")), true},
+		{"deleting an organization without customers", deletingOrganization("o-2"), false},
+		{"deleting an organization with customers in no other", deletingOrganization("o-3"), true},
+	} {
+		before := storetest.MustErasureCount(t, st)
+		if err := step.do(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		after := storetest.MustErasureCount(t, st)
+		if step.grows && after <= before || !step.grows && after != before {
+			t.Errorf("%s: the erasure count went from %d to %d", step.name, before, after)
+		}
+	}
+}
+
+func testTenants(t *testing.T, st store.Store) {
+	if got := storetest.MustTenants(t, st); got == nil || len(got) != 0 {
+		t.Errorf("Tenants of an empty store = %#v, want an empty, non-nil list", got)
+	}
+	storetest.MustImport(t, st, "t-b", "o-1", storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace"))
+	storetest.MustImport(t, st, "t-b", "o-2", storetest.Customer("c-2", "Grace"), storetest.Customer("c-3", "Edsger"))
+	storetest.MustImport(t, st, "t-b", "o-3")
+	storetest.MustImport(t, st, "t-a", "o-1", storetest.Customer("c-1", "Ada of t-a"))
+	storetest.MustToken(t, st, "tok-1", "t-a")
+	storetest.MustToken(t, st, "tok-2", "t-a")
+	storetest.MustToken(t, st, "tok-3", "t-c") // a tenant with API tokens and no data
+	want := []store.TenantSummary{
+		{ID: "t-a", Organizations: 1, Customers: 1, APITokens: 2},
+		{ID: "t-b", Organizations: 3, Customers: 3},
+		{ID: "t-c", APITokens: 1},
+	}
+	if got := storetest.MustTenants(t, st); !reflect.DeepEqual(got, want) {
+		t.Errorf("Tenants = %+v, want %+v", got, want)
+	}
+}
+
+func testOrganizations(t *testing.T, st store.Store) {
+	storetest.MustImport(t, st, "t-1", "o-b", storetest.Customer("c-1", "Ada"), storetest.Customer("c-2", "Grace"))
+	storetest.MustImport(t, st, "t-1", "o-a", storetest.Customer("c-2", "Grace"))
+	storetest.MustImport(t, st, "t-1", "o-c")
+	storetest.MustImport(t, st, "t-2", "o-z", storetest.Customer("c-9", "Other"))
+	orgs, err := st.Organizations(t.Context(), "t-1")
+	want := []store.OrganizationSummary{{ID: "o-a", Customers: 1}, {ID: "o-b", Customers: 2}, {ID: "o-c"}}
+	if err != nil || !reflect.DeepEqual(orgs, want) {
+		t.Errorf("Organizations(t-1) = %+v, %v; want %+v", orgs, err, want)
+	}
+	if orgs, err := st.Organizations(t.Context(), "t-unknown"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Organizations of an unknown tenant = %+v, %v; want ErrNotFound", orgs, err)
+	}
+	// A tenant whose last organization was deleted still exists, with none.
+	if _, err := st.DeleteOrganization(t.Context(), "t-2", "o-z"); err != nil {
+		t.Fatal(err)
+	}
+	if orgs, err := st.Organizations(t.Context(), "t-2"); err != nil || orgs == nil || len(orgs) != 0 {
+		t.Errorf("Organizations of a tenant without any = %#v, %v; want an empty, non-nil list", orgs, err)
+	}
+}
+
+func testDeleteTenant(t *testing.T, st store.Store) {
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.WithSecrets(storetest.Customer("c-1", "Ada"), store.Secrets{PasswordHash: "hash-pw"}), storetest.Customer("c-2", "Grace"))
+	storetest.MustImport(t, st, "t-1", "o-2", storetest.Customer("c-2", "Grace"), storetest.Customer("c-3", "Edsger"))
+	storetest.MustImport(t, st, "t-2", "o-1", storetest.WithSecrets(storetest.Customer("c-1", "Ada of t-2"), store.Secrets{PINHash: "hash-pin"}))
+	storetest.MustToken(t, st, "tok-1", "t-1")
+	storetest.MustToken(t, st, "tok-2", "t-1")
+	storetest.MustToken(t, st, "tok-3", "t-2")
+	other := storetest.MustVersion(t, st, "t-2", "o-1")
+
+	del, err := st.DeleteTenant(t.Context(), "t-1")
+	if err != nil {
+		t.Fatalf("DeleteTenant: %v", err)
+	}
+	if want := (store.TenantDeletion{Organizations: 2, Customers: 3, APITokens: 2}); del != want {
+		t.Errorf("DeleteTenant = %+v, want %+v", del, want)
+	}
+	storetest.WantNotFound(t, st, "t-1", "o-1")
+	storetest.WantNotFound(t, st, "t-1", "o-2")
+	wantNoSecrets(t, st, "t-1", "c-1")
+	for _, id := range []string{"tok-1", "tok-2"} {
+		if tok, err := st.APIToken(t.Context(), id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("APIToken(%q) after the tenant's deletion = %+v, %v; want ErrNotFound", id, tok, err)
+		}
+	}
+	if tokens, err := st.APITokens(t.Context(), "t-1"); err != nil || len(tokens) != 0 {
+		t.Errorf("APITokens(t-1) = %+v, %v; want none", tokens, err)
+	}
+	if _, err := st.Organizations(t.Context(), "t-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Organizations(t-1) after its deletion: %v, want ErrNotFound", err)
+	}
+	// The other tenant, with the same ids, is untouched.
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-2", "o-1"), []store.Customer{storetest.Customer("c-1", "Ada of t-2")})
+	storetest.WantSecrets(t, storetest.MustSecrets(t, st, "t-2", "c-1"), store.Secrets{PINHash: "hash-pin"})
+	if v := storetest.MustVersion(t, st, "t-2", "o-1"); v != other {
+		t.Error("another tenant's organization changed its version")
+	}
+	if _, err := st.APIToken(t.Context(), "tok-3"); err != nil {
+		t.Errorf("another tenant's API token: %v", err)
+	}
+	want := []store.TenantSummary{{ID: "t-2", Organizations: 1, Customers: 1, APITokens: 1}}
+	if got := storetest.MustTenants(t, st); !reflect.DeepEqual(got, want) {
+		t.Errorf("Tenants = %+v, want %+v", got, want)
+	}
+	// The tenant may come back, as new.
+	storetest.WantSummary(t, storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada")), store.ImportSummary{Created: 1})
+}
+
+func testDeleteTenantTokensOnly(t *testing.T, st store.Store) {
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"))
+	storetest.MustToken(t, st, "tok-1", "t-2")
+	del, err := st.DeleteTenant(t.Context(), "t-2")
+	if err != nil || del != (store.TenantDeletion{APITokens: 1}) {
+		t.Errorf("DeleteTenant = %+v, %v; want one API token deleted", del, err)
+	}
+	if _, err := st.APIToken(t.Context(), "tok-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("APIToken after the tenant's deletion: %v, want ErrNotFound", err)
+	}
+	// The only tenant with data goes too: the store is empty again.
+	if _, err := st.DeleteTenant(t.Context(), "t-1"); err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustEmpty(t, st, true)
+}
+
+func testDeleteTenantUnknown(t *testing.T, st store.Store) {
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"))
+	if del, err := st.DeleteTenant(t.Context(), "t-unknown"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteTenant of an unknown tenant = %+v, %v; want ErrNotFound", del, err)
+	}
+	storetest.WantCustomers(t, storetest.MustCustomers(t, st, "t-1", "o-1"), []store.Customer{storetest.Customer("c-1", "Ada")})
+}
+
+func testDeleteAPIToken(t *testing.T, st store.Store) {
+	storetest.MustToken(t, st, "tok-1", "t-1")
+	storetest.MustToken(t, st, "tok-2", "t-1")
+	if err := st.DeleteAPIToken(t.Context(), "tok-1"); err != nil {
+		t.Fatalf("DeleteAPIToken: %v", err)
+	}
+	if _, err := st.APIToken(t.Context(), "tok-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("APIToken after its deletion: %v, want ErrNotFound", err)
+	}
+	if _, err := st.APIToken(t.Context(), "tok-2"); err != nil {
+		t.Errorf("the other token: %v", err)
+	}
+	if err := st.DeleteAPIToken(t.Context(), "tok-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteAPIToken again: %v, want ErrNotFound", err)
+	}
+}
+
+func testMigrateUpCurrent(t *testing.T, st store.Store) {
+	applied, err := st.MigrateUp(t.Context())
+	if err != nil || len(applied) != 0 {
+		t.Errorf("MigrateUp of a current schema = %v, %v; want nothing applied", applied, err)
+	}
+}
+
+// testClosedStoreIsUnavailable closes st, a migrated store, and checks that every method then fails
+// with store.ErrUnavailable, which the API answers with 503.
+func testClosedStoreIsUnavailable(t *testing.T, st store.Store) {
+	t.Helper()
+	storetest.MustImport(t, st, "t-1", "o-1", storetest.Customer("c-1", "Ada"))
+	if err := st.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	ctx := t.Context()
+	_, errRead := st.ReadOrganization(ctx, "t-1", "o-1")
+	_, errVersion := st.OrganizationVersion(ctx, "t-1", "o-1")
+	_, errSecrets := st.CustomerSecrets(ctx, "t-1", "c-1")
+	_, errImport := st.ImportCustomers(ctx, "t-1", "o-1", storetest.Seq(storetest.Customer("c-1", "Ada")), store.ImportOptions{})
+	_, errEmpty := st.Empty(ctx)
+	_, errErasures := st.ErasureCount(ctx)
+	for name, err := range map[string]error{
+		"Ping":                st.Ping(ctx),
+		"ReadOrganization":    errRead,
+		"OrganizationVersion": errVersion,
+		"CustomerSecrets":     errSecrets,
+		"ImportCustomers":     errImport,
+		"Empty":               errEmpty,
+		"ErasureCount":        errErasures,
+		"Migrate":             st.Migrate(ctx),
+	} {
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s on a closed store: error = %v, want it to wrap ErrUnavailable", name, err)
+		}
+	}
 }
