@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
 // readOrganizationQuery reads the version and the members in one statement, hence one snapshot:
@@ -28,18 +29,16 @@ LEFT JOIN (
 ) AS m ON true
 WHERE o.tenant_id = $1 AND o.id = $2`
 
-const organizationVersionQuery = `SELECT version FROM organizations WHERE tenant_id = $1 AND id = $2`
-
 // OrganizationVersion returns the organization's version, or store.ErrNotFound, in one round trip.
 func (s *Store) OrganizationVersion(ctx context.Context, tenantID, organizationID string) (string, error) {
 	var version string
 	err := s.inTenant(ctx, s.lookups, tenantID, func(b *pgx.Batch) {
-		b.Queue(organizationVersionQuery, tenantID, organizationID)
+		b.Queue(sqlstore.OrganizationVersionSQL, tenantID, organizationID)
 	}, func(br pgx.BatchResults) error {
 		return br.QueryRow().Scan(&version)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", fmt.Errorf("organization %q of tenant %q: %w", organizationID, tenantID, store.ErrNotFound)
+		return "", sqlstore.OrganizationNotFound(tenantID, organizationID)
 	}
 	if err != nil {
 		return "", s.fail(err, "read the version of organization %q of tenant %q", organizationID, tenantID)
@@ -80,7 +79,7 @@ func (s *Store) ReadOrganization(ctx context.Context, tenantID, organizationID s
 		if err := sn.Close(); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("organization %q of tenant %q: %w", organizationID, tenantID, store.ErrNotFound)
+		return nil, sqlstore.OrganizationNotFound(tenantID, organizationID)
 	}
 	raw := rows.RawValues()
 	if len(raw) != 3 || raw[0] == nil {

@@ -27,9 +27,6 @@ RETURNING c.id`
 	deleteCustomersSQL = `
 DELETE FROM customers WHERE tenant_id = $1 AND id = ANY ($2::text[])
 RETURNING id`
-	organizationMembersSQL = `
-SELECT customer_id FROM organization_customers WHERE tenant_id = $1 AND organization_id = $2`
-	deleteOrganizationSQL = `DELETE FROM organizations WHERE tenant_id = $1 AND id = $2`
 )
 
 // DeleteCustomers deletes the customers in one transaction (dead tuples until VACUUM).
@@ -53,11 +50,11 @@ func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerID
 func (s *Store) DeleteOrganization(ctx context.Context, tenantID, organizationID string) (store.OrganizationDeletion, error) {
 	var del store.OrganizationDeletion
 	err := s.inTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		members, err := collectIDs(ctx, tx, organizationMembersSQL, tenantID, organizationID)
+		members, err := collectIDs(ctx, tx, sqlstore.OrganizationMembersSQL, tenantID, organizationID)
 		if err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, deleteOrganizationSQL, tenantID, organizationID)
+		tag, err := tx.Exec(ctx, sqlstore.DeleteOrganizationSQL, tenantID, organizationID)
 		if err != nil {
 			return err
 		}

@@ -16,11 +16,6 @@ import (
 // importWorkMem lets an import sort a batch of documents in memory.
 const importWorkMem = "32MB"
 
-const (
-	upsertTenantSQL = `INSERT INTO tenants (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`
-	upsertOrgSQL    = `INSERT INTO organizations (tenant_id, id) VALUES ($1, $2) ON CONFLICT (tenant_id, id) DO NOTHING`
-)
-
 // mergeBatchSQL writes one batch, bound as parallel arrays (no id twice), and counts what it did.
 // incoming classifies each customer as store.Secrets.Equal and a byte comparison of documents
 // would; documents become json (parsed) only where written; the CTEs write in id order so that
@@ -113,8 +108,8 @@ func (s *Store) beginImport(ctx context.Context, tenantID, organizationID string
 	setup := &pgx.Batch{}
 	setup.Queue(setTenantSQL, tenantID)
 	setup.Queue(`SELECT set_config('work_mem', $1, true)`, importWorkMem)
-	setup.Queue(upsertTenantSQL, tenantID)
-	setup.Queue(upsertOrgSQL, tenantID, organizationID)
+	setup.Queue(sqlstore.UpsertTenantSQL, tenantID)
+	setup.Queue(sqlstore.UpsertOrganizationSQL, tenantID, organizationID)
 	if err := tx.SendBatch(ctx, setup).Close(); err != nil {
 		tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // the first error is the one that matters
 		return nil, s.fail(err, "create tenant and organization")

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 	"github.com/cyrexa/customer-api/impl/store/postgres/pgtest"
 )
 
@@ -57,7 +58,7 @@ ANALYZE`)
 	}{
 		{"a small organization", readOrganizationQuery, "o-small", 3}, // organization, members, customers
 		{"a large organization", readOrganizationQuery, "o-big", 3},
-		{"a version", organizationVersionQuery, "o-big", 1},
+		{"a version", sqlstore.OrganizationVersionSQL, "o-big", 1},
 	} {
 		// pgx prepares its statements, and after a few executions PostgreSQL may switch to a
 		// generic plan, made without the parameters' values: both must do.

@@ -188,7 +188,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Empty reports whether the store holds no tenant.
 func (s *Store) Empty(ctx context.Context) (bool, error) {
 	var empty bool
-	if err := s.pool.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM tenants)").Scan(&empty); err != nil {
+	if err := s.pool.QueryRow(ctx, sqlstore.EmptySQL).Scan(&empty); err != nil {
 		return false, s.fail(err, "check whether postgres %s is empty", s.db)
 	}
 	return empty, nil

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
 // Row-level security hides other tenants' data, so tenants are counted one at a time.
@@ -19,16 +20,6 @@ ORDER BY ids.id`
 	tenantCountsSQL = `
 SELECT (SELECT count(*) FROM organizations WHERE tenant_id = $1),
        (SELECT count(*) FROM customers WHERE tenant_id = $1)`
-	// One NULL row for a tenant without organizations, none for an unknown tenant.
-	organizationsSQL = `
-SELECT o.id, (SELECT count(*) FROM organization_customers AS oc WHERE oc.tenant_id = o.tenant_id AND oc.organization_id = o.id)
-FROM tenants AS t LEFT JOIN organizations AS o ON o.tenant_id = t.id
-WHERE t.id = $1 ORDER BY o.id`
-	// Organizations first, so deleting the customers touches no organization's version.
-	deleteTenantOrganizationsSQL = `DELETE FROM organizations WHERE tenant_id = $1`
-	deleteTenantCustomersSQL     = `DELETE FROM customers WHERE tenant_id = $1`
-	deleteTenantTokensSQL        = `DELETE FROM api_tokens WHERE tenant_id = $1`
-	deleteTenantSQL              = `DELETE FROM tenants WHERE id = $1`
 )
 
 // Tenants returns every tenant holding data or API tokens, with its counts.
@@ -64,7 +55,7 @@ func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.Org
 	var orgs []store.OrganizationSummary
 	found := false
 	err := s.inTenant(ctx, s.pool, tenantID, func(b *pgx.Batch) {
-		b.Queue(organizationsSQL, tenantID)
+		b.Queue(sqlstore.OrganizationsSQL, tenantID)
 	}, func(br pgx.BatchResults) error {
 		rows, err := br.Query()
 		if err != nil {
@@ -94,27 +85,12 @@ func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.Org
 // DeleteTenant deletes everything of the tenant in one transaction (dead tuples until VACUUM).
 func (s *Store) DeleteTenant(ctx context.Context, tenantID string) (store.TenantDeletion, error) {
 	var del store.TenantDeletion
-	var tenants int
-	err := s.inTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		for _, step := range []struct {
-			query string
-			n     *int
-		}{
-			{deleteTenantOrganizationsSQL, &del.Organizations},
-			{deleteTenantCustomersSQL, &del.Customers},
-			{deleteTenantTokensSQL, &del.APITokens},
-			{deleteTenantSQL, &tenants},
-		} {
-			tag, err := tx.Exec(ctx, step.query, tenantID)
-			if err != nil {
-				return err
-			}
-			*step.n = int(tag.RowsAffected())
-		}
-		if tenants == 0 && del.APITokens == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+	err := s.inTenantTx(ctx, tenantID, func(tx pgx.Tx) (err error) {
+		del, err = sqlstore.DeleteTenant(tenantID, func(query string, args ...any) (int64, error) {
+			tag, err := tx.Exec(ctx, query, args...)
+			return tag.RowsAffected(), err
+		})
+		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return store.TenantDeletion{}, fmt.Errorf("delete tenant %q: %w", tenantID, err)
@@ -127,12 +103,12 @@ func (s *Store) DeleteTenant(ctx context.Context, tenantID string) (store.Tenant
 
 // DeleteAPIToken deletes the API token with the given id.
 func (s *Store) DeleteAPIToken(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM api_tokens WHERE id = $1`, id)
+	tag, err := s.pool.Exec(ctx, sqlstore.DeleteTokenSQL, id)
 	if err != nil {
 		return s.fail(err, "delete API token %q", id)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("API token %q: %w", id, store.ErrNotFound)
+		return sqlstore.TokenNotFound(id)
 	}
 	return nil
 }

@@ -3,29 +3,24 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
 var _ store.TokenStore = (*Store)(nil)
 
 // CreateAPIToken stores a new API token.
 func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
-	_, err := s.pool.Exec(ctx, `
-INSERT INTO api_tokens (id, tenant_id, name, secret_hash, created_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6)`,
-		t.ID, t.TenantID, t.Name, t.SecretHash, t.CreatedAt, optionalTime(t.ExpiresAt))
+	_, err := s.pool.Exec(ctx, sqlstore.CreateTokenSQL, t.ID, t.TenantID, t.Name, t.SecretHash, t.CreatedAt, optionalTime(t.ExpiresAt))
 	if err != nil {
 		return s.fail(err, "create API token of tenant %q", t.TenantID)
 	}
 	return nil
 }
-
-const tokenColumns = `id, tenant_id, name, secret_hash, created_at, expires_at, revoked_at`
 
 // APIToken returns the token with the given id, or store.ErrNotFound, on the lookups' pool.
 func (s *Store) APIToken(ctx context.Context, id string) (store.APIToken, error) {
@@ -34,13 +29,13 @@ func (s *Store) APIToken(ctx context.Context, id string) (store.APIToken, error)
 		return store.APIToken{}, s.fail(err, "load API token %q", id)
 	}
 	defer conn.Release()
-	rows, err := conn.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1`, id)
+	rows, err := conn.Query(ctx, sqlstore.TokenSQL, id)
 	if err != nil {
 		return store.APIToken{}, s.fail(err, "load API token %q", id)
 	}
 	t, err := pgx.CollectExactlyOneRow(rows, scanToken)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.APIToken{}, fmt.Errorf("API token %q: %w", id, store.ErrNotFound)
+		return store.APIToken{}, sqlstore.TokenNotFound(id)
 	}
 	if err != nil {
 		return store.APIToken{}, s.fail(err, "load API token %q", id)
@@ -50,7 +45,7 @@ func (s *Store) APIToken(ctx context.Context, id string) (store.APIToken, error)
 
 // APITokens returns the tenant's API tokens, oldest first.
 func (s *Store) APITokens(ctx context.Context, tenantID string) ([]store.APIToken, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE tenant_id = $1 ORDER BY created_at, id`, tenantID)
+	rows, err := s.pool.Query(ctx, sqlstore.TokensSQL, tenantID)
 	if err != nil {
 		return nil, s.fail(err, "list API tokens of tenant %q", tenantID)
 	}
@@ -66,12 +61,12 @@ func (s *Store) APITokens(ctx context.Context, tenantID string) ([]store.APIToke
 
 // RevokeAPIToken marks the token revoked, keeping the first revocation time.
 func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, at, id)
+	tag, err := s.pool.Exec(ctx, sqlstore.RevokeTokenSQL, at, id)
 	if err != nil {
 		return s.fail(err, "revoke API token %q", id)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("API token %q: %w", id, store.ErrNotFound)
+		return sqlstore.TokenNotFound(id)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"iter"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
 // readOrganizationQuery reads the version and the members in one statement, hence one WAL
@@ -25,14 +26,12 @@ LEFT JOIN customers AS c
 WHERE o.tenant_id = ? AND o.id = ?
 ORDER BY oc.customer_id`
 
-const organizationVersionQuery = `SELECT version FROM organizations WHERE tenant_id = ? AND id = ?`
-
 // OrganizationVersion returns the organization's version, or store.ErrNotFound.
 func (s *Store) OrganizationVersion(ctx context.Context, tenantID, organizationID string) (string, error) {
 	var version string
-	err := s.lookup(ctx, organizationVersionQuery, tenantID, organizationID).Scan(&version)
+	err := s.lookup(ctx, sqlstore.OrganizationVersionSQL, tenantID, organizationID).Scan(&version)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("organization %q of tenant %q: %w", organizationID, tenantID, store.ErrNotFound)
+		return "", sqlstore.OrganizationNotFound(tenantID, organizationID)
 	}
 	if err != nil {
 		return "", s.fail(err, "read the version of organization %q of tenant %q", organizationID, tenantID)
@@ -55,7 +54,7 @@ func (s *Store) ReadOrganization(ctx context.Context, tenantID, organizationID s
 		if err != nil {
 			return nil, s.fail(err, "read organization %q of tenant %q", organizationID, tenantID)
 		}
-		return nil, fmt.Errorf("organization %q of tenant %q: %w", organizationID, tenantID, store.ErrNotFound)
+		return nil, sqlstore.OrganizationNotFound(tenantID, organizationID)
 	}
 	var version sql.RawBytes
 	if err := rows.Scan(&version, &snap.id, &snap.doc); err != nil {

@@ -19,9 +19,6 @@ const (
 	deleteCustomersSQL = `
 DELETE FROM customers WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))
 RETURNING id`
-	organizationMembersSQL = `
-SELECT customer_id FROM organization_customers WHERE tenant_id = ? AND organization_id = ?`
-	deleteOrganizationSQL = `DELETE FROM organizations WHERE tenant_id = ? AND id = ?`
 )
 
 // DeleteCustomers deletes the customers in one transaction, then erases them from the files
@@ -51,17 +48,15 @@ func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerID
 func (s *Store) DeleteOrganization(ctx context.Context, tenantID, organizationID string) (store.OrganizationDeletion, error) {
 	var del store.OrganizationDeletion
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		members, err := queryIDs(ctx, tx, organizationMembersSQL, tenantID, organizationID)
+		members, err := queryIDs(ctx, tx, sqlstore.OrganizationMembersSQL, tenantID, organizationID)
 		if err != nil {
 			return s.fail(err, "read members")
 		}
-		res, err := tx.ExecContext(ctx, deleteOrganizationSQL, tenantID, organizationID)
+		n, err := affected(tx.ExecContext(ctx, sqlstore.DeleteOrganizationSQL, tenantID, organizationID))
 		if err != nil {
 			return s.fail(err, "delete organization")
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return s.fail(err, "delete organization")
-		} else if n == 0 {
+		if n == 0 {
 			return store.ErrNotFound
 		}
 		if len(members) == 0 {

@@ -14,11 +14,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
-const (
-	upsertTenantSQL = `INSERT INTO tenants (id) VALUES (?) ON CONFLICT (id) DO NOTHING`
-	upsertOrgSQL    = `INSERT INTO organizations (tenant_id, id) VALUES (?, ?) ON CONFLICT (tenant_id, id) DO NOTHING`
-)
-
 // importBatch is how many customers one statement writes: at most 4 parameters each, far below
 // SQLite's limit.
 const importBatch = 256
@@ -104,10 +99,10 @@ func (s *Store) beginImport(ctx context.Context, tenantID, organizationID string
 			endImportConn(ctx, conn)
 		}
 	}()
-	if _, err := tx.ExecContext(ctx, upsertTenantSQL, tenantID); err != nil {
+	if _, err := tx.ExecContext(ctx, sqlstore.UpsertTenantSQL, tenantID); err != nil {
 		return nil, s.fail(err, "create tenant")
 	}
-	if _, err := tx.ExecContext(ctx, upsertOrgSQL, tenantID, organizationID); err != nil {
+	if _, err := tx.ExecContext(ctx, sqlstore.UpsertOrganizationSQL, tenantID, organizationID); err != nil {
 		return nil, s.fail(err, "create organization")
 	}
 	return &importTx{s: s, ctx: ctx, conn: conn, tx: tx, tenantID: tenantID, organizationID: organizationID,

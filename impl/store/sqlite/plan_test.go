@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
 // TestReadPlans checks that the read path's queries are indexed: primary-key lookups and range
@@ -23,7 +25,7 @@ func TestReadPlans(t *testing.T) {
 		steps       int
 	}{
 		{"an organization and its customers are one statement", readOrganizationQuery, 3}, // organization, members, customers
-		{"a version is one primary-key lookup", organizationVersionQuery, 1},
+		{"a version is one primary-key lookup", sqlstore.OrganizationVersionSQL, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			plan := explain(t, st, tc.query, "t-1", "o-1")

@@ -148,7 +148,7 @@ func (s *Store) ping(ctx context.Context, db *sql.DB) error {
 // Empty reports whether the store holds no tenant.
 func (s *Store) Empty(ctx context.Context) (bool, error) {
 	var empty bool
-	if err := s.db.QueryRowContext(ctx, "SELECT NOT EXISTS (SELECT 1 FROM tenants)").Scan(&empty); err != nil {
+	if err := s.db.QueryRowContext(ctx, sqlstore.EmptySQL).Scan(&empty); err != nil {
 		return false, s.fail(err, "check whether sqlite %s is empty", s.path)
 	}
 	return empty, nil

@@ -6,27 +6,16 @@ import (
 	"fmt"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
-const (
-	tenantsSQL = `
+const tenantsSQL = `
 WITH ids AS (SELECT id FROM tenants UNION SELECT tenant_id FROM api_tokens)
 SELECT ids.id,
        (SELECT count(*) FROM organizations AS o WHERE o.tenant_id = ids.id),
        (SELECT count(*) FROM customers AS c WHERE c.tenant_id = ids.id),
        (SELECT count(*) FROM api_tokens AS t WHERE t.tenant_id = ids.id)
 FROM ids ORDER BY ids.id`
-	// One NULL row for a tenant without organizations, none for an unknown tenant.
-	organizationsSQL = `
-SELECT o.id, (SELECT count(*) FROM organization_customers AS oc WHERE oc.tenant_id = o.tenant_id AND oc.organization_id = o.id)
-FROM tenants AS t LEFT JOIN organizations AS o ON o.tenant_id = t.id
-WHERE t.id = ? ORDER BY o.id`
-	// Organizations first, so deleting the customers touches no organization's version.
-	deleteTenantOrganizationsSQL = `DELETE FROM organizations WHERE tenant_id = ?`
-	deleteTenantCustomersSQL     = `DELETE FROM customers WHERE tenant_id = ?`
-	deleteTenantTokensSQL        = `DELETE FROM api_tokens WHERE tenant_id = ?`
-	deleteTenantSQL              = `DELETE FROM tenants WHERE id = ?`
-)
 
 // Tenants returns every tenant holding data or API tokens, with its counts.
 func (s *Store) Tenants(ctx context.Context) ([]store.TenantSummary, error) {
@@ -51,7 +40,7 @@ func (s *Store) Tenants(ctx context.Context) ([]store.TenantSummary, error) {
 
 // Organizations returns the tenant's organizations with their numbers of customers.
 func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.OrganizationSummary, error) {
-	rows, err := s.db.QueryContext(ctx, organizationsSQL, tenantID)
+	rows, err := s.db.QueryContext(ctx, sqlstore.OrganizationsSQL, tenantID)
 	if err != nil {
 		return nil, s.fail(err, "list organizations of tenant %q", tenantID)
 	}
@@ -81,31 +70,15 @@ func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.Org
 // DeleteTenant deletes everything of the tenant in one transaction, then erases (see checkpoint).
 func (s *Store) DeleteTenant(ctx context.Context, tenantID string) (store.TenantDeletion, error) {
 	var del store.TenantDeletion
-	var tenants int
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, step := range []struct {
-			query string
-			n     *int
-		}{
-			{deleteTenantOrganizationsSQL, &del.Organizations},
-			{deleteTenantCustomersSQL, &del.Customers},
-			{deleteTenantTokensSQL, &del.APITokens},
-			{deleteTenantSQL, &tenants},
-		} {
-			res, err := tx.ExecContext(ctx, step.query, tenantID)
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		del, err = sqlstore.DeleteTenant(tenantID, func(query string, args ...any) (int64, error) {
+			n, err := affected(tx.ExecContext(ctx, query, args...))
 			if err != nil {
-				return s.fail(err, "sqlite %s", s.path)
+				return 0, s.fail(err, "sqlite %s", s.path)
 			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return s.fail(err, "sqlite %s", s.path)
-			}
-			*step.n = int(n)
-		}
-		if tenants == 0 && del.APITokens == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+			return n, nil
+		})
+		return err
 	})
 	if err != nil {
 		return store.TenantDeletion{}, fmt.Errorf("delete tenant %q: %w", tenantID, err)
@@ -115,14 +88,20 @@ func (s *Store) DeleteTenant(ctx context.Context, tenantID string) (store.Tenant
 
 // DeleteAPIToken deletes the API token with the given id.
 func (s *Store) DeleteAPIToken(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ?`, id)
+	n, err := affected(s.db.ExecContext(ctx, sqlstore.DeleteTokenSQL, id))
 	if err != nil {
 		return s.fail(err, "delete API token %q", id)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return s.fail(err, "delete API token %q", id)
-	} else if n == 0 {
-		return fmt.Errorf("API token %q: %w", id, store.ErrNotFound)
+	if n == 0 {
+		return sqlstore.TokenNotFound(id)
 	}
 	return nil
+}
+
+// affected returns the rows a statement affected.
+func affected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
 var _ store.TokenStore = (*Store)(nil)
@@ -17,22 +18,18 @@ const timeLayout = "2006-01-02T15:04:05.000000000Z"
 
 // CreateAPIToken stores a new API token.
 func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
-	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO api_tokens (id, tenant_id, name, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		t.ID, t.TenantID, t.Name, t.SecretHash, formatTime(t.CreatedAt), nullTime(t.ExpiresAt))
+	_, err := s.db.ExecContext(ctx, sqlstore.CreateTokenSQL, t.ID, t.TenantID, t.Name, t.SecretHash, formatTime(t.CreatedAt), nullTime(t.ExpiresAt))
 	if err != nil {
 		return s.fail(err, "create API token of tenant %q", t.TenantID)
 	}
 	return nil
 }
 
-const tokenColumns = `id, tenant_id, name, secret_hash, created_at, expires_at, revoked_at`
-
 // APIToken returns the API token with the given id, or store.ErrNotFound.
 func (s *Store) APIToken(ctx context.Context, id string) (store.APIToken, error) {
-	t, err := scanToken(s.lookup(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = ?`, id))
+	t, err := scanToken(s.lookup(ctx, sqlstore.TokenSQL, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.APIToken{}, fmt.Errorf("API token %q: %w", id, store.ErrNotFound)
+		return store.APIToken{}, sqlstore.TokenNotFound(id)
 	}
 	if err != nil {
 		return store.APIToken{}, s.fail(err, "load API token %q", id)
@@ -42,7 +39,7 @@ func (s *Store) APIToken(ctx context.Context, id string) (store.APIToken, error)
 
 // APITokens returns the tenant's API tokens, oldest first.
 func (s *Store) APITokens(ctx context.Context, tenantID string) ([]store.APIToken, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
+	rows, err := s.db.QueryContext(ctx, sqlstore.TokensSQL, tenantID)
 	if err != nil {
 		return nil, s.fail(err, "list API tokens of tenant %q", tenantID)
 	}
@@ -63,14 +60,12 @@ func (s *Store) APITokens(ctx context.Context, tenantID string) ([]store.APIToke
 
 // RevokeAPIToken marks the token revoked, keeping the first revocation time.
 func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, formatTime(at), id)
+	n, err := affected(s.db.ExecContext(ctx, sqlstore.RevokeTokenSQL, formatTime(at), id))
 	if err != nil {
 		return s.fail(err, "revoke API token %q", id)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return s.fail(err, "revoke API token %q", id)
-	} else if n == 0 {
-		return fmt.Errorf("API token %q: %w", id, store.ErrNotFound)
+	if n == 0 {
+		return sqlstore.TokenNotFound(id)
 	}
 	return nil
 }

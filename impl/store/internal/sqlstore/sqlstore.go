@@ -44,3 +44,60 @@ func Versions(results []*goose.MigrationResult) []int64 {
 	}
 	return versions
 }
+
+// Statements both databases run as written: SQLite takes $n parameters too.
+const (
+	EmptySQL               = `SELECT NOT EXISTS (SELECT 1 FROM tenants)`
+	OrganizationVersionSQL = `SELECT version FROM organizations WHERE tenant_id = $1 AND id = $2`
+	UpsertTenantSQL        = `INSERT INTO tenants (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`
+	UpsertOrganizationSQL  = `INSERT INTO organizations (tenant_id, id) VALUES ($1, $2) ON CONFLICT (tenant_id, id) DO NOTHING`
+	OrganizationMembersSQL = `SELECT customer_id FROM organization_customers WHERE tenant_id = $1 AND organization_id = $2`
+	DeleteOrganizationSQL  = `DELETE FROM organizations WHERE tenant_id = $1 AND id = $2`
+	// One NULL row for a tenant without organizations, none for an unknown tenant.
+	OrganizationsSQL = `
+SELECT o.id, (SELECT count(*) FROM organization_customers AS oc WHERE oc.tenant_id = o.tenant_id AND oc.organization_id = o.id)
+FROM tenants AS t LEFT JOIN organizations AS o ON o.tenant_id = t.id
+WHERE t.id = $1 ORDER BY o.id`
+
+	CreateTokenSQL = `INSERT INTO api_tokens (id, tenant_id, name, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`
+	tokenColumns   = `SELECT id, tenant_id, name, secret_hash, created_at, expires_at, revoked_at FROM api_tokens`
+	TokenSQL       = tokenColumns + ` WHERE id = $1`
+	TokensSQL      = tokenColumns + ` WHERE tenant_id = $1 ORDER BY created_at, id`
+	RevokeTokenSQL = `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`
+	DeleteTokenSQL = `DELETE FROM api_tokens WHERE id = $1`
+)
+
+// DeleteTenant runs the statements of a tenant's deletion with exec, which returns the rows
+// each affected, in one transaction of the caller's. Organizations go first, so that deleting
+// the customers touches no organization's version.
+func DeleteTenant(tenantID string, exec func(query string, args ...any) (int64, error)) (store.TenantDeletion, error) {
+	var del store.TenantDeletion
+	var tenants int
+	for _, step := range []struct {
+		query string
+		n     *int
+	}{
+		{`DELETE FROM organizations WHERE tenant_id = $1`, &del.Organizations},
+		{`DELETE FROM customers WHERE tenant_id = $1`, &del.Customers},
+		{`DELETE FROM api_tokens WHERE tenant_id = $1`, &del.APITokens},
+		{`DELETE FROM tenants WHERE id = $1`, &tenants},
+	} {
+		n, err := exec(step.query, tenantID)
+		if err != nil {
+			return store.TenantDeletion{}, err
+		}
+		*step.n = int(n)
+	}
+	if tenants == 0 && del.APITokens == 0 {
+		return store.TenantDeletion{}, store.ErrNotFound
+	}
+	return del, nil
+}
+
+// TokenNotFound is the error of a lookup of an unknown API token.
+func TokenNotFound(id string) error { return fmt.Errorf("API token %q: %w", id, store.ErrNotFound) }
+
+// OrganizationNotFound is the error of a lookup of an unknown organization.
+func OrganizationNotFound(tenantID, organizationID string) error {
+	return fmt.Errorf("organization %q of tenant %q: %w", organizationID, tenantID, store.ErrNotFound)
+}
