@@ -25,20 +25,20 @@ import (
 
 // backends open a fresh, empty, unmigrated store of each kind, each on a database of its own.
 var backends = []struct {
-	name string
-	open func(tb testing.TB) store.Store
+	name, migrations string
+	open             func(tb testing.TB) store.Store
 }{
-	{"sqlite", func(tb testing.TB) store.Store {
+	{"sqlite", "sqlite/migrations", func(tb testing.TB) store.Store {
 		st, err := sqlite.Open(filepath.Join(tb.TempDir(), "customers.db"))
 		if err != nil {
 			tb.Fatalf("Open: %v", err)
 		}
 		return st
 	}},
-	{"postgres", func(tb testing.TB) store.Store { return openPostgres(tb, postgres.Options{}, "") }},
+	{"postgres", "postgres/migrations", func(tb testing.TB) store.Store { return openPostgres(tb, postgres.Options{}, "") }},
 	// Batches of two customers, so that every import spans several statements, on the smallest
 	// pool; and no prepared statements, as behind PgBouncer in transaction mode.
-	{"postgres with small batches, a small pool and no prepared statements", func(tb testing.TB) store.Store {
+	{"postgres with small batches, a small pool and no prepared statements", "postgres/migrations", func(tb testing.TB) store.Store {
 		return openPostgres(tb, postgres.Options{ImportBatchSize: 2, MaxConns: 2}, "exec")
 	}},
 }
@@ -75,6 +75,25 @@ func TestConformance(t *testing.T) {
 			}
 			t.Run("API tokens", func(t *testing.T) {
 				runTokens(t, func(t *testing.T) store.Store { return mustOpen(t, b.open) })
+			})
+			t.Run("a new database gets every migration in order, and a second run none", func(t *testing.T) {
+				t.Parallel()
+				files, err := filepath.Glob(b.migrations + "/*.sql")
+				if err != nil || len(files) == 0 {
+					t.Fatalf("no migrations found: %v", err)
+				}
+				st := b.open(t)
+				t.Cleanup(func() { st.Close() })
+				applied, err := st.MigrateUp(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(applied) != len(files) || applied[0] != 1 || !slices.IsSorted(applied) {
+					t.Errorf("MigrateUp of a new database applied %v; want the %d versions of %v, in order", applied, len(files), files)
+				}
+				if again, err := st.MigrateUp(t.Context()); err != nil || len(again) != 0 {
+					t.Errorf("MigrateUp again = %v, %v; want nothing applied", again, err)
+				}
 			})
 		})
 	}

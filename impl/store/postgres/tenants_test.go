@@ -2,8 +2,6 @@ package postgres_test
 
 import (
 	"fmt"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -12,27 +10,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/store/postgres/pgtest"
 	"github.com/cyrexa/customer-api/impl/store/storetest"
 )
-
-// TestMigrateUpReportsTheVersionsItApplied: a new database gets every migration, in order, and
-// a second run none.
-func TestMigrateUpReportsTheVersionsItApplied(t *testing.T) {
-	t.Parallel()
-	files, err := filepath.Glob("migrations/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no migrations found: %v", err)
-	}
-	st := MustOpen(t, pgtest.New(t).URL, postgres.Options{})
-	applied, err := st.MigrateUp(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(applied) != len(files) || applied[0] != 1 || !slices.IsSorted(applied) {
-		t.Errorf("MigrateUp of a new database applied %v; want the %d versions of %v, in order", applied, len(files), files)
-	}
-	if again, err := st.MigrateUp(t.Context()); err != nil || len(again) != 0 {
-		t.Errorf("MigrateUp again = %v, %v; want nothing applied", again, err)
-	}
-}
 
 // TestTenantsAsTheRoles: the runtime and read-only roles of docs/deployment.md list tenants and
 // organizations; deleting a tenant takes the owner role (the runtime role may not delete

@@ -84,11 +84,7 @@ func TestDeletedDataIsInNoFile(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				dir := t.TempDir()
-				st, err := sqlite.Open(filepath.Join(dir, "customers.db"))
-				if err != nil {
-					t.Fatalf("Open: %v", err)
-				}
-				defer st.Close()
+				st := mustOpenAt(t, filepath.Join(dir, "customers.db"))
 				MustMigrate(t, st)
 				mark := "Zebulon-Quaxley-7f3a9c"
 				storetest.MustImport(t, st, "t-1", "o-1", personal(t, "c-erase", mark))
@@ -128,11 +124,7 @@ func TestDeletedDataIsInNoFile(t *testing.T) {
 // file). end ends them all, once.
 func serving(t *testing.T, path string, orgs ...string) (end func()) {
 	t.Helper()
-	server, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Close() })
+	server := mustOpenAt(t, path)
 	var snaps []store.Snapshot
 	for _, org := range orgs {
 		snap, err := server.ReadOrganization(t.Context(), "t-1", org)
@@ -174,11 +166,7 @@ func mustHoldErasable(t *testing.T, mark string) (st *sqlite.Store, dir, path st
 	t.Helper()
 	dir = t.TempDir()
 	path = filepath.Join(dir, "customers.db")
-	st, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st = mustOpenAt(t, path)
 	MustMigrate(t, st)
 	storetest.MustImport(t, st, "t-1", "o-1", personal(t, "c-erase", mark))
 	storetest.MustImport(t, st, "t-1", "o-2", storetest.Customer("c-other", "Ada"))
@@ -213,11 +201,7 @@ func TestErasureWaitsForReaders(t *testing.T) {
 			go func() { done <- tc.delete(t.Context(), st) }()
 
 			// New reads, of the latest snapshot, come and go while the deletion waits.
-			reader, err := sqlite.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer reader.Close()
+			reader := mustOpenAt(t, path)
 			for range 3 { // the deletion keeps trying
 				select {
 				case <-busy:
@@ -280,5 +264,27 @@ func TestErasureHeldUpTooLong(t *testing.T) {
 				t.Errorf("after running the deletion again, the deleted value is still in %q", got)
 			}
 		})
+	}
+}
+
+// TestDeletedTenantIsInNoFile checks the erasure of a whole tenant on disk, as
+// TestDeletedDataIsInNoFile does for customers and organizations.
+func TestDeletedTenantIsInNoFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st := mustOpenAt(t, filepath.Join(dir, "customers.db"))
+	MustMigrate(t, st)
+	mark := "Philippa-Vandersteen-c41d"
+	storetest.MustImport(t, st, "t-erase", "o-1", personal(t, "c-erase", mark))
+	storetest.MustImport(t, st, "t-keep", "o-1", storetest.Customer("c-other", "Ada"))
+	storetest.MustToken(t, st, "tok-erase", "t-erase")
+	if got := filesHolding(t, dir, []byte(mark)); len(got) == 0 {
+		t.Fatal("the imported value is in no file: the test would prove nothing")
+	}
+	if _, err := st.DeleteTenant(t.Context(), "t-erase"); err != nil {
+		t.Fatalf("DeleteTenant: %v", err)
+	}
+	if got := filesHolding(t, dir, []byte(mark)); len(got) != 0 {
+		t.Errorf("after the deletion, the deleted value is still in %q", got)
 	}
 }

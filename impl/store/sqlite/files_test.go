@@ -18,11 +18,7 @@ func TestDatabaseFilesAreTheServicesUsersOnly(t *testing.T) {
 	old := syscall.Umask(0)
 	t.Cleanup(func() { syscall.Umask(old) })
 	path := filepath.Join(t.TempDir(), "customers.db")
-	st, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := mustOpenAt(t, path)
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,13 @@ import (
 // test ends. The schema is not migrated.
 func MustOpen(tb testing.TB) *sqlite.Store {
 	tb.Helper()
-	st, err := sqlite.Open(filepath.Join(tb.TempDir(), "customers.db"))
+	return mustOpenAt(tb, filepath.Join(tb.TempDir(), "customers.db"))
+}
+
+// mustOpenAt opens a store on the database file at path, closing it when the test ends.
+func mustOpenAt(tb testing.TB, path string) *sqlite.Store {
+	tb.Helper()
+	st, err := sqlite.Open(path)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
@@ -124,11 +130,7 @@ func BenchmarkReadOrganization(b *testing.B) {
 func TestVersionTriggers(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "customers.db")
-	st, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := mustOpenAt(t, path)
 	MustMigrate(t, st)
 	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)")
 	if err != nil {

@@ -14,11 +14,7 @@ import (
 func TestUpgradeKeepsData(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	st, err := sqlite.Open(filepath.Join(dir, "customers.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := mustOpenAt(t, filepath.Join(dir, "customers.db"))
 	if err := sqlite.MigrateTo(st, 4); err != nil {
 		t.Fatalf("migrate to 4: %v", err)
 	}
