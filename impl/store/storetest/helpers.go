@@ -17,18 +17,13 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// Document returns a small customer JSON document.
-func Document(id, name string) []byte {
-	b, err := json.Marshal(map[string]any{"id": id, "name": name, "tags": []string{"a", "b"}})
+// Customer returns a customer without secrets whose document holds id and name.
+func Customer(id, name string) store.Customer {
+	doc, err := json.Marshal(map[string]any{"id": id, "name": name, "tags": []string{"a", "b"}})
 	if err != nil {
 		panic(err) // cannot happen for these types
 	}
-	return b
-}
-
-// Customer returns a customer without secrets whose document holds id and name.
-func Customer(id, name string) store.Customer {
-	return store.Customer{ID: id, Document: Document(id, name)}
+	return store.Customer{ID: id, Document: doc}
 }
 
 // WithSecrets returns c with the given secrets.
@@ -131,8 +126,7 @@ func MustEmpty(t testing.TB, st store.Store, want bool) {
 	}
 }
 
-// WantNotFound checks that the tenant has no such organization, for ReadOrganization and for
-// OrganizationVersion.
+// WantNotFound checks that ReadOrganization and OrganizationVersion find no such organization.
 func WantNotFound(t testing.TB, st store.Store, tenantID, organizationID string) {
 	t.Helper()
 	snap, err := st.ReadOrganization(t.Context(), tenantID, organizationID)
@@ -155,8 +149,7 @@ func WantSummary(t testing.TB, got, want store.ImportSummary) {
 	}
 }
 
-// WantCustomers compares customer lists: the same ids in the same order, equal JSON documents
-// (an implementation may normalize the bytes) and equal secrets.
+// WantCustomers compares customer lists: ids in order, equal JSON documents, equal secrets.
 func WantCustomers(t testing.TB, got, want []store.Customer) {
 	t.Helper()
 	if !slices.EqualFunc(got, want, customerEqual) {
@@ -164,7 +157,7 @@ func WantCustomers(t testing.TB, got, want []store.Customer) {
 	}
 }
 
-// WantSecrets compares secrets; a nil and an empty list of answer hashes are equal.
+// WantSecrets compares secrets.
 func WantSecrets(t testing.TB, got, want store.Secrets) {
 	t.Helper()
 	if !got.Equal(want) {

@@ -7,9 +7,8 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// Upgrade is the data an upgrade test writes into a database at an older schema version, in SQL
-// that both databases take: two tenants, customers in one, two or no organizations, and one
-// customer deleted (the erasure count is 1). Secrets are written by the caller, in its dialect.
+// Upgrade is the data an upgrade test writes at an older schema version, in SQL both databases
+// take; the caller writes upgradeSecrets in its own dialect.
 var Upgrade = []string{
 	`INSERT INTO tenants (id) VALUES ('t-1'), ('t-2')`,
 	`INSERT INTO organizations (tenant_id, id) VALUES ('t-1', 'o-1'), ('t-1', 'o-2'), ('t-1', 'o-empty'), ('t-2', 'o-1')`,
@@ -25,13 +24,11 @@ var Upgrade = []string{
 	`DELETE FROM customers WHERE tenant_id = 't-1' AND id = 'c-gone'`,
 }
 
-// UpgradeSecrets are the secrets the caller writes for customer c-1 of tenant t-1.
-var UpgradeSecrets = store.Secrets{PasswordHash: "$argon2id$pw", PINHash: "$argon2id$pin", SecretAnswerHashes: []string{"$argon2id$a1", ""}}
+// upgradeSecrets are the secrets the caller writes for customer c-1 of tenant t-1.
+var upgradeSecrets = store.Secrets{PasswordHash: "$argon2id$pw", PINHash: "$argon2id$pin", SecretAnswerHashes: []string{"$argon2id$a1", ""}}
 
-// CheckUpgrade checks a store holding Upgrade (and UpgradeSecrets), written at an older schema
-// version, before and after migrate brings it to the newest: every read, version, secret and
-// the erasure count are as before, and the store goes on working (imports, deletions, erasure
-// counting, versions) on the upgraded schema.
+// CheckUpgrade checks that a store holding Upgrade reads the same before and after migrate, and
+// goes on working on the upgraded schema.
 func CheckUpgrade(t *testing.T, st store.Store, migrate func()) {
 	t.Helper()
 	orgs := [][2]string{{"t-1", "o-1"}, {"t-1", "o-2"}, {"t-1", "o-empty"}, {"t-2", "o-1"}}
@@ -65,13 +62,11 @@ func CheckUpgrade(t *testing.T, st store.Store, migrate func()) {
 			t.Errorf("OrganizationVersion of %v: %q after the upgrade, %q before", o, v, versions[o])
 		}
 	}
-	WantSecrets(t, MustSecrets(t, st, "t-1", "c-1"), UpgradeSecrets)
+	WantSecrets(t, MustSecrets(t, st, "t-1", "c-1"), upgradeSecrets)
 	if n, err := st.ErasureCount(t.Context()); err != nil || n != erasures {
 		t.Errorf("ErasureCount after the upgrade = %d, %v; want %d", n, err, erasures)
 	}
 
-	// The upgraded schema goes on working: an import into an organization that already has
-	// members, a re-import that changes one document, and a deletion.
 	MustImport(t, st, "t-1", "o-1", doc("c-0", "Zero"), doc("c-2", "Two again"))
 	WantCustomers(t, MustCustomers(t, st, "t-1", "o-1"), []store.Customer{doc("c-0", "Zero"), doc("c-1", "upgrade-mark-one"), doc("c-2", "Two again")})
 	before := MustVersion(t, st, "t-1", "o-2")
