@@ -522,7 +522,7 @@ func testPing(t *testing.T, st store.Store) {
 func testInvalidCustomers(t *testing.T, st store.Store) {
 	for _, c := range []store.Customer{
 		{ID: "c-1"}, // no document
-		{ID: "c-1", Document: []byte("{not json")},     // not JSON
+		{ID: "c-1", Document: []byte("{not json")},              // not JSON
 		{ID: "", Document: storetest.Customer("", "").Document}, // no id
 	} {
 		_, err := st.ImportCustomers(t.Context(), "t-1", "o-1", storetest.Seq(storetest.Customer("c-0", "Ada"), c), store.ImportOptions{})
