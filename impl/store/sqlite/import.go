@@ -191,20 +191,10 @@ func (s *Store) deleteOrphans(ctx context.Context, tx *sql.Tx, tenantID string, 
 
 // queryIDs runs a statement that returns one text column and collects it.
 func queryIDs(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return queryAll(ctx, tx, query, func(rows *sql.Rows) (id string, err error) {
+		err = rows.Scan(&id)
+		return id, err
+	}, args...)
 }
 
 // Put adds c to the batch, writing the batch first when it is full or holds c's id (so the

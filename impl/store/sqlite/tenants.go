@@ -19,20 +19,11 @@ FROM ids ORDER BY ids.id`
 
 // Tenants returns every tenant holding data or API tokens, with its counts.
 func (s *Store) Tenants(ctx context.Context) ([]store.TenantSummary, error) {
-	rows, err := s.db.QueryContext(ctx, tenantsSQL)
+	tenants, err := queryAll(ctx, s.db, tenantsSQL, func(rows *sql.Rows) (t store.TenantSummary, err error) {
+		err = rows.Scan(&t.ID, &t.Organizations, &t.Customers, &t.APITokens)
+		return t, err
+	})
 	if err != nil {
-		return nil, s.fail(err, "list tenants")
-	}
-	defer rows.Close()
-	tenants := []store.TenantSummary{}
-	for rows.Next() {
-		var t store.TenantSummary
-		if err := rows.Scan(&t.ID, &t.Organizations, &t.Customers, &t.APITokens); err != nil {
-			return nil, s.fail(err, "list tenants")
-		}
-		tenants = append(tenants, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, s.fail(err, "list tenants")
 	}
 	return tenants, nil
@@ -40,29 +31,25 @@ func (s *Store) Tenants(ctx context.Context) ([]store.TenantSummary, error) {
 
 // Organizations returns the tenant's organizations with their numbers of customers.
 func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.OrganizationSummary, error) {
-	rows, err := s.db.QueryContext(ctx, sqlstore.OrganizationsSQL, tenantID)
+	type row struct {
+		id sql.NullString
+		n  int
+	}
+	rows, err := queryAll(ctx, s.db, sqlstore.OrganizationsSQL, func(rows *sql.Rows) (r row, err error) {
+		err = rows.Scan(&r.id, &r.n)
+		return r, err
+	}, tenantID)
 	if err != nil {
 		return nil, s.fail(err, "list organizations of tenant %q", tenantID)
 	}
-	defer rows.Close()
-	orgs, found := []store.OrganizationSummary{}, false
-	for rows.Next() {
-		var id sql.NullString
-		var o store.OrganizationSummary
-		if err := rows.Scan(&id, &o.Customers); err != nil {
-			return nil, s.fail(err, "list organizations of tenant %q", tenantID)
-		}
-		found = true
-		if id.Valid {
-			o.ID = id.String
-			orgs = append(orgs, o)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(err, "list organizations of tenant %q", tenantID)
-	}
-	if !found {
+	if len(rows) == 0 {
 		return nil, fmt.Errorf("tenant %q: %w", tenantID, store.ErrNotFound)
+	}
+	orgs := []store.OrganizationSummary{}
+	for _, r := range rows {
+		if r.id.Valid {
+			orgs = append(orgs, store.OrganizationSummary{ID: r.id.String, Customers: r.n})
+		}
 	}
 	return orgs, nil
 }
@@ -96,6 +83,26 @@ func (s *Store) DeleteAPIToken(ctx context.Context, id string) error {
 		return sqlstore.TokenNotFound(id)
 	}
 	return nil
+}
+
+// queryAll runs query on q and scans every row with scan; the list is never nil.
+func queryAll[T any](ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, scan func(*sql.Rows) (T, error), args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	list := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, v)
+	}
+	return list, rows.Err()
 }
 
 // affected returns the rows a statement affected.

@@ -39,20 +39,8 @@ func (s *Store) APIToken(ctx context.Context, id string) (store.APIToken, error)
 
 // APITokens returns the tenant's API tokens, oldest first.
 func (s *Store) APITokens(ctx context.Context, tenantID string) ([]store.APIToken, error) {
-	rows, err := s.db.QueryContext(ctx, sqlstore.TokensSQL, tenantID)
+	tokens, err := queryAll(ctx, s.db, sqlstore.TokensSQL, func(rows *sql.Rows) (store.APIToken, error) { return scanToken(rows) }, tenantID)
 	if err != nil {
-		return nil, s.fail(err, "list API tokens of tenant %q", tenantID)
-	}
-	defer rows.Close()
-	tokens := []store.APIToken{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, s.fail(err, "list API tokens of tenant %q", tenantID)
-		}
-		tokens = append(tokens, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, s.fail(err, "list API tokens of tenant %q", tenantID)
 	}
 	return tokens, nil
