@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,14 +13,7 @@ import (
 // scans only, no full scan, no sort (no temporary B-tree for ORDER BY), no secrets.
 func TestReadPlans(t *testing.T) {
 	t.Parallel()
-	st, err := Open(filepath.Join(t.TempDir(), "plan.db"))
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
+	st := openMigrated(t)
 	for _, tc := range []struct {
 		name, query string
 		steps       int
@@ -49,6 +43,16 @@ func TestReadPlans(t *testing.T) {
 // a scan of the tenant's customers.
 func TestImportPlans(t *testing.T) {
 	t.Parallel()
+	st := openMigrated(t)
+	plan := explain(t, st, storedSQL, "t-1", `["c-1"]`)
+	if len(plan) == 0 || plan[0] != "SEARCH c USING INDEX sqlite_autoindex_customers_1 (tenant_id=? AND id=?)" {
+		t.Errorf("stored customers are not found by key; plan:\n%s", strings.Join(plan, "\n"))
+	}
+}
+
+// openMigrated opens and migrates a store on a new database, closed when the test ends.
+func openMigrated(t *testing.T) *Store {
+	t.Helper()
 	st, err := Open(filepath.Join(t.TempDir(), "plan.db"))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -57,31 +61,20 @@ func TestImportPlans(t *testing.T) {
 	if err := st.Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	plan := explain(t, st, storedSQL, "t-1", `["c-1"]`)
-	if len(plan) == 0 || plan[0] != "SEARCH c USING INDEX sqlite_autoindex_customers_1 (tenant_id=? AND id=?)" {
-		t.Errorf("stored customers are not found by key; plan:\n%s", strings.Join(plan, "\n"))
-	}
+	return st
 }
 
 // explain returns the details of EXPLAIN QUERY PLAN for query, one per step.
 func explain(t *testing.T, st *Store, query string, args ...any) []string {
 	t.Helper()
-	rows, err := st.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
-	if err != nil {
-		t.Fatalf("EXPLAIN QUERY PLAN: %v", err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
+	plan, err := queryAll(t.Context(), st.db, "EXPLAIN QUERY PLAN "+query, func(rows *sql.Rows) (string, error) {
 		var id, parent, notused int
 		var detail string
-		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-			t.Fatalf("scan plan: %v", err)
-		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("read plan: %v", err)
+		err := rows.Scan(&id, &parent, &notused, &detail)
+		return detail, err
+	}, args...)
+	if err != nil {
+		t.Fatalf("EXPLAIN QUERY PLAN: %v", err)
 	}
 	return plan
 }
@@ -89,11 +82,7 @@ func explain(t *testing.T, st *Store, query string, args ...any) []string {
 // TestPragmas checks the per-connection settings that the DSN asks for.
 func TestPragmas(t *testing.T) {
 	t.Parallel()
-	st, err := Open(filepath.Join(t.TempDir(), "pragmas.db"))
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openMigrated(t)
 	for pragma, want := range map[string]string{
 		"journal_mode": "wal",
 		"foreign_keys": "1",
