@@ -34,7 +34,7 @@ var migrations embed.FS
 // Defaults for the zero values of Options when the URL is silent.
 const (
 	DefaultConnectTimeout  = 5 * time.Second
-	DefaultImportBatchSize = 1000
+	defaultImportBatchSize = 1000
 	// MinConns is the smallest pool: an import's sequence reads secrets beside its transaction.
 	MinConns = 2
 	// LookupConns is the size of the request path's lookup pool, beside the main one so that
@@ -95,7 +95,7 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 		importSlots:   make(chan struct{}, cfg.MaxConns-1),
 	}
 	if s.batchSize <= 0 {
-		s.batchSize = DefaultImportBatchSize
+		s.batchSize = defaultImportBatchSize
 	}
 	lookups := cfg.Copy()
 	lookups.MaxConns, lookups.MinConns = LookupConns, 0

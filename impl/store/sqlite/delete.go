@@ -118,7 +118,7 @@ func (s *Store) checkpoint(ctx context.Context) error {
 		return s.notErased(s.fail(err, "checkpoint"), -1, -1)
 	}
 	defer func() {
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", BusyTimeout.Milliseconds())); err != nil {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())); err != nil {
 			conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // closes the connection rather than pool it
 		}
 	}()

@@ -29,17 +29,17 @@ var _ store.Store = (*Store)(nil)
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// BusyTimeout is how long a statement waits for another connection's lock (then ErrUnavailable).
-const BusyTimeout = 5 * time.Second
+// busyTimeout is how long a statement waits for another connection's lock (then ErrUnavailable).
+const busyTimeout = 5 * time.Second
 
-// LookupConns is the size of the request path's lookup pool, apart from the main one so that
+// lookupConns is the size of the request path's lookup pool, apart from the main one so that
 // lookups never wait behind reads.
-const LookupConns = 2
+const lookupConns = 2
 
 // Store is a store.Store on one SQLite database file. It is safe for concurrent use.
 type Store struct {
 	db        *sql.DB
-	lookups   *sql.DB // read-only, see LookupConns
+	lookups   *sql.DB // read-only, see lookupConns
 	path      string
 	migrator  *goose.Provider
 	migrateMu sync.Mutex
@@ -61,7 +61,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("%w: open sqlite: %w", store.ErrUnavailable, err) // as SQLITE_CANTOPEN would be
 	}
 	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)") // durable across application crashes; WAL keeps it consistent
 	q.Add("_pragma", "foreign_keys(ON)")
@@ -79,7 +79,7 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	pool(lookups, LookupConns)
+	pool(lookups, lookupConns)
 
 	s := &Store{db: db, lookups: lookups, path: path, eraseWait: EraseWait}
 	fail := func(err error) (*Store, error) {
