@@ -1,6 +1,5 @@
-// Package importer loads customers from a JSON array in the API's own 200-response format into a
-// store. It streams the array, so memory does not grow with the file; every record is checked
-// against the contract before it is written, and one bad record writes nothing.
+// Package importer streams a JSON array in the API's response format into a store; every record
+// is checked against the contract first, and one bad record writes nothing.
 package importer
 
 import (
@@ -21,14 +20,12 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// Validator checks one record of the array against the contract. It must be safe for
-// concurrent use.
+// Validator checks one record against the contract; it must be safe for concurrent use.
 type Validator interface {
 	ValidateRecord(raw []byte) error
 }
 
-// RecordError names the record (by its index in the array, counting from 0) that stopped an
-// import.
+// RecordError names the record (its index from 0) that stopped an import.
 type RecordError struct {
 	Index int
 	Err   error
@@ -40,14 +37,12 @@ func (e *RecordError) Error() string {
 
 func (e *RecordError) Unwrap() error { return e.Err }
 
-// ErrEmpty is the error of an input with no JSON at all: empty, or only white space.
+// ErrEmpty is the error of an input that is empty or only white space.
 var ErrEmpty = errors.New(`the input is empty: want a JSON array of {"customer": {...}} records ([] for none)`)
 
-// wrapperHint is added to the error of a record that is an object without a "customer" member.
 const wrapperHint = `; each record is {"customer": {...}}, as in the API's response, not a bare customer`
 
-// Import reads a JSON array of {"customer": {...}} from r and upserts every customer into the
-// tenant's organization, in one transaction.
+// Import upserts the customers of r's array into the tenant's organization, in one transaction.
 func Import(ctx context.Context, st store.Store, v Validator, tenantID, organizationID string, r io.Reader, opts ...Option) (store.ImportSummary, error) {
 	p := &preparer{store: st, validator: v, tenantID: tenantID}
 	for _, opt := range opts {
@@ -69,8 +64,8 @@ func WithStoreOptions(opts store.ImportOptions) Option {
 	return func(pr *preparer) { pr.storeOpts = opts }
 }
 
-// WithProgress calls progress with the number of records prepared so far after each record, on
-// the goroutine that writes them; it must be quick.
+// WithProgress calls progress with the number of records prepared after each, on the writing
+// goroutine; it must be quick.
 func WithProgress(progress func(records int)) Option {
 	return func(pr *preparer) { pr.progress = progress }
 }
@@ -85,7 +80,7 @@ type preparer struct {
 	progress  func(records int)
 }
 
-// ahead is how many records may be read and prepared before the store takes them: a few MB.
+// ahead is how many records may be in flight before the store takes them: a few MB.
 const ahead = 1024
 
 // pending is one record on its way through the pipeline; done receives its outcome.
@@ -100,11 +95,9 @@ type prepared struct {
 	err      error
 }
 
-// records yields the customers of the array in order. Validating and decoding a record costs far
-// more than reading it, so a reader splits the array into records, one worker per CPU prepares
-// them, and the records are yielded in the order of the array. At most ahead records are in
-// flight, so memory does not grow with the file; that is more than a store writes at once, so
-// the workers go on while the store writes a batch.
+// records yields the customers of the array in order. Preparing a record costs far more than
+// reading it, so one worker per CPU prepares them; at most ahead are in flight, more than a
+// store writes at once, so the workers go on while it writes a batch.
 func (p *preparer) records(ctx context.Context, r io.Reader) iter.Seq2[store.Customer, error] {
 	return func(yield func(store.Customer, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
@@ -148,8 +141,7 @@ func (p *preparer) records(ctx context.Context, r io.Reader) iter.Seq2[store.Cus
 	}
 }
 
-// read splits the array into records. A failure to read is passed down the order channel as a
-// record that is already done, so it surfaces in its place.
+// read splits the array into records; a failure surfaces in its place, as a record already done.
 func (p *preparer) read(ctx context.Context, r io.Reader, work, order chan<- *pending) {
 	defer close(order)
 	defer close(work)
@@ -197,7 +189,7 @@ func (p *preparer) read(ctx context.Context, r io.Reader, work, order chan<- *pe
 func (p *preparer) prepare(ctx context.Context, raw json.RawMessage) (store.Customer, error) {
 	if err := p.validator.ValidateRecord(raw); err != nil {
 		if lacksWrapper(raw) {
-			return store.Customer{}, fmt.Errorf("%w%s", err, wrapperHint)
+			return store.Customer{}, fmt.Errorf(`%w; each record is {"customer": {...}}, as in the API's response, not a bare customer`, err)
 		}
 		return store.Customer{}, err
 	}
