@@ -15,7 +15,6 @@ import (
 // TestNotModifiedIsWhatTheDocsSay binds docs/customerctl.md to a 304: exit 7, nothing on
 // stdout, and on stderr the line the docs quote (with the ETag for "…").
 func TestNotModifiedIsWhatTheDocsSay(t *testing.T) {
-	t.Parallel()
 	doc, err := os.ReadFile("../../docs/customerctl.md")
 	if err != nil {
 		t.Fatal(err)
