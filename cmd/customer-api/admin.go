@@ -491,71 +491,62 @@ func printList[T, J any](env environment, asJSON bool, items []T, header string,
 
 // customersDelete erases customers: `customers delete --tenant T ID...`.
 func customersDelete(ctx context.Context, env environment, args []string) error {
-	e, err := startErasure(ctx, env, args, "customers", "tenant whose customers are deleted (required)", func(n int) bool { return n > 0 })
-	if err != nil {
-		return err
-	}
-	defer e.st.Close()
-	del, err := e.st.DeleteCustomers(ctx, e.tenant, e.ids)
-	if err != nil && !errors.Is(err, store.ErrNotErased) {
-		return err
-	}
-	e.log.Info("audit", "action", "customers delete", "tenant", e.tenant,
-		"requested", len(e.ids), "deleted", len(del.Deleted), "unknown", len(del.Unknown))
-	fmt.Fprintf(env.stdout, "deleted %s of tenant %s, with their secrets and memberships: %s\n",
-		plural(len(del.Deleted), "customer"), e.tenant, listOrNone(del.Deleted))
-	if err == nil && len(del.Unknown) > 0 {
-		return fmt.Errorf("tenant %s has no customer %s; the others were deleted", e.tenant, strings.Join(del.Unknown, ", "))
-	}
-	return notErased(err)
+	return erase(ctx, env, args, "customers delete", "tenant whose customers are deleted (required)", func(n int) bool { return n > 0 }, func(e erasure) error {
+		del, err := e.st.DeleteCustomers(ctx, e.tenant, e.ids)
+		if err != nil && !errors.Is(err, store.ErrNotErased) {
+			return err
+		}
+		e.log.Info("audit", "action", "customers delete", "tenant", e.tenant,
+			"requested", len(e.ids), "deleted", len(del.Deleted), "unknown", len(del.Unknown))
+		fmt.Fprintf(env.stdout, "deleted %s of tenant %s, with their secrets and memberships: %s\n",
+			plural(len(del.Deleted), "customer"), e.tenant, listOrNone(del.Deleted))
+		if err == nil && len(del.Unknown) > 0 {
+			return fmt.Errorf("tenant %s has no customer %s; the others were deleted", e.tenant, strings.Join(del.Unknown, ", "))
+		}
+		return notErased(err)
+	})
 }
 
 // organizationsDelete erases an organization: `organizations delete --tenant T ID`.
 func organizationsDelete(ctx context.Context, env environment, args []string) error {
-	e, err := startErasure(ctx, env, args, "organizations", "tenant whose organization is deleted (required)", func(n int) bool { return n == 1 })
-	if err != nil {
-		return err
-	}
-	defer e.st.Close()
-	org := e.ids[0]
-	del, err := e.st.DeleteOrganization(ctx, e.tenant, org)
-	if errors.Is(err, store.ErrNotFound) {
-		notFound := fmt.Errorf("tenant %s has no organization %s; nothing was deleted", e.tenant, org)
-		if errors.Is(err, store.ErrNotErased) { // of an earlier deletion
-			return notErased(fmt.Errorf("%w, and %w", notFound, err))
+	return erase(ctx, env, args, "organizations delete", "tenant whose organization is deleted (required)", func(n int) bool { return n == 1 }, func(e erasure) error {
+		org := e.ids[0]
+		del, err := e.st.DeleteOrganization(ctx, e.tenant, org)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			notFound := fmt.Errorf("tenant %s has no organization %s; nothing was deleted", e.tenant, org)
+			if errors.Is(err, store.ErrNotErased) { // of an earlier deletion
+				return notErased(fmt.Errorf("%w, and %w", notFound, err))
+			}
+			return notFound
+		case err != nil && !errors.Is(err, store.ErrNotErased):
+			return err
 		}
-		return notFound
-	}
-	if err != nil && !errors.Is(err, store.ErrNotErased) {
-		return err
-	}
-	e.log.Info("audit", "action", "organizations delete", "tenant", e.tenant, "organization", org,
-		"deleted", len(del.Deleted), "kept", len(del.Kept))
-	fmt.Fprintf(env.stdout, "deleted organization %s of tenant %s\n", org, e.tenant)
-	fmt.Fprintf(env.stdout, "deleted %s (in no other organization): %s\n", plural(len(del.Deleted), "customer"), listOrNone(del.Deleted))
-	fmt.Fprintf(env.stdout, "kept %s (in another organization): %s\n", plural(len(del.Kept), "customer"), listOrNone(del.Kept))
-	return notErased(err)
+		e.log.Info("audit", "action", "organizations delete", "tenant", e.tenant, "organization", org,
+			"deleted", len(del.Deleted), "kept", len(del.Kept))
+		fmt.Fprintf(env.stdout, "deleted organization %s of tenant %s\n", org, e.tenant)
+		fmt.Fprintf(env.stdout, "deleted %s (in no other organization): %s\n", plural(len(del.Deleted), "customer"), listOrNone(del.Deleted))
+		fmt.Fprintf(env.stdout, "kept %s (in another organization): %s\n", plural(len(del.Kept), "customer"), listOrNone(del.Kept))
+		return notErased(err)
+	})
 }
 
 // tenantsDelete erases a tenant: `tenants delete TENANT-ID`.
 func tenantsDelete(ctx context.Context, env environment, args []string) error {
-	e, err := startErasure(ctx, env, args, "tenants", "", func(n int) bool { return n == 1 })
-	if err != nil {
-		return err
-	}
-	defer e.st.Close()
-	del, err := e.st.DeleteTenant(ctx, e.tenant)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("the database at %s holds nothing of tenant %s (see `customer-api tenants list`); nothing was deleted", e.describe, e.tenant)
-	}
-	if err != nil && !errors.Is(err, store.ErrNotErased) {
-		return err
-	}
-	e.log.Info("audit", "action", "tenants delete", "tenant", e.tenant,
-		"organizations", del.Organizations, "customers", del.Customers, "api_tokens", del.APITokens)
-	fmt.Fprintf(env.stdout, "deleted tenant %s: %s, %s (with their secrets and memberships) and %s\n", e.tenant,
-		plural(del.Organizations, "organization"), plural(del.Customers, "customer"), plural(del.APITokens, "API token"))
-	return notErased(err)
+	return erase(ctx, env, args, "tenants delete", "", func(n int) bool { return n == 1 }, func(e erasure) error {
+		del, err := e.st.DeleteTenant(ctx, e.tenant)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("the database at %s holds nothing of tenant %s (see `customer-api tenants list`); nothing was deleted", e.describe, e.tenant)
+		case err != nil && !errors.Is(err, store.ErrNotErased):
+			return err
+		}
+		e.log.Info("audit", "action", "tenants delete", "tenant", e.tenant,
+			"organizations", del.Organizations, "customers", del.Customers, "api_tokens", del.APITokens)
+		fmt.Fprintf(env.stdout, "deleted tenant %s: %s, %s (with their secrets and memberships) and %s\n", e.tenant,
+			plural(del.Organizations, "organization"), plural(del.Customers, "customer"), plural(del.APITokens, "API token"))
+		return notErased(err)
+	})
 }
 
 // eraseWaitFlag registers --erase-wait, a flag of the commands that delete customers.
@@ -597,37 +588,38 @@ type erasure struct {
 	st               store.Store
 }
 
-// startErasure parses `NOUN delete [--tenant T] ID...` (tenants take the tenant as their one id;
-// countOK says how many ids), checks the ids and opens the existing database.
-func startErasure(ctx context.Context, env environment, args []string, noun, tenantHelp string, countOK func(int) bool) (*erasure, error) {
-	fs := newCommand(noun+" delete", false)
+// erase parses `NOUN delete [--tenant T] ID...` (a tenant's is its one id; countOK says how many
+// ids), checks the ids, opens the existing database and runs del on it.
+func erase(ctx context.Context, env environment, args []string, name, tenantHelp string, countOK func(int) bool, del func(erasure) error) error {
+	fs := newCommand(name, false)
 	tenant := new(string)
-	if noun != "tenants" {
+	if tenantHelp != "" {
 		tenant = fs.String("tenant", "", tenantHelp)
 	}
 	wait := eraseWaitFlag(fs)
 	if err := parse(fs.FlagSet, args[1:], env); err != nil {
-		return nil, err
+		return err
 	}
 	if !countOK(fs.NArg()) {
-		return nil, usageError{"usage: customer-api " + about(fs.Name()).synopsis}
+		return usageError{"usage: customer-api " + about(fs.Name()).synopsis}
 	}
 	ids := fs.Args()
-	if noun == "tenants" {
+	if tenantHelp == "" {
 		*tenant, ids = ids[0], nil
 	}
 	if err := checkEraseWait(*wait); err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkIDs(*tenant, ids); err != nil {
-		return nil, err
+		return err
 	}
 	st, err := fs.data.openFor(ctx, env, mustExist)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	defer st.Close()
 	setEraseWait(st, *wait)
-	return &erasure{tenant: *tenant, describe: fs.data.describeDatabase(), ids: fs.Args(), log: fs.logs.logger(env), st: st}, nil
+	return del(erasure{tenant: *tenant, describe: fs.data.describeDatabase(), ids: fs.Args(), log: fs.logs.logger(env), st: st})
 }
 
 // checkIDs refuses a missing or malformed tenant id and malformed ids.
