@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
 
 	"golang.org/x/term"
@@ -465,28 +463,6 @@ func openList(ctx context.Context, env environment, fs *commonFlags, args []stri
 		}
 	}
 	return fs.data.openFor(ctx, env, mustExist)
-}
-
-// printList writes items as an indented JSON array, or as a table: header, then a row of cells
-// an item (tabs between the header's cells).
-func printList[T, J any](env environment, asJSON bool, items []T, header string, each func(T) (J, []any)) error {
-	if asJSON {
-		out := make([]J, 0, len(items))
-		for _, item := range items {
-			j, _ := each(item)
-			out = append(out, j)
-		}
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	}
-	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, header)
-	for _, item := range items {
-		_, cells := each(item)
-		fmt.Fprintf(w, strings.TrimSuffix(strings.Repeat("%v\t", len(cells)), "\t")+"\n", cells...)
-	}
-	return w.Flush()
 }
 
 // customersDelete erases customers: `customers delete --tenant T ID...`.

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/cyrexa/customer-api/impl/buildinfo"
@@ -214,4 +216,26 @@ func shortDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// printList writes items as an indented JSON array, or as a table: header, then a row of cells
+// an item (tabs between the header's cells).
+func printList[T, J any](env environment, asJSON bool, items []T, header string, each func(T) (J, []any)) error {
+	if asJSON {
+		out := make([]J, 0, len(items))
+		for _, item := range items {
+			j, _ := each(item)
+			out = append(out, j)
+		}
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, header)
+	for _, item := range items {
+		_, cells := each(item)
+		fmt.Fprintf(w, strings.TrimSuffix(strings.Repeat("%v\t", len(cells)), "\t")+"\n", cells...)
+	}
+	return w.Flush()
 }
