@@ -25,17 +25,17 @@ type Validator interface {
 	ValidateRecord(raw []byte) error
 }
 
-// RecordError names the record (its index from 0) that stopped an import.
-type RecordError struct {
+// recordError names the record (its index from 0) that stopped an import.
+type recordError struct {
 	Index int
 	Err   error
 }
 
-func (e *RecordError) Error() string {
+func (e *recordError) Error() string {
 	return fmt.Sprintf("record %d (counting from 0): %v", e.Index, e.Err)
 }
 
-func (e *RecordError) Unwrap() error { return e.Err }
+func (e *recordError) Unwrap() error { return e.Err }
 
 // ErrEmpty is the error of an input that is empty or only white space.
 var ErrEmpty = errors.New(`the input is empty: want a JSON array of {"customer": {...}} records ([] for none)`)
@@ -126,7 +126,7 @@ func (p *preparer) records(ctx context.Context, r io.Reader) iter.Seq2[store.Cus
 			}
 			if out.err != nil {
 				if job.index >= 0 {
-					out.err = &RecordError{Index: job.index, Err: out.err}
+					out.err = &recordError{Index: job.index, Err: out.err}
 				}
 				yield(store.Customer{}, out.err)
 				return

@@ -21,11 +21,11 @@ import (
 // Parameters of new hashes (OWASP Password Storage Cheat Sheet, argon2id, first option): memory
 // in KiB, time cost, parallelism, and salt and key lengths in bytes.
 const (
-	MemoryKiB   = 19 * 1024
-	Iterations  = 2
-	Parallelism = 1
-	SaltLen     = 16
-	KeyLen      = 32
+	memoryKiB   = 19 * 1024
+	iterations  = 2
+	parallelism = 1
+	saltLen     = 16
+	keyLen      = 32
 )
 
 // Limits on hashes accepted from elsewhere: beyond them one verification would cost too much.
@@ -40,25 +40,19 @@ const (
 	maxBcryptCost  = 16
 )
 
-// ErrEmpty is returned by Hash for an empty plaintext: an empty secret is stored as "".
-var ErrEmpty = errors.New("empty secret")
+// errEmpty is returned by Hash for an empty plaintext: an empty secret is stored as "".
+var errEmpty = errors.New("empty secret")
 
 // b64 is the PHC encoding: no padding, canonical trailing bits only.
 var b64 = base64.RawStdEncoding.Strict()
 
-// Hash returns the argon2id PHC string of plain, with a fresh random salt and no pepper.
-func Hash(plain string) (string, error) { return Hasher{}.Hash(plain) }
-
-// IsHash reports whether s is a well-formed hash this package can verify, within the limits.
-func IsHash(s string) bool {
+// isHash reports whether s is a well-formed hash this package can verify, within the limits.
+func isHash(s string) bool {
 	if _, err := parseArgon2(s); err == nil {
 		return true
 	}
 	return isBcrypt(s)
 }
-
-// Matches reports whether plain is the secret of an unpeppered hash, in constant time.
-func Matches(hash, plain string) bool { return Hasher{}.Matches(hash, plain) }
 
 // argon2Hash is a parsed argon2 PHC string.
 type argon2Hash struct {
@@ -170,8 +164,8 @@ func isBcrypt(s string) bool {
 	return true
 }
 
-// MinPepperLen is the shortest pepper accepted, in bytes.
-const MinPepperLen = 32
+// minPepperLen is the shortest pepper accepted, in bytes.
+const minPepperLen = 32
 
 // Pepper is a key kept outside the database and mixed into low-entropy secrets (PINs, answers)
 // as HMAC-SHA256(key, value) before hashing, so a dump alone does not give them away to a few
@@ -181,10 +175,10 @@ type Pepper struct {
 	id  string
 }
 
-// NewPepper returns the pepper of key, which must be at least MinPepperLen bytes.
+// NewPepper returns the pepper of key, which must be at least minPepperLen bytes.
 func NewPepper(key []byte) (*Pepper, error) {
-	if len(key) < MinPepperLen {
-		return nil, fmt.Errorf("pepper of %d bytes: want at least %d", len(key), MinPepperLen)
+	if len(key) < minPepperLen {
+		return nil, fmt.Errorf("pepper of %d bytes: want at least %d", len(key), minPepperLen)
 	}
 	// The id names the key without revealing it: a short digest under a label of its own.
 	sum := sha256.Sum256(append([]byte("customer-api pepper id\x00"), key...))
@@ -206,9 +200,9 @@ type Hasher struct {
 // its pepper) when the hasher has one.
 func (h Hasher) Hash(plain string) (string, error) {
 	if plain == "" {
-		return "", ErrEmpty
+		return "", errEmpty
 	}
-	salt := make([]byte, SaltLen)
+	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("hash secret: read salt: %w", err)
 	}
@@ -216,19 +210,19 @@ func (h Hasher) Hash(plain string) (string, error) {
 	if h.Pepper != nil {
 		password, keyID = h.Pepper.mix(plain), ",keyid="+h.Pepper.id
 	}
-	key := argon2.IDKey(password, salt, Iterations, MemoryKiB, Parallelism, KeyLen)
+	key := argon2.IDKey(password, salt, iterations, memoryKiB, parallelism, keyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d%s$%s$%s",
-		argon2.Version, MemoryKiB, Iterations, Parallelism, keyID,
+		argon2.Version, memoryKiB, iterations, parallelism, keyID,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 // Prepare returns the value to store for a secret given on import: value itself when it is
-// already a hash (IsHash), "" when it is empty (no secret), and its hash otherwise (Hash).
+// already a hash (isHash), "" when it is empty (no secret), and its hash otherwise (Hash).
 func (h Hasher) Prepare(value string) (string, error) {
 	switch {
 	case value == "":
 		return "", nil
-	case IsHash(value):
+	case isHash(value):
 		return value, nil
 	}
 	out, err := h.Hash(value)
