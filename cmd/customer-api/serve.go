@@ -31,9 +31,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/telemetry"
 )
 
-// DefaultMetricsAddr is where serve answers /metrics: loopback, never the API's listener.
-const DefaultMetricsAddr = "127.0.0.1:9464"
-
 func serve(ctx context.Context, env environment, args []string) error {
 	fs := newCommand("serve", true)
 	var authn authFlags
@@ -51,7 +48,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	validation := fs.String("response-validation", string(contract.Enforce), "what happens to a response that breaks the contract: enforce (replace it with a 500), log (send it, log and count it) or off")
 	rateLimit := fs.Float64("rate-limit", 50, "requests per second per tenant, counting only requests whose access token and API token both verified for it (0: unlimited)")
 	rateBurst := fs.Int("rate-burst", 100, "such requests a tenant may make at once above its rate")
-	metricsAddr := fs.String("metrics-addr", DefaultMetricsAddr, `address of the /metrics listener, apart from the API ("" or "off": none)`)
+	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", `address of the /metrics listener, apart from the API ("" or "off": none)`)
 	profiling := fs.Bool("pprof", false, "also serve Go's profiles (net/http/pprof) under /debug/pprof/ on the --metrics-addr listener")
 	cacheEntries := fs.Int("validation-cache-entries", contract.DefaultCacheEntries, "how many validated customer documents to remember (0: validate every customer of every read)")
 	readWindow := byteSize(listing.DefaultWindow)
@@ -72,8 +69,25 @@ func serve(ctx context.Context, env environment, args []string) error {
 	build := buildinfo.Read()
 	log.Info("customer-api starting", "version", build.Version, "revision", build.Revision,
 		"modified", build.Modified, "go_version", build.GoVersion)
-	if err := authn.check(); err != nil {
-		return err
+	for _, c := range []struct {
+		bad bool
+		msg string
+	}{
+		{authn.leeway < 0 || authn.leeway > auth.MaxLeeway, fmt.Sprintf("--jwt-leeway %s: at most %s, and not negative", authn.leeway, auth.MaxLeeway)},
+		{authn.maxLifetime <= 0, fmt.Sprintf("--jwt-max-lifetime %s: must be positive", authn.maxLifetime)},
+		{authn.tenantClaim == "", "--tenant-claim: must name a claim (default tenant_id)"},
+		{*drainDelay < 0 || *shutdownTimeout <= 0, "--drain-delay must be 0 or more and --shutdown-timeout positive"},
+		{*rateLimit < 0 || *rateBurst < 1, "--rate-limit must be 0 or more and --rate-burst at least 1"},
+		{clients.PerClient < 0 || clients.Global < 0 || clients.PerClientBurst < 1 || clients.GlobalBurst < 1, "--client-rate-limit and --global-rate-limit must be 0 or more, their bursts at least 1"},
+		{*cacheEntries < 0, "--validation-cache-entries must be 0 or more"},
+		{readWindow < 64<<10, "--read-window must be at least 64KiB"},
+		{*profiling && (*metricsAddr == "" || *metricsAddr == "off"), "--pprof serves the profiles on the metrics listener: give --metrics-addr an address"},
+		{*maxReads < 1 || *maxReadsPerTenant < 0 || *queueTimeout <= 0, "--max-store-reads must be at least 1, --max-store-reads-per-tenant 0 or more and --read-queue-timeout positive"},
+		{spoolLimit < readWindow || *writeStall <= 0, "--spool-limit must be at least --read-window and --write-stall-timeout positive"},
+	} {
+		if c.bad {
+			return usageError{c.msg}
+		}
 	}
 	tracing := telemetry.FromEnv(os.Getenv)
 	tracer, stopTracing, err := telemetry.Setup(ctx, tracing, build.Version, log)
@@ -90,23 +104,6 @@ func serve(ctx context.Context, env environment, args []string) error {
 	mode, err := contract.ParseMode(*validation)
 	if err != nil {
 		return usageError{err.Error()}
-	}
-	for _, c := range []struct {
-		bad bool
-		msg string
-	}{
-		{*drainDelay < 0 || *shutdownTimeout <= 0, "--drain-delay must be 0 or more and --shutdown-timeout positive"},
-		{*rateLimit < 0 || *rateBurst < 1, "--rate-limit must be 0 or more and --rate-burst at least 1"},
-		{clients.PerClient < 0 || clients.Global < 0 || clients.PerClientBurst < 1 || clients.GlobalBurst < 1, "--client-rate-limit and --global-rate-limit must be 0 or more, their bursts at least 1"},
-		{*cacheEntries < 0, "--validation-cache-entries must be 0 or more"},
-		{readWindow < 64<<10, "--read-window must be at least 64KiB"},
-		{*profiling && (*metricsAddr == "" || *metricsAddr == "off"), "--pprof serves the profiles on the metrics listener: give --metrics-addr an address"},
-		{*maxReads < 1 || *maxReadsPerTenant < 0 || *queueTimeout <= 0, "--max-store-reads must be at least 1, --max-store-reads-per-tenant 0 or more and --read-queue-timeout positive"},
-		{spoolLimit < readWindow || *writeStall <= 0, "--spool-limit must be at least --read-window and --write-stall-timeout positive"},
-	} {
-		if c.bad {
-			return usageError{c.msg}
-		}
 	}
 	lists := listing.Options{Window: int(readWindow), CacheBytes: int64(bodyCache), MaxReads: *maxReads, MaxReadsPerTenant: *maxReadsPerTenant,
 		QueueTimeout: *queueTimeout, SpoolDir: *spoolDir, SpoolBytes: int64(spoolLimit), WriteStall: *writeStall}
@@ -317,19 +314,6 @@ func (a *authFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.scope, "required-scope", auth.DefaultScope, "scope an access token needs")
 	fs.DurationVar(&a.leeway, "jwt-leeway", 30*time.Second, "clock skew allowed on exp, nbf and iat (at most 60s)")
 	fs.DurationVar(&a.maxLifetime, "jwt-max-lifetime", auth.DefaultMaxLifetime, "longest an access token may be valid, from iat (or now) to exp")
-}
-
-// check refuses values no verifier accepts, naming the flag.
-func (a *authFlags) check() error {
-	switch {
-	case a.leeway < 0 || a.leeway > auth.MaxLeeway:
-		return usageError{fmt.Sprintf("--jwt-leeway %s: at most %s, and not negative", a.leeway, auth.MaxLeeway)}
-	case a.maxLifetime <= 0:
-		return usageError{fmt.Sprintf("--jwt-max-lifetime %s: must be positive", a.maxLifetime)}
-	case a.tenantClaim == "":
-		return usageError{"--tenant-claim: must name a claim (default tenant_id)"}
-	}
-	return nil
 }
 
 // credentials check requests; with --dev, devKey signs and devJWKS publishes the issuer's keys.
