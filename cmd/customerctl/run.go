@@ -24,8 +24,7 @@ import (
 	"github.com/cyrexa/customer-api/impl/buildinfo"
 )
 
-// Exit statuses. Scripts can tell a mistake of theirs from one of credentials and from the
-// service being down.
+// Exit statuses: scripts tell their mistakes from credentials' and from the service being down.
 const (
 	exitOK          = 0
 	exitUsage       = 2 // the command line cannot be acted on
@@ -36,11 +35,11 @@ const (
 	exitNotModified = 7 // 304: the organization is as the --etag-file says; nothing was printed
 )
 
-// defaultURL is where `make run` serves the API.
-const defaultURL = "http://127.0.0.1:8080/customer/1.0.0"
-
-// basePath is where the API lives on a host; a --url without a path gets it.
-const basePath = "/customer/1.0.0"
+// defaultURL is where `make run` serves the API; a --url without a path gets basePath.
+const (
+	defaultURL = "http://127.0.0.1:8080" + basePath
+	basePath   = "/customer/1.0.0"
+)
 
 const usage = `usage: customerctl <command> [flags]
 
@@ -253,13 +252,12 @@ func write(w io.Writer, format string, body []byte, list gen.CustomerList) error
 	return tw.Flush()
 }
 
-// cell is one table cell: "-" for a missing value; clean, so data cannot move the cursor or
-// break the columns.
+// cell is one table cell: "-" for a missing value; clean, so data cannot move the cursor.
 func cell(s *string) string {
-	if s == nil || *s == "" {
+	if s == nil {
 		return "-"
 	}
-	return clean(*s)
+	return clean(cmp.Or(*s, "-"))
 }
 
 // clean replaces control characters (terminal escapes, tabs, newlines) with a space.
@@ -278,7 +276,7 @@ func reportProblem(w io.Writer, status int, contentType string, body []byte) {
 	mediaType, _, _ := mime.ParseMediaType(contentType)
 	var p gen.Problem
 	if mediaType != "application/problem+json" || json.Unmarshal(body, &p) != nil || p.Title == "" {
-		fmt.Fprintf(w, "customerctl: the service answered %d %s (%s, %d bytes)\n", status, http.StatusText(status), clean(orDash(contentType)), len(body))
+		fmt.Fprintf(w, "customerctl: the service answered %d %s (%s, %d bytes)\n", status, http.StatusText(status), clean(cmp.Or(contentType, "-")), len(body))
 		return
 	}
 	detail := ""
@@ -288,24 +286,13 @@ func reportProblem(w io.Writer, status int, contentType string, body []byte) {
 	fmt.Fprintf(w, "customerctl: %d %s%s\n", status, clean(p.Title), detail)
 	if p.InvalidParams != nil {
 		for _, ip := range *p.InvalidParams {
-			name := ip.Name
-			if name == "" {
-				name = "(whole)"
-			}
-			fmt.Fprintf(w, "  %s %s: %s\n", clean(string(ip.In)), clean(name), clean(ip.Reason))
+			fmt.Fprintf(w, "  %s %s: %s\n", clean(string(ip.In)), clean(cmp.Or(ip.Name, "(whole)")), clean(ip.Reason))
 		}
 	}
 	fmt.Fprintf(w, "  type:       %s\n", clean(p.Type))
 	if p.RequestId != nil {
 		fmt.Fprintf(w, "  request id: %s (quote it when reporting the problem)\n", clean(*p.RequestId))
 	}
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // redact keeps credentials out of an error message (net/url errors quote the URL, which never
