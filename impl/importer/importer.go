@@ -105,7 +105,12 @@ func (p *preparer) records(ctx context.Context, r io.Reader) iter.Seq2[store.Cus
 		workers := runtime.GOMAXPROCS(0)
 		work := make(chan *pending, 2*workers) // to the workers
 		order := make(chan *pending, ahead)    // to this goroutine, in the array's order
-		go p.read(ctx, r, work, order)
+		var readErr error                      // set before order closes
+		go func() {
+			defer close(order)
+			defer close(work)
+			readErr = p.read(ctx, r, work, order)
+		}()
 		for range workers {
 			go func() {
 				for job := range work {
@@ -125,10 +130,7 @@ func (p *preparer) records(ctx context.Context, r io.Reader) iter.Seq2[store.Cus
 				seen[out.customer.ID] = job.index
 			}
 			if out.err != nil {
-				if job.index >= 0 {
-					out.err = &recordError{Index: job.index, Err: out.err}
-				}
-				yield(store.Customer{}, out.err)
+				yield(store.Customer{}, &recordError{Index: job.index, Err: out.err})
 				return
 			}
 			if p.progress != nil {
@@ -138,51 +140,39 @@ func (p *preparer) records(ctx context.Context, r io.Reader) iter.Seq2[store.Cus
 				return
 			}
 		}
+		if readErr != nil {
+			yield(store.Customer{}, readErr)
+		}
 	}
 }
 
-// read splits the array into records; a failure surfaces in its place, as a record already done.
-func (p *preparer) read(ctx context.Context, r io.Reader, work, order chan<- *pending) {
-	defer close(order)
-	defer close(work)
-	fail := func(index int, err error) {
-		job := &pending{index: index, done: make(chan prepared, 1)}
-		job.done <- prepared{err: err}
-		select {
-		case order <- job:
-		case <-ctx.Done():
-		}
-	}
+// read splits the array into records; it returns the error that stopped it, if any.
+func (p *preparer) read(ctx context.Context, r io.Reader, work, order chan<- *pending) error {
 	// goccy reads in small pieces: a buffer turns thousands of reads of the file into one.
 	dec := gojson.NewDecoder(bufio.NewReaderSize(r, 1<<20))
 	if err := expectDelim(dec, '['); err != nil {
-		fail(-1, err)
-		return
+		return err
 	}
 	for index := 0; dec.More(); index++ {
 		job := &pending{index: index, done: make(chan prepared, 1)}
 		if err := dec.Decode(&job.raw); err != nil {
-			fail(index, fmt.Errorf("not valid JSON: %w", err))
-			return
+			return &recordError{Index: index, Err: fmt.Errorf("not valid JSON: %w", err)}
 		}
-		select {
-		case order <- job:
-		case <-ctx.Done():
-			return
-		}
-		select {
-		case work <- job:
-		case <-ctx.Done():
-			return
+		for _, to := range []chan<- *pending{order, work} {
+			select {
+			case to <- job:
+			case <-ctx.Done():
+				return nil
+			}
 		}
 	}
 	if err := expectDelim(dec, ']'); err != nil {
-		fail(-1, err)
-		return
+		return err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		fail(-1, errors.New("unexpected data after the JSON array"))
+		return errors.New("unexpected data after the JSON array")
 	}
+	return nil
 }
 
 // prepare validates one record against the contract and turns it into a store customer.
