@@ -171,7 +171,7 @@ func parseCustomers(args []string, stdout io.Writer) (options, error) {
 	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("CUSTOMER_API"))
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprintln(stdout, "usage: customerctl customers --organization ID [flags]\n\nflags:")
+		fmt.Fprintln(stdout, "usage: customerctl customers --organization ID [flags]\n\nflags (each also CUSTOMER_API_<FLAG>, upper case, dashes as underscores):")
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 		return o, err
