@@ -40,8 +40,6 @@ func (e *recordError) Unwrap() error { return e.Err }
 // ErrEmpty is the error of an input that is empty or only white space.
 var ErrEmpty = errors.New(`the input is empty: want a JSON array of {"customer": {...}} records ([] for none)`)
 
-const wrapperHint = `; each record is {"customer": {...}}, as in the API's response, not a bare customer`
-
 // Import upserts the customers of r's array into the tenant's organization, in one transaction.
 func Import(ctx context.Context, st store.Store, v Validator, tenantID, organizationID string, r io.Reader, opts ...Option) (store.ImportSummary, error) {
 	p := &preparer{store: st, validator: v, tenantID: tenantID}
