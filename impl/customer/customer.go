@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/secrets"
@@ -22,7 +23,6 @@ type Credentials struct {
 
 // Split separates c into its public document and its plaintext credentials; c is not modified.
 func Split(c gen.Customer) (document []byte, creds Credentials, err error) {
-	public := StripWriteOnly(c)
 	if p := c.Person; p != nil {
 		creds.Password, creds.PIN = p.Password, p.PinCode
 		if p.SecretQuestion != nil {
@@ -31,22 +31,14 @@ func Split(c gen.Customer) (document []byte, creds Credentials, err error) {
 			}
 		}
 	}
-	document, err = encode(public)
-	if err != nil {
-		return nil, Credentials{}, err
-	}
-	return document, creds, nil
-}
-
-// encode writes the stored document, sent as it is; "PEP&SANCTION" stays unescaped.
-func encode(c gen.Customer) ([]byte, error) {
+	// The document is sent as stored: "PEP&SANCTION" stays unescaped.
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(c); err != nil {
-		return nil, fmt.Errorf("encode customer document: %w", err)
+	if err := enc.Encode(StripWriteOnly(c)); err != nil {
+		return nil, Credentials{}, fmt.Errorf("encode customer document: %w", err)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), creds, nil
 }
 
 // StripWriteOnly returns a copy of c without the contract's writeOnly fields; c is unchanged.
@@ -101,15 +93,7 @@ func HashCredentialsWith(h secrets.Hasher, creds Credentials, stored store.Secre
 
 // HasAny reports whether creds hold at least one value.
 func (c Credentials) HasAny() bool {
-	if c.Password != nil || c.PIN != nil {
-		return true
-	}
-	for _, a := range c.SecretAnswers {
-		if a != nil {
-			return true
-		}
-	}
-	return false
+	return c.Password != nil || c.PIN != nil || slices.ContainsFunc(c.SecretAnswers, func(a *string) bool { return a != nil })
 }
 
 func prepare(h secrets.Hasher, plain *string, stored string) (string, error) {
