@@ -19,12 +19,36 @@ import (
 
 	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/contract"
-	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/importer"
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/sqlite"
 )
 
+// tokenJSON is one token of `tokens list --json`; times are RFC 3339, absent when not set.
+type tokenJSON struct {
+	ID        string              `json:"id"`
+	Name      string              `json:"name"`
+	CreatedAt string              `json:"createdAt"`
+	ExpiresAt string              `json:"expiresAt,omitempty"`
+	RevokedAt string              `json:"revokedAt,omitempty"`
+	State     store.APITokenState `json:"state"`
+}
+
+// tenantJSON is one tenant of `tenants list --json`.
+type tenantJSON struct {
+	ID            string `json:"id"`
+	Organizations int    `json:"organizations"`
+	Customers     int    `json:"customers"`
+	APITokens     int    `json:"apiTokens"`
+}
+
+// organizationJSON is one organization of `organizations list --json`.
+type organizationJSON struct {
+	ID        string `json:"id"`
+	Customers int    `json:"customers"`
+}
+
+// migrate brings the database schema up to date, saying which versions it applied.
 func migrate(ctx context.Context, env environment, args []string) error {
 	fs := newCommand("migrate", false)
 	if err := parse(fs.FlagSet, args[1:], env); err != nil {
@@ -62,6 +86,7 @@ func migrate(ctx context.Context, env environment, args []string) error {
 	return nil
 }
 
+// importFile loads a JSON array of customers into an organization: `import --tenant T --organization O FILE|-`.
 func importFile(ctx context.Context, env environment, args []string) error {
 	fs := newCommand("import", true)
 	tenant := fs.String("tenant", "", "tenant that owns the customers (required)")
@@ -337,72 +362,11 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 	return nil
 }
 
-// tokenJSON is one token of `tokens list --json`; times are RFC 3339, absent when not set.
-type tokenJSON struct {
-	ID        string              `json:"id"`
-	Name      string              `json:"name"`
-	CreatedAt string              `json:"createdAt"`
-	ExpiresAt string              `json:"expiresAt,omitempty"`
-	RevokedAt string              `json:"revokedAt,omitempty"`
-	State     store.APITokenState `json:"state"`
-}
-
 func formatTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
 	return t.Format(time.RFC3339)
-}
-
-// devTokenCommand prints an access token from the development issuer of `serve --dev`.
-func devTokenCommand(_ context.Context, env environment, args []string) error {
-	fs := newCommand("dev-token", false)
-	tenant := fs.String("tenant", "", "tenant the token is for (required)")
-	scope := fs.String("scope", auth.DefaultScope, "space-separated scopes to grant")
-	subject := fs.String("subject", "developer", "subject (sub) of the token")
-	ttl := fs.Duration("ttl", time.Hour, fmt.Sprintf("how long the token is valid (at most %s: serve --dev refuses longer ones)", shortDuration(auth.DefaultMaxLifetime)))
-	if err := parse(fs.FlagSet, args[1:], env); err != nil {
-		return err
-	}
-	if *tenant == "" {
-		return usageError{"--tenant is required: the tenant the token is for (the demo's is " + demo.TenantID + ")"}
-	}
-	if *ttl <= 0 {
-		return usageError{fmt.Sprintf("--ttl %s: must be positive", shortDuration(*ttl))}
-	}
-	// serve --dev keeps the default --jwt-max-lifetime: a longer token would be refused there.
-	if limit := auth.DefaultMaxLifetime; *ttl > limit {
-		return usageError{fmt.Sprintf("--ttl %s: serve --dev accepts access tokens valid for at most %s (the default of its --jwt-max-lifetime); ask for %s or less",
-			shortDuration(*ttl), shortDuration(limit), shortDuration(limit))}
-	}
-	// LoadDevKey would create a key where none is, whose tokens no running server accepts.
-	if _, err := os.Stat(filepath.Join(fs.data.dataDir, auth.DevKeyFile)); errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("no development key in %s (`serve --dev` creates it there): pass the --data-dir of the running `serve --dev`", absPath(fs.data.dataDir))
-	}
-	key, err := auth.LoadDevKey(fs.data.dataDir)
-	if err != nil {
-		return err
-	}
-	token, err := auth.DevToken(key, *tenant, *subject, strings.Fields(*scope), *ttl, time.Now())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(env.stdout, token)
-	return nil
-}
-
-// tenantJSON is one tenant of `tenants list --json`.
-type tenantJSON struct {
-	ID            string `json:"id"`
-	Organizations int    `json:"organizations"`
-	Customers     int    `json:"customers"`
-	APITokens     int    `json:"apiTokens"`
-}
-
-// organizationJSON is one organization of `organizations list --json`.
-type organizationJSON struct {
-	ID        string `json:"id"`
-	Customers int    `json:"customers"`
 }
 
 // tenantsList prints the tenants with their counts: `tenants list [--json]`.

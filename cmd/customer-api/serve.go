@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -400,6 +401,43 @@ func devAddrError(addr string) string {
 		return fmt.Sprintf("--addr %q has no host, so it listens on every interface; --dev needs a loopback host: use --addr 127.0.0.1:%s", addr, port)
 	}
 	return fmt.Sprintf("--addr %q: --dev needs a loopback host (127.0.0.1, ::1 or localhost): use --addr 127.0.0.1:%s", addr, port)
+}
+
+// devTokenCommand prints an access token from the development issuer of `serve --dev`.
+func devTokenCommand(_ context.Context, env environment, args []string) error {
+	fs := newCommand("dev-token", false)
+	tenant := fs.String("tenant", "", "tenant the token is for (required)")
+	scope := fs.String("scope", auth.DefaultScope, "space-separated scopes to grant")
+	subject := fs.String("subject", "developer", "subject (sub) of the token")
+	ttl := fs.Duration("ttl", time.Hour, fmt.Sprintf("how long the token is valid (at most %s: serve --dev refuses longer ones)", shortDuration(auth.DefaultMaxLifetime)))
+	if err := parse(fs.FlagSet, args[1:], env); err != nil {
+		return err
+	}
+	if *tenant == "" {
+		return usageError{"--tenant is required: the tenant the token is for (the demo's is " + demo.TenantID + ")"}
+	}
+	if *ttl <= 0 {
+		return usageError{fmt.Sprintf("--ttl %s: must be positive", shortDuration(*ttl))}
+	}
+	// serve --dev keeps the default --jwt-max-lifetime: a longer token would be refused there.
+	if limit := auth.DefaultMaxLifetime; *ttl > limit {
+		return usageError{fmt.Sprintf("--ttl %s: serve --dev accepts access tokens valid for at most %s (the default of its --jwt-max-lifetime); ask for %s or less",
+			shortDuration(*ttl), shortDuration(limit), shortDuration(limit))}
+	}
+	// LoadDevKey would create a key where none is, whose tokens no running server accepts.
+	if _, err := os.Stat(filepath.Join(fs.data.dataDir, auth.DevKeyFile)); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no development key in %s (`serve --dev` creates it there): pass the --data-dir of the running `serve --dev`", absPath(fs.data.dataDir))
+	}
+	key, err := auth.LoadDevKey(fs.data.dataDir)
+	if err != nil {
+		return err
+	}
+	token, err := auth.DevToken(key, *tenant, *subject, strings.Fields(*scope), *ttl, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout, token)
+	return nil
 }
 
 // healthcheck exits 0 when the server at --addr answers 200: the image's HEALTHCHECK, which has
