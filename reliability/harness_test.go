@@ -290,14 +290,17 @@ func (s *server) metric(t testing.TB, name string) float64 {
 }
 
 // rssMB is the server's resident set in MB, from /proc.
-func (s *server) rssMB(t testing.TB) float64 {
+func (s *server) rssMB(t testing.TB) float64 { return s.procStatusMB(t, "VmRSS") }
+
+// procStatusMB is a field of the server's /proc status given in kB (VmRSS, VmHWM), in MB.
+func (s *server) procStatusMB(t testing.TB, field string) float64 {
 	t.Helper()
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.PID()))
 	if err != nil {
 		t.Fatalf("rss: %v", err)
 	}
 	for line := range strings.Lines(string(status)) {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
 			if err != nil {
 				t.Fatalf("rss: %q: %v", line, err)
@@ -305,8 +308,21 @@ func (s *server) rssMB(t testing.TB) float64 {
 			return kb / 1024
 		}
 	}
-	t.Fatal("rss: no VmRSS")
+	t.Fatalf("rss: no %s", field)
 	return 0
+}
+
+// everyTick calls f once an interval until ctx is done.
+func everyTick(ctx context.Context, interval time.Duration, f func()) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		select {
+		case <-tick.C:
+			f()
+		case <-ctx.Done():
+		}
+	}
 }
 
 // plainClient is for health, readiness and metrics: short timeouts, no connection reuse.
@@ -493,24 +509,15 @@ func startLoad(ctx context.Context, base string, spec loadSpec) *loadRun {
 	var ticks chan struct{}
 	if spec.Rate > 0 {
 		ticks = make(chan struct{}, spec.Workers)
-		go func() {
-			tk := time.NewTicker(time.Duration(float64(time.Second) / spec.Rate))
-			defer tk.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tk.C:
-					select {
-					case ticks <- struct{}{}:
-					default:
-						l.mu.Lock()
-						l.missed++
-						l.mu.Unlock()
-					}
-				}
+		go everyTick(ctx, time.Duration(float64(time.Second)/spec.Rate), func() {
+			select {
+			case ticks <- struct{}{}:
+			default:
+				l.mu.Lock()
+				l.missed++
+				l.mu.Unlock()
 			}
-		}()
+		})
 	}
 	var wg sync.WaitGroup
 	for w := range spec.Workers {
@@ -650,10 +657,11 @@ type lockedBuffer struct {
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *lockedBuffer) Write(p []byte) (n int, err error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
+	n, err = b.buf.Write(p)
+	b.mu.Unlock()
+	return n, err
 }
 
 // Tail is the last n bytes written.

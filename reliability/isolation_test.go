@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -109,28 +108,29 @@ func testIsolation(t *testing.T, database string) {
 		during.check(t)
 	})
 
-	t.Run("a flood of forged tokens from many addresses", func(t *testing.T) {
-		forged := forge(a.Bearer)
-		flood := startFlood(t, s, "org-small", 40, 30, func(int) creds { return creds{Bearer: forged, Token: a.Token, Tenant: a.Tenant} })
-		defer flood.stop()
-		during := p.measureDuring(t, "forged-token flood", func() { flood.waitAnswers(t, 2000) })
-		t.Logf("forged-token flood: %s", flood)
-		if flood.tooMany.Load() == 0 {
-			t.Errorf("the flood (40 addresses × 30/s) was never refused: the global limit on failures did not hold")
-		}
-		during.check(t)
-	})
-
-	t.Run("a leaked access token with made-up API tokens", func(t *testing.T) {
-		leak := startFlood(t, s, "org-small", 1, 300, func(int) creds { return creds{Bearer: a.Bearer, Token: madeUpAPIToken(), Tenant: a.Tenant} })
-		defer leak.stop()
-		during := p.measureDuring(t, "leaked access token", func() { leak.waitAnswers(t, 500) })
-		t.Logf("leaked access token: %s", leak)
-		if leak.tooMany.Load() == 0 {
-			t.Errorf("the made-up API tokens (300/s from one address) were never refused")
-		}
-		during.check(t)
-	})
+	forged := forge(a.Bearer)
+	for _, c := range []struct {
+		test, name, refused string
+		addresses, answers  int
+		perAddress          float64
+		creds               func(int) creds
+	}{
+		{"a flood of forged tokens from many addresses", "forged-token flood", "the flood (40 addresses × 30/s) was never refused: the global limit on failures did not hold",
+			40, 2000, 30, func(int) creds { return creds{Bearer: forged, Token: a.Token, Tenant: a.Tenant} }},
+		{"a leaked access token with made-up API tokens", "leaked access token", "the made-up API tokens (300/s from one address) were never refused",
+			1, 500, 300, func(int) creds { return creds{Bearer: a.Bearer, Token: madeUpAPIToken(), Tenant: a.Tenant} }},
+	} {
+		t.Run(c.test, func(t *testing.T) {
+			attack := startFlood(t, s, "org-small", c.addresses, c.perAddress, c.creds)
+			defer attack.stop()
+			during := p.measureDuring(t, c.name, func() { attack.waitAnswers(t, int64(c.answers)) })
+			t.Logf("%s: %s", c.name, attack)
+			if attack.tooMany.Load() == 0 {
+				t.Errorf("%s", c.refused)
+			}
+			during.check(t)
+		})
+	}
 }
 
 // probe is tenant A's requests.
@@ -342,11 +342,9 @@ func stalledRequest(ctx context.Context, addr string, c creds, org string) (int,
 	}
 	conn.SetReadDeadline(time.Time{})
 	line, _, _ := strings.Cut(head.String(), "\r\n")
-	fields := strings.Fields(line)
-	if len(fields) < 2 {
-		return 0, conn
-	}
-	status, _ := strconv.Atoi(fields[1])
+	var proto string
+	var status int
+	fmt.Sscan(line, &proto, &status) // 0 when it is no status line
 	return status, conn
 }
 
@@ -375,14 +373,7 @@ func startFlood(t *testing.T, s *server, org string, addresses int, perAddress f
 			defer client.CloseIdleConnections()
 			var inFlight sync.WaitGroup
 			defer inFlight.Wait()
-			tick := time.NewTicker(time.Duration(float64(time.Second) / perAddress))
-			defer tick.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
+			everyTick(ctx, time.Duration(float64(time.Second)/perAddress), func() {
 				c := credsFor(i)
 				inFlight.Go(func() {
 					req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.Base+apiPath+org, nil)
@@ -405,7 +396,7 @@ func startFlood(t *testing.T, s *server, org string, addresses int, perAddress f
 						f.other.Add(1)
 					}
 				})
-			}
+			})
 		})
 	}
 	return f
@@ -458,21 +449,4 @@ func readyzStatus(base string) int {
 }
 
 // peakRSSMB is the server's peak resident set so far (VmHWM), in MB.
-func (s *server) peakRSSMB(t testing.TB) float64 {
-	t.Helper()
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.PID()))
-	if err != nil {
-		t.Fatalf("rss: %v", err)
-	}
-	for line := range strings.Lines(string(status)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			if err != nil {
-				t.Fatalf("rss: %q: %v", line, err)
-			}
-			return kb / 1024
-		}
-	}
-	t.Fatal("rss: no VmHWM")
-	return 0
-}
+func (s *server) peakRSSMB(t testing.TB) float64 { return s.procStatusMB(t, "VmHWM") }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cyrexa/customer-api/impl/auth"
 )
@@ -169,4 +171,64 @@ func TestABadValueSaysWhatKindOfValueIsWanted(t *testing.T) {
 	if exitCode(err) != 2 || !strings.HasPrefix(err.Error(), `error setting flag "rate-burst" from environment variable "CUSTOMER_API_RATE_BURST": want a whole number`) {
 		t.Errorf("environment: %v", err)
 	}
+}
+
+// TestConfigurationShowsTheDefaults binds the default column of docs/configuration.md to the
+// defaults -h shows: a changed default fails here until the table says it too.
+func TestConfigurationShowsTheDefaults(t *testing.T) {
+	doc := mustRead(t, "../../docs/configuration.md")
+	all := allCommands(t, string(doc))
+	span := regexp.MustCompile("`([^`]*)`")
+	for _, cmd := range commands {
+		name := strings.Join(cmd, " ")
+		usage, _, _ := runCmd(t, "", append(append([]string{}, cmd...), "-h")...)
+		shown := helpDefaults(usage)
+		for _, line := range strings.Split(string(doc), "\n") {
+			cells := strings.Split(line, "|")
+			if len(cells) < 6 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`--") || !namesCommand(cells[4], name, all) {
+				continue
+			}
+			flags := span.FindAllStringSubmatch(cells[1], -1)
+			defaults := span.FindAllStringSubmatch(cells[3], -1)
+			if len(defaults) != 0 && len(defaults) != len(flags) {
+				t.Errorf("docs/configuration.md: the row of %s has %d defaults for %d flags", strings.TrimSpace(cells[1]), len(defaults), len(flags))
+				continue
+			}
+			for i, f := range flags {
+				flag := strings.TrimPrefix(f[1], "--")
+				documented := ""
+				if len(defaults) > 0 {
+					documented = defaults[i][1]
+				}
+				if !sameDefault(documented, shown[flag]) {
+					t.Errorf("%s --%s: docs/configuration.md's default is %q, -h shows %q", name, flag, documented, shown[flag])
+				}
+			}
+		}
+	}
+}
+
+// helpDefaults returns each flag's default as -h shows it ("" when it shows none).
+func helpDefaults(usage string) map[string]string {
+	defaults := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z0-9-]+).*\n\s+\t.*?(?:\(default (.+)\))?$`).FindAllStringSubmatch(usage, -1) {
+		defaults[m[1]] = m[2]
+	}
+	return defaults
+}
+
+// sameDefault compares a documented default with a shown one: quotes aside, durations by value,
+// and the zero values the help leaves out ("", false, 0) equal to none.
+func sameDefault(documented, shown string) bool {
+	documented, shown = strings.Trim(documented, `"`), strings.Trim(shown, `"`)
+	switch documented {
+	case "false", "0":
+		documented = ""
+	}
+	if documented == shown {
+		return true
+	}
+	a, errA := time.ParseDuration(documented)
+	b, errB := time.ParseDuration(shown)
+	return errA == nil && errB == nil && a == b
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/peterbourgon/ff/v3"
 
+	"github.com/cyrexa/customer-api/impl/secrets"
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/postgres"
 	"github.com/cyrexa/customer-api/impl/store/sqlite"
@@ -29,22 +31,43 @@ import (
 // errHelp says that help was asked for (-h, --help) and printed; the program exits 0.
 var errHelp = errors.New("help printed")
 
-// newFlagSet returns the flag set of a command; parse reads it.
+// newFlagSet returns the flag set of a command; parse reads it and prints what it has to say.
 func newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // parse prints help to stdout, and errors once, through main
+	fs.SetOutput(io.Discard)
 	return fs
 }
 
-// parse parses args with ff: the command line, then CUSTOMER_API_<FLAG> (upper case, dashes as
-// underscores) for each flag the command line left out. As with the flag package, the flags come
-// before the arguments: the first argument ends them, and so does "--". -h or --help prints the
-// command's flags to stdout and returns errHelp.
+// commonFlags are the flags of every command that touches data.
+type commonFlags struct {
+	*flag.FlagSet
+	data dataFlags
+	logs logFlags
+}
+
+// newCommand returns the flag set of a data command with the common flags registered; with
+// pepper, also --pepper-file (the commands that hash secrets).
+func newCommand(name string, pepper bool) *commonFlags {
+	c := &commonFlags{FlagSet: newFlagSet(name)}
+	c.data.register(c.FlagSet)
+	c.Var(levelValue{&c.logs.level}, "log-level", "log `level`: debug, info, warn or error; logs are JSON lines on stderr")
+	if pepper {
+		c.StringVar(&c.data.pepperFile, "pepper-file", "", "file holding the pepper mixed into PINs and secret answers before hashing (or set "+pepperEnv+"); keep it out of the database and its backups")
+	}
+	return c
+}
+
+// parse reads the command line, then CUSTOMER_API_<FLAG> for each flag it left out. Flags come
+// before the arguments; -h prints the command's help to stdout and returns errHelp.
 func parse(fs *flag.FlagSet, args []string, env environment) error {
 	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("CUSTOMER_API"))
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		printHelp(fs, env.stdout)
+		c := about(fs.Name())
+		fmt.Fprintf(env.stdout, "usage: customer-api %s\n\n%s.\n\n", c.synopsis, strings.ToUpper(c.summary[:1])+c.summary[1:])
+		fmt.Fprintln(env.stdout, "flags (each also CUSTOMER_API_<FLAG>, upper case, dashes as underscores):")
+		fs.SetOutput(env.stdout)
+		fs.PrintDefaults()
 		return errHelp
 	case err != nil:
 		return usageError{fmt.Sprintf("%s (run 'customer-api %s -h' for its flags)", explain(fs, err), fs.Name())}
@@ -59,17 +82,7 @@ func parse(fs *flag.FlagSet, args []string, env environment) error {
 	return nil
 }
 
-// printHelp writes the command's synopsis, what it does and its flags to w.
-func printHelp(fs *flag.FlagSet, w io.Writer) {
-	c := about(fs.Name())
-	fmt.Fprintf(w, "usage: customer-api %s\n\n%s.\n\n", c.synopsis, strings.ToUpper(c.summary[:1])+c.summary[1:])
-	fmt.Fprintln(w, "flags (each also CUSTOMER_API_<FLAG>, upper case, dashes as underscores):")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-}
-
-// explain says what kind of value a flag wants where the flag package says only "parse error",
-// and drops ff's "error parsing ...: " before the flag package's message.
+// explain says what kind of value a flag wants where the flag package says only "parse error".
 func explain(fs *flag.FlagSet, err error) string {
 	msg := strings.TrimPrefix(err.Error(), "error parsing commandline arguments: ")
 	msg = strings.TrimPrefix(msg, "error parsing environment variables: ")
@@ -80,24 +93,17 @@ func explain(fs *flag.FlagSet, err error) string {
 	return msg
 }
 
-// badValue matches the messages of ff and the flag package for a value that does not parse.
 var badValue = regexp.MustCompile(`(?:flag -([a-z0-9-]+)|flag "([a-z0-9-]+)" from environment variable "\w+"): parse error$`)
 
-// wanted says what a value of each of the flag package's types looks like.
 var wanted = map[string]string{"": "want true or false", "duration": "want a duration such as 30s, 5m or 1h",
 	"int": "want a whole number", "uint": "want a whole number", "float": "want a number"}
 
-// dataFlags are the flags of every command that touches data.
+// dataFlags name the database and the pepper.
 type dataFlags struct {
-	dataDir  string
-	database string
-	// pepperFile holds the pepper of PINs and secret answers (see secrets.Pepper); only the
-	// commands that hash secrets register it (registerPepper).
-	pepperFile string
-	// PostgreSQL only.
-	dbMaxConns         int
-	dbConnectTimeout   time.Duration
-	dbStatementTimeout time.Duration
+	dataDir, database, pepperFile string
+	dbMaxConns                    int
+	dbConnectTimeout              time.Duration
+	dbStatementTimeout            time.Duration
 }
 
 func (d *dataFlags) register(fs *flag.FlagSet) {
@@ -108,21 +114,12 @@ func (d *dataFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&d.dbStatementTimeout, "db-statement-timeout", 0, "PostgreSQL: the server cancels a statement that runs longer (0: the server's statement_timeout)")
 }
 
-// registerPepper adds --pepper-file, for the commands that hash customers' secrets.
-func (d *dataFlags) registerPepper(fs *flag.FlagSet) {
-	fs.StringVar(&d.pepperFile, "pepper-file", "", "file holding the pepper mixed into PINs and secret answers before hashing (or set "+pepperEnv+"); keep it out of the database and its backups")
-}
-
-// sqlitePath is the SQLite database file the flags name (not for a PostgreSQL URL).
+// sqlitePath is the SQLite database file the flags name.
 func (d *dataFlags) sqlitePath() string {
-	if d.database != "" {
-		return d.database
-	}
-	return filepath.Join(d.dataDir, "customers.db")
+	return cmp.Or(d.database, filepath.Join(d.dataDir, "customers.db"))
 }
 
-// describeDatabase says which database the flags name, for messages and logs: the absolute path
-// of a SQLite file, or a PostgreSQL URL with its password redacted.
+// describeDatabase names the database for messages and logs, a password redacted.
 func (d *dataFlags) describeDatabase() string {
 	if isPostgresURL(d.database) {
 		return redactDSN(d.database)
@@ -130,7 +127,6 @@ func (d *dataFlags) describeDatabase() string {
 	return absPath(d.sqlitePath())
 }
 
-// absPath returns path made absolute, or path itself if that fails.
 func absPath(path string) string {
 	if abs, err := filepath.Abs(path); err == nil {
 		return abs
@@ -142,19 +138,14 @@ func absPath(path string) string {
 type existing int
 
 const (
-	// mayCreate: a new SQLite database is created where none is, with a notice on stderr.
-	mayCreate existing = iota
-	// mustExist: the database must exist; a missing SQLite file is an error, never created.
-	mustExist
-	// mustHoldData: as mustExist, and it must hold at least one tenant.
-	mustHoldData
+	mayCreate    existing = iota // a missing SQLite file is created, with a notice on stderr
+	mustExist                    // a missing SQLite file is an error
+	mustHoldData                 // as mustExist, and it holds at least one tenant
 )
 
-// wrongDatabaseHint ends the errors about a missing or empty database.
 const wrongDatabaseHint = "pass --data-dir (or --database) of the server's data, or run this command from the directory that holds its ./var"
 
-// openFor opens the configured database and migrates it, as need says. A SQLite file that does
-// not exist is created (saying so on stderr, with its absolute path) only when need is mayCreate.
+// openFor opens the configured database, as need says, and migrates it.
 func (d *dataFlags) openFor(ctx context.Context, env environment, need existing) (store.Store, error) {
 	if err := d.checkExists(env, need); err != nil {
 		return nil, err
@@ -165,20 +156,18 @@ func (d *dataFlags) openFor(ctx context.Context, env environment, need existing)
 	}
 	if need == mustHoldData {
 		empty, err := st.Empty(ctx)
+		if err == nil && empty {
+			err = fmt.Errorf("the database at %s holds no tenant (import customers first): %s", d.describeDatabase(), wrongDatabaseHint)
+		}
 		if err != nil {
 			st.Close()
 			return nil, err
-		}
-		if empty {
-			st.Close()
-			return nil, fmt.Errorf("the database at %s holds no tenant (import customers first): %s", d.describeDatabase(), wrongDatabaseHint)
 		}
 	}
 	return st, nil
 }
 
-// checkExists refuses a SQLite database that does not exist unless need is mayCreate; then it
-// says on stderr that one is created, with its absolute path.
+// checkExists refuses a missing SQLite database unless need is mayCreate, and then says so.
 func (d *dataFlags) checkExists(env environment, need existing) error {
 	if path := d.sqlitePath(); !isPostgresURL(d.database) && !strings.Contains(path, "://") {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -189,6 +178,19 @@ func (d *dataFlags) checkExists(env environment, need existing) error {
 		}
 	}
 	return nil
+}
+
+// openMigrated opens the configured database and brings its schema up to date.
+func (d *dataFlags) openMigrated(ctx context.Context) (store.Store, error) {
+	st, err := d.openStore()
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return st, nil
 }
 
 // openStore opens the configured database; callers migrate it.
@@ -210,7 +212,6 @@ func (d *dataFlags) openStore() (store.Store, error) {
 	return st, nil
 }
 
-// isPostgresURL reports whether --database names a PostgreSQL server.
 func isPostgresURL(database string) bool {
 	scheme, _, ok := strings.Cut(database, "://")
 	return ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql"))
@@ -226,12 +227,7 @@ func (d *dataFlags) openPostgres() (store.Store, error) {
 	case d.dbStatementTimeout < 0:
 		return nil, usageError{fmt.Sprintf("--db-statement-timeout %s: must be 0 or positive", d.dbStatementTimeout)}
 	}
-	opts := postgres.Options{
-		MaxConns:         int32(d.dbMaxConns),
-		ConnectTimeout:   d.dbConnectTimeout,
-		StatementTimeout: d.dbStatementTimeout,
-	}
-	// Open waits for one connection at most; each attempt is bounded by the connect timeout.
+	opts := postgres.Options{MaxConns: int32(d.dbMaxConns), ConnectTimeout: d.dbConnectTimeout, StatementTimeout: d.dbStatementTimeout}
 	st, err := postgres.Open(context.Background(), d.database, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", redactDSN(d.database), err)
@@ -239,10 +235,8 @@ func (d *dataFlags) openPostgres() (store.Store, error) {
 	return st, nil
 }
 
-// redactDSN hides the credentials of a URL before it is shown (the database's, and the OTLP
-// endpoint's): the password of the userinfo (the user name stays: it tells operators which role
-// connects, and is no secret) and each query parameter whose name looks like a credential
-// (credentialParam).
+// redactDSN hides a URL's password (the user name stays: it says which role connects) and each
+// query parameter whose name looks like a credential.
 func redactDSN(dsn string) string {
 	scheme, rest, ok := strings.Cut(dsn, "://")
 	if !ok {
@@ -267,35 +261,63 @@ func redactDSN(dsn string) string {
 	return scheme + "://" + rest
 }
 
-// credentialWords are parts of the names of query parameters that carry credentials: libpq's
-// password and sslpassword, and the tokens, keys, secrets and signatures that collectors and the
-// proxies in front of them take in a URL.
-var credentialWords = []string{"pass", "pwd", "secret", "token", "key", "auth", "sig"}
-
-// credentialParam reports whether a query parameter of this name may carry a credential.
+// credentialParam reports whether a query parameter of this name may carry a credential: libpq's
+// passwords, and the tokens, keys and signatures that collectors take in a URL.
 func credentialParam(name string) bool {
 	name = strings.ToLower(name)
-	return slices.ContainsFunc(credentialWords, func(w string) bool { return strings.Contains(name, w) })
+	return slices.ContainsFunc([]string{"pass", "pwd", "secret", "token", "key", "auth", "sig"},
+		func(w string) bool { return strings.Contains(name, w) })
 }
 
-// logFlags are the logging flags. Every command accepts them; those that log (serve, import and
-// the deletes) build their logger from them.
-type logFlags struct {
-	level slog.Level
+// warnOpenDataDir warns when the data directory or its SQLite file can be read by other users.
+func warnOpenDataDir(log *slog.Logger, dataDir, database string) {
+	paths := []string{dataDir}
+	if !isPostgresURL(database) {
+		paths = append(paths, cmp.Or(database, filepath.Join(dataDir, "customers.db")))
+	}
+	for _, p := range paths {
+		if info, err := os.Stat(p); err == nil && info.Mode().Perm()&0o077 != 0 {
+			log.Warn("readable by other users than the service's: restrict it (chmod go-rwx)",
+				"path", p, "mode", fmt.Sprintf("%04o", info.Mode().Perm()))
+		}
+	}
 }
 
-func (l *logFlags) register(fs *flag.FlagSet) {
-	fs.Var(levelValue{&l.level}, "log-level", "log `level`: debug, info, warn or error; logs are JSON lines on stderr")
+// pepperEnv holds the pepper itself; it has no flag, as a command line shows in process lists.
+const pepperEnv = "CUSTOMER_API_PEPPER"
+
+// loadPepper returns the pepper of --pepper-file or CUSTOMER_API_PEPPER, trimmed; nil for none.
+func loadPepper(file string) (*secrets.Pepper, error) {
+	key := []byte(os.Getenv(pepperEnv))
+	if file != "" {
+		if len(key) > 0 {
+			return nil, usageError{"set --pepper-file or " + pepperEnv + ", not both"}
+		}
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read pepper: %w", err)
+		}
+		key = raw
+	}
+	if key = bytes.TrimSpace(key); len(key) == 0 {
+		return nil, nil
+	}
+	p, err := secrets.NewPepper(key)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return p, nil
 }
 
-// logger returns the JSON logger of --log-level on stderr.
+// logFlags are the logging flags; every command takes them.
+type logFlags struct{ level slog.Level }
+
+// logger returns the JSON logger of --log-level on stderr, with the trace of a traced request.
 func (l *logFlags) logger(env environment) *slog.Logger {
-	h := slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: l.level})
-	return slog.New(telemetry.NewLogHandler(h)) // trace_id and span_id of a traced request
+	return slog.New(telemetry.NewLogHandler(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: l.level})))
 }
 
-// levelValue is the flag of a slog level, checked when it is given. Its zero value (no level)
-// prints as "", so that -h shows the default, info.
+// levelValue is the flag of a slog level; its zero value prints as "", so -h shows no default.
 type levelValue struct{ level *slog.Level }
 
 func (v levelValue) String() string {
@@ -315,15 +337,11 @@ func (v levelValue) Set(s string) error {
 // byteSize is a flag of a number of bytes, written as 8MiB, 64MB or 1048576.
 type byteSize int64
 
-// String writes the size as the flag takes it: 8MiB for a whole number of a unit, else as
-// humanize rounds it (1.5MiB), without its space.
+// String writes 8MiB for a whole number of a unit, else as humanize rounds it (1.5MiB).
 func (b *byteSize) String() string {
-	for _, unit := range []struct {
-		size int64
-		name string
-	}{{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
-		if n := int64(*b); n >= unit.size && n%unit.size == 0 {
-			return fmt.Sprintf("%d%s", n/unit.size, unit.name)
+	for i, unit := range []string{"TiB", "GiB", "MiB", "KiB"} {
+		if size := int64(1) << (40 - 10*i); int64(*b) >= size && int64(*b)%size == 0 {
+			return fmt.Sprintf("%d%s", int64(*b)/size, unit)
 		}
 	}
 	return strings.ReplaceAll(humanize.IBytes(uint64(*b)), " ", "")

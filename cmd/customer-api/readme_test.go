@@ -8,17 +8,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestReadmeDocumentsEveryFlag binds the configuration table (docs/configuration.md, which the
 // README points to) to the flags each command defines (as its -h lists them): a flag added without a row, or a row left behind by a removed
 // flag, fails here.
 func TestReadmeDocumentsEveryFlag(t *testing.T) {
-	readme, err := os.ReadFile("../../docs/configuration.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme := mustRead(t, "../../docs/configuration.md")
 	for _, cmd := range commands {
 		name := strings.Join(cmd, " ")
 		t.Run(name, func(t *testing.T) {
@@ -128,14 +124,8 @@ func namesCommand(cell, command string, all []string) bool {
 // themselves are run by the tests of each command (and `make run`'s curl by
 // TestServeDemoPrintsACurlThatWorks).
 func TestReadmeShowsOnlyRealCommands(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	makefile, err := os.ReadFile("../../Makefile")
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme := mustRead(t, "../../README.md")
+	makefile := mustRead(t, "../../Makefile")
 	targets := 0
 	for _, m := range regexp.MustCompile("(?m)(?:`|^)make ([a-z][a-z-]*)").FindAllStringSubmatch(string(readme), -1) {
 		targets++
@@ -186,10 +176,7 @@ func commandOf(words []string) []string {
 // -h lists the flags every data command takes, and every command the program has is either in
 // it or answers -h without them.
 func TestConfigurationAllIsEveryCommandThatTakesTheCommonFlags(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/configuration.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := mustRead(t, "../../docs/configuration.md")
 	all := allCommands(t, string(doc))
 	for _, name := range all {
 		if commandOf(strings.Fields(name)) == nil {
@@ -210,77 +197,11 @@ func TestConfigurationAllIsEveryCommandThatTakesTheCommonFlags(t *testing.T) {
 	}
 }
 
-// TestConfigurationShowsTheDefaults binds the default column of docs/configuration.md to the
-// defaults -h shows: a changed default fails here until the table says it too.
-func TestConfigurationShowsTheDefaults(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/configuration.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	all := allCommands(t, string(doc))
-	span := regexp.MustCompile("`([^`]*)`")
-	for _, cmd := range commands {
-		name := strings.Join(cmd, " ")
-		usage, _, _ := runCmd(t, "", append(append([]string{}, cmd...), "-h")...)
-		shown := helpDefaults(usage)
-		for _, line := range strings.Split(string(doc), "\n") {
-			cells := strings.Split(line, "|")
-			if len(cells) < 6 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`--") || !namesCommand(cells[4], name, all) {
-				continue
-			}
-			flags := span.FindAllStringSubmatch(cells[1], -1)
-			defaults := span.FindAllStringSubmatch(cells[3], -1)
-			if len(defaults) != 0 && len(defaults) != len(flags) {
-				t.Errorf("docs/configuration.md: the row of %s has %d defaults for %d flags", strings.TrimSpace(cells[1]), len(defaults), len(flags))
-				continue
-			}
-			for i, f := range flags {
-				flag := strings.TrimPrefix(f[1], "--")
-				documented := ""
-				if len(defaults) > 0 {
-					documented = defaults[i][1]
-				}
-				if !sameDefault(documented, shown[flag]) {
-					t.Errorf("%s --%s: docs/configuration.md's default is %q, -h shows %q", name, flag, documented, shown[flag])
-				}
-			}
-		}
-	}
-}
-
-// helpDefaults returns each flag's default as -h shows it ("" when it shows none).
-func helpDefaults(usage string) map[string]string {
-	defaults := map[string]string{}
-	for _, m := range regexp.MustCompile(`(?m)^  -([a-z0-9-]+).*\n\s+\t.*?(?:\(default (.+)\))?$`).FindAllStringSubmatch(usage, -1) {
-		defaults[m[1]] = m[2]
-	}
-	return defaults
-}
-
-// sameDefault compares a documented default with a shown one: quotes aside, durations by value,
-// and the zero values the help leaves out ("", false, 0) equal to none.
-func sameDefault(documented, shown string) bool {
-	documented, shown = strings.Trim(documented, `"`), strings.Trim(shown, `"`)
-	switch documented {
-	case "false", "0":
-		documented = ""
-	}
-	if documented == shown {
-		return true
-	}
-	a, errA := time.ParseDuration(documented)
-	b, errB := time.ParseDuration(shown)
-	return errA == nil && errB == nil && a == b
-}
-
 // TestReadmeShowsWhatServePrints binds the start output the README shows to what
 // `serve --dev --demo` prints, line by line, with this test's addresses written as the README's
 // and the curl's tokens compared by their shape.
 func TestReadmeShowsWhatServePrints(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme := mustRead(t, "../../README.md")
 	block := regexp.MustCompile("(?s)```\n(customer-api metrics on .*?)```").FindSubmatch(readme)
 	if block == nil {
 		t.Fatal("README.md shows no start output (a block that starts with \"customer-api metrics on\")")
@@ -316,14 +237,8 @@ func TestReadmeShowsWhatServePrints(t *testing.T) {
 // variables it shows are the Makefile's, and make run builds the stamped binary (not go run,
 // which stamps nothing) and passes them to serve.
 func TestReadmeMakeRunIsTheMakefiles(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	makefile, err := os.ReadFile("../../Makefile")
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme := mustRead(t, "../../README.md")
+	makefile := mustRead(t, "../../Makefile")
 	vars := 0
 	for _, m := range regexp.MustCompile(`make [a-z-]+((?: [A-Z_]+=\S+)+)`).FindAllSubmatch(readme, -1) {
 		for _, v := range regexp.MustCompile(`([A-Z_]+)=`).FindAllSubmatch(m[1], -1) {
@@ -374,17 +289,11 @@ func TestVersionSaysWhenItCannotKnow(t *testing.T) {
 // of cmd/customer-api and shown in the README or docs/ (as `customer-api NAME …` or `NAME …`),
 // and the layout row names no command the program lacks.
 func TestEveryCommandIsInTheDocs(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme := mustRead(t, "../../README.md")
 	all := string(readme)
 	docs, _ := filepath.Glob("../../docs/*.md")
 	for _, d := range docs {
-		b, err := os.ReadFile(d)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := mustRead(t, d)
 		all += string(b)
 	}
 	row := lineWith(string(readme), "| `cmd/customer-api`")
@@ -418,4 +327,14 @@ func lineWith(doc, s string) string {
 		}
 	}
 	return ""
+}
+
+// mustRead returns the file at path, failing the test when it cannot be read.
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

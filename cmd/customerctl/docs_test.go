@@ -15,11 +15,7 @@ import (
 // TestNotModifiedIsWhatTheDocsSay binds docs/customerctl.md to a 304: exit 7, nothing on
 // stdout, and on stderr the line the docs quote (with the ETag for "…").
 func TestNotModifiedIsWhatTheDocsSay(t *testing.T) {
-	t.Parallel()
-	doc, err := os.ReadFile("../../docs/customerctl.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := docText(t, "customerctl.md")
 	e := apitest.MustStart(t)
 	e.MustImport(t, tenant, "org-retail", demoCustomers(t)...)
 	env := credentials(t, e, tenant)
@@ -47,10 +43,7 @@ func TestNotModifiedIsWhatTheDocsSay(t *testing.T) {
 // oapi-codegen client: StatusCode() is 304, JSON200 nil, the body empty, the ETag in the headers.
 func TestAGeneratedClientSeesA304AsDocumented(t *testing.T) {
 	t.Parallel()
-	doc, err := os.ReadFile("../../docs/contract.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := docText(t, "contract.md")
 	for _, claim := range []string{"`StatusCode()` is 304", "`JSON200` (and every other\ntyped field) is nil", "`Body` is empty", "`HTTPResponse.Header`", `gen.NewClientWithResponses("http://127.0.0.1:8080/customer/1.0.0")`} {
 		if !strings.Contains(string(doc), claim) {
 			t.Errorf("docs/contract.md no longer says %q", claim)
@@ -90,4 +83,14 @@ func lineWith(doc, s string) string {
 		}
 	}
 	return ""
+}
+
+// docText returns the text of docs/name.
+func docText(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../docs/" + name)
+	if err != nil {
+		t.Fatalf("read the docs: %v", err)
+	}
+	return string(b)
 }

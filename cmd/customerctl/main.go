@@ -3,9 +3,8 @@
 //
 //	customerctl customers --organization ID [--url URL] [--tenant ID] [--bearer TOKEN] [--token TOKEN] [-o json|table]
 //
-// --url, --tenant, --bearer and --token default to CUSTOMER_API_URL, CUSTOMER_API_TENANT,
-// CUSTOMER_API_BEARER and CUSTOMER_API_TOKEN; a flag on the command line wins. The exit status
-// tells what went wrong (see the exit* constants).
+// Every flag can be set as CUSTOMER_API_<FLAG> (CUSTOMER_API_URL, _TENANT, _BEARER, _TOKEN); a
+// flag on the command line wins. The exit status tells what went wrong (the exit* constants).
 package main
 
 import (
@@ -17,7 +16,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

@@ -28,8 +28,11 @@ type result struct {
 
 func runCtl(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
+	for _, k := range []string{"CUSTOMER_API_URL", "CUSTOMER_API_TENANT", "CUSTOMER_API_BEARER", "CUSTOMER_API_TOKEN"} {
+		t.Setenv(k, env[k]) // ff reads the process's environment: these tests do not run in parallel
+	}
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr)
+	code := run(context.Background(), args, &stdout, &stderr)
 	return result{code, stdout.String(), stderr.String()}
 }
 
@@ -67,7 +70,6 @@ func assertNoSecrets(t *testing.T, r result, env map[string]string) {
 }
 
 func TestCustomersAgainstTheRealService(t *testing.T) {
-	t.Parallel()
 	e := apitest.MustStart(t)
 	customers := demoCustomers(t)
 	e.MustImport(t, tenant, "org-retail", customers...)
@@ -245,7 +247,6 @@ func (failingStore) ReadOrganization(context.Context, string, string) (store.Sna
 }
 
 func TestServerErrors(t *testing.T) {
-	t.Parallel()
 
 	t.Run("the real service without its database is a server error", func(t *testing.T) {
 		st, _ := apitest.MustSQLite(t)
@@ -302,7 +303,6 @@ func TestServerErrors(t *testing.T) {
 }
 
 func TestTableCellsCannotCarryTerminalControls(t *testing.T) {
-	t.Parallel()
 	name := "Evil\x1b[2J\tName\nNext"
 	id, status := "cus-1", gen.CustomerStatusNew
 	var out bytes.Buffer
@@ -318,7 +318,6 @@ func TestTableCellsCannotCarryTerminalControls(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
-	t.Parallel()
 	full := map[string]string{"CUSTOMER_API_TENANT": tenant, "CUSTOMER_API_BEARER": "b", "CUSTOMER_API_TOKEN": "t"}
 	for _, tc := range []struct {
 		name string
@@ -372,7 +371,6 @@ func TestExitStatusesAreDistinct(t *testing.T) {
 }
 
 func TestVersionHelp(t *testing.T) {
-	t.Parallel()
 	r := runCtl(t, nil, "version", "-h")
 	if r.code != exitOK || !strings.HasPrefix(r.stdout, "usage: customerctl version\n") {
 		t.Errorf("version -h: exit %d, stdout %q", r.code, r.stdout)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,12 +18,13 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/peterbourgon/ff/v3"
+
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/buildinfo"
 )
 
-// Exit statuses. Scripts can tell a mistake of theirs from one of credentials and from the
-// service being down.
+// Exit statuses: scripts tell their mistakes from credentials' and from the service being down.
 const (
 	exitOK          = 0
 	exitUsage       = 2 // the command line cannot be acted on
@@ -33,11 +35,11 @@ const (
 	exitNotModified = 7 // 304: the organization is as the --etag-file says; nothing was printed
 )
 
-// defaultURL is where `make run` serves the API.
-const defaultURL = "http://127.0.0.1:8080/customer/1.0.0"
-
-// basePath is where the API lives on a host; a --url without a path gets it.
-const basePath = "/customer/1.0.0"
+// defaultURL is where `make run` serves the API; a --url without a path gets basePath.
+const (
+	defaultURL = "http://127.0.0.1:8080" + basePath
+	basePath   = "/customer/1.0.0"
+)
 
 const usage = `usage: customerctl <command> [flags]
 
@@ -50,15 +52,16 @@ Run 'customerctl customers -h' for its flags.
 exit status: 0 ok, 2 usage, 3 request refused (4xx), 4 authentication or authorization (401, 403),
 5 server error (5xx), 6 no answer or not an answer of the API, 7 not modified (--etag-file)`
 
-// run is the whole program with its environment passed in, so tests run it in-process.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+// run is the whole program, its streams passed in so tests run it in-process; ff reads the
+// environment.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage)
 		return exitUsage
 	}
 	switch args[0] {
 	case "customers":
-		return customers(ctx, args[1:], getenv, stdout, stderr)
+		return customers(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		if len(args) > 1 && (args[1] == "-h" || args[1] == "--help") {
 			fmt.Fprintln(stdout, "usage: customerctl version\n\nprint the version and VCS revision of this binary (also --version)")
@@ -84,36 +87,34 @@ type options struct {
 	timeout                                                    time.Duration
 }
 
-func customers(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	opts, err := parseCustomers(args, getenv, stdout)
+func customers(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, err := parseCustomers(args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	fail := func(code int, format string, a ...any) int {
+		fmt.Fprintf(stderr, "customerctl: "+format+"\n", a...)
+		return code
+	}
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		fmt.Fprintln(stderr, "customerctl:", err)
-		return exitUsage
+		return fail(exitUsage, "%v", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
-
-	client, err := gen.NewClientWithResponses(opts.url,
-		gen.WithHTTPClient(&http.Client{}),
-		gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
-			req.Header.Set("Authorization", "Bearer "+opts.bearer)
-			req.Header.Set("Accept", "application/json, application/problem+json")
-			req.Header.Set("User-Agent", "customerctl")
-			return nil
-		}))
+	client, err := gen.NewClient(opts.url, gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+		req.Header.Set("Authorization", "Bearer "+opts.bearer)
+		req.Header.Set("Accept", "application/json, application/problem+json")
+		req.Header.Set("User-Agent", "customerctl")
+		return nil
+	}))
 	if err != nil {
-		fmt.Fprintln(stderr, "customerctl:", err)
-		return exitUsage
+		return fail(exitUsage, "%v", err)
 	}
 	params := &gen.GetOrganizationCustomersParams{Token: opts.token, TenantId: opts.tenant}
 	if opts.etagFile != "" {
 		known, err := os.ReadFile(opts.etagFile)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintln(stderr, "customerctl:", err)
-			return exitUsage
+			return fail(exitUsage, "%v", err)
 		}
 		if tag := strings.TrimSpace(string(known)); tag != "" {
 			params.IfNoneMatch = &tag
@@ -121,77 +122,65 @@ func customers(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	raw, err := client.GetOrganizationCustomers(ctx, opts.organization, params)
 	if err != nil {
-		fmt.Fprintf(stderr, "customerctl: no answer from %s: %v\n", opts.url, redact(err, opts))
-		return exitNetwork
+		return fail(exitNetwork, "no answer from %s: %v", opts.url, redact(err, opts))
 	}
 	status, contentType := raw.StatusCode, raw.Header.Get("Content-Type")
 	resp, err := gen.ParseGetOrganizationCustomersResponse(raw)
-	if err != nil {
-		fmt.Fprintf(stderr, "customerctl: unreadable %d answer (%s): %v\n", status, clean(contentType), err)
+	switch {
+	case err != nil:
+		return fail(statusExit(status, exitNetwork), "unreadable %d answer (%s): %v", status, clean(contentType), err)
+	case status == http.StatusNotModified:
+		return fail(exitNotModified, "not modified since %s", clean(raw.Header.Get("ETag")))
+	case status != http.StatusOK || resp.JSON200 == nil:
+		reportProblem(stderr, status, contentType, resp.Body)
 		return statusExit(status, exitNetwork)
 	}
-	if status == http.StatusNotModified {
-		fmt.Fprintf(stderr, "customerctl: not modified since %s\n", clean(raw.Header.Get("ETag")))
-		return exitNotModified
+	if err := write(stdout, opts.output, resp.Body, *resp.JSON200); err != nil {
+		return fail(exitNetwork, "write output: %v", err)
 	}
-	if status == http.StatusOK && resp.JSON200 != nil {
-		if err := write(stdout, opts.output, resp.Body, *resp.JSON200); err != nil {
-			fmt.Fprintln(stderr, "customerctl: write output:", err)
-			return exitNetwork
+	if tag := raw.Header.Get("ETag"); opts.etagFile != "" && tag != "" {
+		if err := os.WriteFile(opts.etagFile, []byte(tag+"\n"), 0o600); err != nil {
+			return fail(exitUsage, "write --etag-file: %v", err)
 		}
-		if tag := raw.Header.Get("ETag"); opts.etagFile != "" && tag != "" {
-			if err := os.WriteFile(opts.etagFile, []byte(tag+"\n"), 0o600); err != nil {
-				fmt.Fprintln(stderr, "customerctl: write --etag-file:", err)
-				return exitUsage
-			}
-		}
-		return exitOK
 	}
-	reportProblem(stderr, status, contentType, resp.Body)
-	return statusExit(status, exitNetwork)
+	return exitOK
 }
 
-// parseCustomers reads the flags; one not given takes its environment variable. -h prints the
-// flags to stdout and returns flag.ErrHelp.
-func parseCustomers(args []string, getenv func(string) string, stdout io.Writer) (options, error) {
+// parseCustomers reads the flags with ff: the command line, then CUSTOMER_API_<FLAG>. -h prints
+// the flags to stdout and returns flag.ErrHelp.
+func parseCustomers(args []string, stdout io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("customers", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are printed once, by the caller
-	fs.Usage = func() {
-		fmt.Fprintln(stdout, "usage: customerctl customers --organization ID [flags]\n\nflags:")
+	fs.SetOutput(io.Discard)                        // errors are printed once, by the caller
+	short := fs.String("o", "", "same as --output") // a flag of its own, so that -o wins over CUSTOMER_API_OUTPUT
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long the request may take")
+	for _, f := range []struct {
+		value               *string
+		name, value0, usage string
+	}{
+		{&o.url, "url", defaultURL, "base URL of the API (env CUSTOMER_API_URL)"},
+		{&o.tenant, "tenant", "", "tenant id, sent as tenantId (env CUSTOMER_API_TENANT)"},
+		{&o.bearer, "bearer", "", "OAuth 2.0 access token (env CUSTOMER_API_BEARER; prefer the environment: flags show in ps)"},
+		{&o.token, "token", "", "the tenant's API token, sent as token (env CUSTOMER_API_TOKEN; prefer the environment)"},
+		{&o.organization, "organization", "", "organization id (required)"},
+		{&o.output, "output", "json", "output: json (the response, indented) or table (id, name, type, status, email)"},
+		{&o.etagFile, "etag-file", "", "file keeping the list's ETag: sent as If-None-Match when present, written after a 200; exit 7 and no output when nothing changed"},
+	} {
+		fs.StringVar(f.value, f.name, f.value0, f.usage)
+	}
+	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("CUSTOMER_API"))
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintln(stdout, "usage: customerctl customers --organization ID [flags]\n\nflags (each also CUSTOMER_API_<FLAG>, upper case, dashes as underscores):")
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
-	fs.StringVar(&o.url, "url", "", "base URL of the API (env CUSTOMER_API_URL; default "+defaultURL+")")
-	fs.StringVar(&o.tenant, "tenant", "", "tenant id, sent as tenantId (env CUSTOMER_API_TENANT)")
-	fs.StringVar(&o.bearer, "bearer", "", "OAuth 2.0 access token (env CUSTOMER_API_BEARER; prefer the environment: flags show in ps)")
-	fs.StringVar(&o.token, "token", "", "the tenant's API token, sent as token (env CUSTOMER_API_TOKEN; prefer the environment)")
-	fs.StringVar(&o.organization, "organization", "", "organization id (required)")
-	fs.StringVar(&o.output, "o", "json", "output: json (the response, indented) or table (id, name, type, status, email)")
-	fs.StringVar(&o.output, "output", "json", "same as -o")
-	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long the request may take")
-	fs.StringVar(&o.etagFile, "etag-file", "", "file keeping the list's ETag: sent as If-None-Match when present, written after a 200; exit 7 and no output when nothing changed")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, err
-		}
-		return o, fmt.Errorf("%w (run 'customerctl customers -h' for its flags)", err)
-	}
-	if fs.NArg() > 0 {
+		return o, err
+	case err != nil:
+		return o, fmt.Errorf("%s (run 'customerctl customers -h' for its flags)", strings.TrimPrefix(err.Error(), "error parsing commandline arguments: "))
+	case fs.NArg() > 0:
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	for _, v := range []struct {
-		value *string
-		env   string
-	}{{&o.url, "CUSTOMER_API_URL"}, {&o.tenant, "CUSTOMER_API_TENANT"}, {&o.bearer, "CUSTOMER_API_BEARER"}, {&o.token, "CUSTOMER_API_TOKEN"}} {
-		if *v.value == "" {
-			*v.value = getenv(v.env)
-		}
-	}
-	if o.url == "" {
-		o.url = defaultURL
-	}
+	o.output = cmp.Or(*short, o.output)
 	u, err := url.Parse(o.url)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return o, fmt.Errorf("--url %q is not an http(s) URL", o.url)
@@ -211,13 +200,12 @@ func parseCustomers(args []string, getenv func(string) string, stdout io.Writer)
 			missing = append(missing, r.name)
 		}
 	}
-	if len(missing) > 0 {
+	switch {
+	case len(missing) > 0:
 		return o, fmt.Errorf("missing %s", strings.Join(missing, ", "))
-	}
-	if o.output != "json" && o.output != "table" {
+	case o.output != "json" && o.output != "table":
 		return o, fmt.Errorf("-o %q: want json or table", o.output)
-	}
-	if o.timeout <= 0 {
+	case o.timeout <= 0:
 		return o, errors.New("--timeout must be positive")
 	}
 	return o, nil
@@ -264,13 +252,12 @@ func write(w io.Writer, format string, body []byte, list gen.CustomerList) error
 	return tw.Flush()
 }
 
-// cell is one table cell: "-" for a missing value; clean, so data cannot move the cursor or
-// break the columns.
+// cell is one table cell: "-" for a missing value; clean, so data cannot move the cursor.
 func cell(s *string) string {
-	if s == nil || *s == "" {
+	if s == nil {
 		return "-"
 	}
-	return clean(*s)
+	return clean(cmp.Or(*s, "-"))
 }
 
 // clean replaces control characters (terminal escapes, tabs, newlines) with a space.
@@ -289,7 +276,7 @@ func reportProblem(w io.Writer, status int, contentType string, body []byte) {
 	mediaType, _, _ := mime.ParseMediaType(contentType)
 	var p gen.Problem
 	if mediaType != "application/problem+json" || json.Unmarshal(body, &p) != nil || p.Title == "" {
-		fmt.Fprintf(w, "customerctl: the service answered %d %s (%s, %d bytes)\n", status, http.StatusText(status), clean(orDash(contentType)), len(body))
+		fmt.Fprintf(w, "customerctl: the service answered %d %s (%s, %d bytes)\n", status, http.StatusText(status), clean(cmp.Or(contentType, "-")), len(body))
 		return
 	}
 	detail := ""
@@ -299,24 +286,13 @@ func reportProblem(w io.Writer, status int, contentType string, body []byte) {
 	fmt.Fprintf(w, "customerctl: %d %s%s\n", status, clean(p.Title), detail)
 	if p.InvalidParams != nil {
 		for _, ip := range *p.InvalidParams {
-			name := ip.Name
-			if name == "" {
-				name = "(whole)"
-			}
-			fmt.Fprintf(w, "  %s %s: %s\n", clean(string(ip.In)), clean(name), clean(ip.Reason))
+			fmt.Fprintf(w, "  %s %s: %s\n", clean(string(ip.In)), clean(cmp.Or(ip.Name, "(whole)")), clean(ip.Reason))
 		}
 	}
 	fmt.Fprintf(w, "  type:       %s\n", clean(p.Type))
 	if p.RequestId != nil {
 		fmt.Fprintf(w, "  request id: %s (quote it when reporting the problem)\n", clean(*p.RequestId))
 	}
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // redact keeps credentials out of an error message (net/url errors quote the URL, which never

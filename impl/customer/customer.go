@@ -1,30 +1,28 @@
-// Package customer is the one seam between the contract's Customer (package gen) and the store's
-// record (package store). It is where write-only credentials are split off a customer on the way
-// in and can never ride along on the way out.
+// Package customer is the one seam between gen.Customer and the store's record: write-only
+// credentials are split off on the way in and cannot ride along on the way out.
 package customer
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/secrets"
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// Credentials are the plaintext write-only values of one imported customer. Two-factor codes are
-// one-time values and are not kept at all, so they have no place here.
+// Credentials are the plaintext write-only values of one imported customer (two-factor codes
+// are one-time values, never kept).
 type Credentials struct {
 	Password      *string
 	PIN           *string
 	SecretAnswers []*string // one per SecretQuestion entry, nil where there is no answer
 }
 
-// Split separates a customer into its public document (every writeOnly field removed) and its
-// plaintext credentials. c is not modified.
+// Split separates c into its public document and its plaintext credentials; c is not modified.
 func Split(c gen.Customer) (document []byte, creds Credentials, err error) {
-	public := StripWriteOnly(c)
 	if p := c.Person; p != nil {
 		creds.Password, creds.PIN = p.Password, p.PinCode
 		if p.SecretQuestion != nil {
@@ -33,27 +31,17 @@ func Split(c gen.Customer) (document []byte, creds Credentials, err error) {
 			}
 		}
 	}
-	document, err = encode(public)
-	if err != nil {
-		return nil, Credentials{}, err
-	}
-	return document, creds, nil
-}
-
-// encode writes a customer as its stored document, which the read path sends as it is. HTML
-// characters stay unescaped, so that a value such as "PEP&SANCTION" is stored as sent.
-func encode(c gen.Customer) ([]byte, error) {
+	// The document is sent as stored: "PEP&SANCTION" stays unescaped.
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(c); err != nil {
-		return nil, fmt.Errorf("encode customer document: %w", err)
+	if err := enc.Encode(StripWriteOnly(c)); err != nil {
+		return nil, Credentials{}, fmt.Errorf("encode customer document: %w", err)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), creds, nil
 }
 
-// StripWriteOnly returns a copy of c without any writeOnly field of the contract. The nested
-// values it changes are copied, so c itself is left as it was.
+// StripWriteOnly returns a copy of c without the contract's writeOnly fields; c is unchanged.
 func StripWriteOnly(c gen.Customer) gen.Customer {
 	if c.Person != nil {
 		p := *c.Person
@@ -76,11 +64,9 @@ func StripWriteOnly(c gen.Customer) gen.Customer {
 	return c
 }
 
-// HashCredentialsWith returns the secrets to store for creds, hashed with h. Where the stored
-// hash already matches the plaintext it is kept, so importing the same file twice changes
-// nothing; values that already are password hashes are kept as given. h's pepper (if any) is
-// mixed into the PIN and the secret answers: the low-entropy secrets a dump of the database would
-// otherwise give away to a few thousand guesses. Passwords are hashed without it.
+// HashCredentialsWith returns the secrets to store for creds: a stored hash that matches is kept
+// (a second import changes nothing), and so is a given hash. h's pepper goes into the PIN and the
+// answers, the low-entropy secrets; passwords are hashed without it.
 func HashCredentialsWith(h secrets.Hasher, creds Credentials, stored store.Secrets) (store.Secrets, error) {
 	var out store.Secrets
 	var err error
@@ -107,15 +93,7 @@ func HashCredentialsWith(h secrets.Hasher, creds Credentials, stored store.Secre
 
 // HasAny reports whether creds hold at least one value.
 func (c Credentials) HasAny() bool {
-	if c.Password != nil || c.PIN != nil {
-		return true
-	}
-	for _, a := range c.SecretAnswers {
-		if a != nil {
-			return true
-		}
-	}
-	return false
+	return c.Password != nil || c.PIN != nil || slices.ContainsFunc(c.SecretAnswers, func(a *string) bool { return a != nil })
 }
 
 func prepare(h secrets.Hasher, plain *string, stored string) (string, error) {

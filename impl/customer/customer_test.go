@@ -54,8 +54,8 @@ func TestHashCredentialsKeepsAHashWhosePlaintextDidNotChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !secrets.Matches(first.PasswordHash, "hunter2") || !secrets.Matches(first.PINHash, "4711") ||
-		!secrets.Matches(first.SecretAnswerHashes[0], "Rex") || first.SecretAnswerHashes[1] != "" {
+	if !(secrets.Hasher{}).Matches(first.PasswordHash, "hunter2") || !(secrets.Hasher{}).Matches(first.PINHash, "4711") ||
+		!(secrets.Hasher{}).Matches(first.SecretAnswerHashes[0], "Rex") || first.SecretAnswerHashes[1] != "" {
 		t.Fatalf("hashes do not match their plaintexts: %+v", first)
 	}
 	again, err := customer.HashCredentialsWith(secrets.Hasher{}, creds, first)
@@ -67,7 +67,7 @@ func TestHashCredentialsKeepsAHashWhosePlaintextDidNotChange(t *testing.T) {
 	}
 	creds.Password = ptr("changed")
 	changed, _ := customer.HashCredentialsWith(secrets.Hasher{}, creds, first)
-	if changed.PasswordHash == first.PasswordHash || !secrets.Matches(changed.PasswordHash, "changed") {
+	if changed.PasswordHash == first.PasswordHash || !(secrets.Hasher{}).Matches(changed.PasswordHash, "changed") {
 		t.Error("a changed password kept its old hash")
 	}
 }

@@ -1,31 +1,28 @@
-// Package demo holds the demo dataset and loads it: one tenant, two organizations and 36 customers
-// with every field of the contract filled with realistic, made-up values.
-//
-// The dataset is dataset.json, a fixture edited by hand and embedded here: one organization a
-// line, then one customer a line, so that a change shows as the customers it touches. Its secrets
-// are already argon2id hashes and its two-factor codes are left out, as the importer stores them,
-// so loading it hashes nothing. To add or change a secret, write its plaintext and run
-// `go test ./impl/demo`: the failure names the hash to write instead. The tests hold the file to
-// the contract: each customer a valid import record and, less its writeOnly secrets, a valid
-// response entry; every field of the contract filled somewhere; every enum value used.
+// Package demo holds the demo data, dataset.json (one tenant, two organizations, every field of
+// the contract filled with made-up values; edited by hand, one customer a line), and loads it.
+// Its secrets are already hashes: to change one, write its plaintext and run `go test
+// ./impl/demo`, whose failure names the hash to write instead.
 package demo
 
 import (
+	"bytes"
+	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/importer"
+	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// TenantID is the tenant that owns the demo organizations.
-const TenantID = "tenant-demo"
-
-// RetailOrganizationID is the demo organization that sells to consumers; most of its customers are persons.
-const RetailOrganizationID = "org-retail"
-
-// WholesaleOrganizationID is the demo organization that sells to businesses; most of its customers are organizations.
-const WholesaleOrganizationID = "org-wholesale"
+// The demo tenant and its organizations: retail sells mostly to persons, wholesale to businesses.
+const (
+	TenantID                = "tenant-demo"
+	RetailOrganizationID    = "org-retail"
+	WholesaleOrganizationID = "org-wholesale"
+)
 
 //go:embed dataset.json
 var dataset []byte
@@ -36,17 +33,13 @@ type Organization struct {
 	Customers []gen.Customer
 }
 
-// Dataset returns the demo organizations with their customers: 24 in RetailOrganizationID and 16 in
-// WholesaleOrganizationID, 4 of them in both. Password, PIN and secret answers are argon2id PHC
-// strings; the two-factor codes are absent. Every call decodes the data afresh, so callers may
-// modify it; a customer in both organizations is equal in both but shares no memory.
+// Dataset returns the demo organizations, decoded afresh at every call so callers may modify them.
 func Dataset() []Organization {
 	var orgs []struct {
 		ID        string           `json:"id"`
 		Customers gen.CustomerList `json:"customers"`
 	}
 	if err := json.Unmarshal(dataset, &orgs); err != nil {
-		// dataset.json is checked by this package's tests: only a broken build gets here.
 		panic(fmt.Sprintf("demo: decode the embedded dataset.json: %v", err))
 	}
 	out := make([]Organization, len(orgs))
@@ -57,4 +50,32 @@ func Dataset() []Organization {
 		}
 	}
 	return out
+}
+
+// Load imports the demo data into an empty st through the importer; a store that holds data is
+// left as it is. Its hashes are kept as given, unpeppered, whatever opts say.
+func Load(ctx context.Context, st store.Store, v importer.Validator, log *slog.Logger, opts ...importer.Option) error {
+	empty, err := st.Empty(ctx)
+	if err != nil {
+		return fmt.Errorf("check for existing data: %w", err)
+	}
+	if !empty {
+		log.Info("database holds data; demo data not loaded")
+		return nil
+	}
+	var orgs []struct {
+		ID        string          `json:"id"`
+		Customers json.RawMessage `json:"customers"`
+	}
+	if err := json.Unmarshal(dataset, &orgs); err != nil {
+		return fmt.Errorf("decode demo data: %w", err)
+	}
+	for _, org := range orgs {
+		sum, err := importer.Import(ctx, st, v, TenantID, org.ID, bytes.NewReader(org.Customers), opts...)
+		if err != nil {
+			return fmt.Errorf("load demo organization %s: %w", org.ID, err)
+		}
+		log.Info("demo data loaded", "tenant", TenantID, "organization", org.ID, "created", sum.Created)
+	}
+	return nil
 }

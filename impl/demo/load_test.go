@@ -25,7 +25,7 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pepper, err := secrets.NewPepper(bytes.Repeat([]byte{'p'}, secrets.MinPepperLen))
+	pepper, err := secrets.NewPepper(bytes.Repeat([]byte{'p'}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,5 @@
-// Package importer loads customers from a JSON array in the API's own 200-response format into a
-// store. It streams the array, so memory does not grow with the file; every record is checked
-// against the contract before it is written, and one bad record writes nothing.
+// Package importer streams a JSON array in the API's response format into a store; every record
+// is checked against the contract first, and one bad record writes nothing.
 package importer
 
 import (
@@ -21,33 +20,27 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// Validator checks one record of the array against the contract. It must be safe for
-// concurrent use.
+// Validator checks one record against the contract; it must be safe for concurrent use.
 type Validator interface {
 	ValidateRecord(raw []byte) error
 }
 
-// RecordError names the record (by its index in the array, counting from 0) that stopped an
-// import.
-type RecordError struct {
+// recordError names the record (its index from 0) that stopped an import.
+type recordError struct {
 	Index int
 	Err   error
 }
 
-func (e *RecordError) Error() string {
+func (e *recordError) Error() string {
 	return fmt.Sprintf("record %d (counting from 0): %v", e.Index, e.Err)
 }
 
-func (e *RecordError) Unwrap() error { return e.Err }
+func (e *recordError) Unwrap() error { return e.Err }
 
-// ErrEmpty is the error of an input with no JSON at all: empty, or only white space.
+// ErrEmpty is the error of an input that is empty or only white space.
 var ErrEmpty = errors.New(`the input is empty: want a JSON array of {"customer": {...}} records ([] for none)`)
 
-// wrapperHint is added to the error of a record that is an object without a "customer" member.
-const wrapperHint = `; each record is {"customer": {...}}, as in the API's response, not a bare customer`
-
-// Import reads a JSON array of {"customer": {...}} from r and upserts every customer into the
-// tenant's organization, in one transaction.
+// Import upserts the customers of r's array into the tenant's organization, in one transaction.
 func Import(ctx context.Context, st store.Store, v Validator, tenantID, organizationID string, r io.Reader, opts ...Option) (store.ImportSummary, error) {
 	p := &preparer{store: st, validator: v, tenantID: tenantID}
 	for _, opt := range opts {
@@ -69,8 +62,8 @@ func WithStoreOptions(opts store.ImportOptions) Option {
 	return func(pr *preparer) { pr.storeOpts = opts }
 }
 
-// WithProgress calls progress with the number of records prepared so far after each record, on
-// the goroutine that writes them; it must be quick.
+// WithProgress calls progress with the number of records prepared after each, on the writing
+// goroutine; it must be quick.
 func WithProgress(progress func(records int)) Option {
 	return func(pr *preparer) { pr.progress = progress }
 }
@@ -85,7 +78,7 @@ type preparer struct {
 	progress  func(records int)
 }
 
-// ahead is how many records may be read and prepared before the store takes them: a few MB.
+// ahead is how many records may be in flight before the store takes them: a few MB.
 const ahead = 1024
 
 // pending is one record on its way through the pipeline; done receives its outcome.
@@ -100,11 +93,9 @@ type prepared struct {
 	err      error
 }
 
-// records yields the customers of the array in order. Validating and decoding a record costs far
-// more than reading it, so a reader splits the array into records, one worker per CPU prepares
-// them, and the records are yielded in the order of the array. At most ahead records are in
-// flight, so memory does not grow with the file; that is more than a store writes at once, so
-// the workers go on while the store writes a batch.
+// records yields the customers of the array in order. Preparing a record costs far more than
+// reading it, so one worker per CPU prepares them; at most ahead are in flight, more than a
+// store writes at once, so the workers go on while it writes a batch.
 func (p *preparer) records(ctx context.Context, r io.Reader) iter.Seq2[store.Customer, error] {
 	return func(yield func(store.Customer, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
@@ -112,7 +103,12 @@ func (p *preparer) records(ctx context.Context, r io.Reader) iter.Seq2[store.Cus
 		workers := runtime.GOMAXPROCS(0)
 		work := make(chan *pending, 2*workers) // to the workers
 		order := make(chan *pending, ahead)    // to this goroutine, in the array's order
-		go p.read(ctx, r, work, order)
+		var readErr error                      // set before order closes
+		go func() {
+			defer close(order)
+			defer close(work)
+			readErr = p.read(ctx, r, work, order)
+		}()
 		for range workers {
 			go func() {
 				for job := range work {
@@ -132,10 +128,7 @@ func (p *preparer) records(ctx context.Context, r io.Reader) iter.Seq2[store.Cus
 				seen[out.customer.ID] = job.index
 			}
 			if out.err != nil {
-				if job.index >= 0 {
-					out.err = &RecordError{Index: job.index, Err: out.err}
-				}
-				yield(store.Customer{}, out.err)
+				yield(store.Customer{}, &recordError{Index: job.index, Err: out.err})
 				return
 			}
 			if p.progress != nil {
@@ -145,59 +138,46 @@ func (p *preparer) records(ctx context.Context, r io.Reader) iter.Seq2[store.Cus
 				return
 			}
 		}
+		if readErr != nil {
+			yield(store.Customer{}, readErr)
+		}
 	}
 }
 
-// read splits the array into records. A failure to read is passed down the order channel as a
-// record that is already done, so it surfaces in its place.
-func (p *preparer) read(ctx context.Context, r io.Reader, work, order chan<- *pending) {
-	defer close(order)
-	defer close(work)
-	fail := func(index int, err error) {
-		job := &pending{index: index, done: make(chan prepared, 1)}
-		job.done <- prepared{err: err}
-		select {
-		case order <- job:
-		case <-ctx.Done():
-		}
-	}
+// read splits the array into records; it returns the error that stopped it, if any.
+func (p *preparer) read(ctx context.Context, r io.Reader, work, order chan<- *pending) error {
 	// goccy reads in small pieces: a buffer turns thousands of reads of the file into one.
 	dec := gojson.NewDecoder(bufio.NewReaderSize(r, 1<<20))
 	if err := expectDelim(dec, '['); err != nil {
-		fail(-1, err)
-		return
+		return err
 	}
 	for index := 0; dec.More(); index++ {
 		job := &pending{index: index, done: make(chan prepared, 1)}
 		if err := dec.Decode(&job.raw); err != nil {
-			fail(index, fmt.Errorf("not valid JSON: %w", err))
-			return
+			return &recordError{Index: index, Err: fmt.Errorf("not valid JSON: %w", err)}
 		}
-		select {
-		case order <- job:
-		case <-ctx.Done():
-			return
-		}
-		select {
-		case work <- job:
-		case <-ctx.Done():
-			return
+		for _, to := range []chan<- *pending{order, work} {
+			select {
+			case to <- job:
+			case <-ctx.Done():
+				return nil
+			}
 		}
 	}
 	if err := expectDelim(dec, ']'); err != nil {
-		fail(-1, err)
-		return
+		return err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		fail(-1, errors.New("unexpected data after the JSON array"))
+		return errors.New("unexpected data after the JSON array")
 	}
+	return nil
 }
 
 // prepare validates one record against the contract and turns it into a store customer.
 func (p *preparer) prepare(ctx context.Context, raw json.RawMessage) (store.Customer, error) {
 	if err := p.validator.ValidateRecord(raw); err != nil {
 		if lacksWrapper(raw) {
-			return store.Customer{}, fmt.Errorf("%w%s", err, wrapperHint)
+			return store.Customer{}, fmt.Errorf(`%w; each record is {"customer": {...}}, as in the API's response, not a bare customer`, err)
 		}
 		return store.Customer{}, err
 	}

@@ -1,20 +1,12 @@
-// Package secrets hashes and verifies customer credentials (passwords, PINs, answers to secret
-// questions).
-//
-// New hashes are argon2id with the OWASP parameters (m=19 MiB, t=2, p=1, 16-byte salt, 32-byte
-// key) in the PHC string format:
-//
-//	$argon2id$v=19$m=19456,t=2,p=1$<base64 salt>$<base64 key>
-//
-// Hashes made elsewhere are accepted as given when they are argon2id or argon2i PHC strings or
-// bcrypt hashes ($2a$, $2b$, $2y$). Whatever its origin, a hash is only accepted when its cost
-// parameters stay within limits that keep one verification cheap enough for a request path
-// (argon2: m <= 256 MiB, t <= 16, p <= 16; bcrypt: cost <= 16); a hash beyond them is treated as
-// malformed.
+// Package secrets hashes and verifies customers' secrets: new hashes are argon2id PHC strings
+// with the OWASP parameters; argon2id, argon2i and bcrypt hashes made elsewhere are accepted
+// within cost limits that keep one verification cheap enough for a request path.
 package secrets
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -26,18 +18,14 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Parameters of new hashes (OWASP Password Storage Cheat Sheet, argon2id, first option).
+// Parameters of new hashes (OWASP Password Storage Cheat Sheet, argon2id, first option): memory
+// in KiB, time cost, parallelism, and salt and key lengths in bytes.
 const (
-	// MemoryKiB is the argon2id memory cost of new hashes in KiB (19 MiB).
-	MemoryKiB = 19 * 1024
-	// Iterations is the argon2id time cost of new hashes.
-	Iterations = 2
-	// Parallelism is the argon2id degree of parallelism of new hashes.
-	Parallelism = 1
-	// SaltLen is the length in bytes of the random salt of new hashes.
-	SaltLen = 16
-	// KeyLen is the length in bytes of the derived key of new hashes.
-	KeyLen = 32
+	memoryKiB   = 19 * 1024
+	iterations  = 2
+	parallelism = 1
+	saltLen     = 16
+	keyLen      = 32
 )
 
 // Limits on hashes accepted from elsewhere: beyond them one verification would cost too much.
@@ -52,48 +40,18 @@ const (
 	maxBcryptCost  = 16
 )
 
-// ErrEmpty is returned by Hash for an empty plaintext: an empty secret means "no secret" and is
-// stored as "", never hashed.
-var ErrEmpty = errors.New("empty secret")
+// errEmpty is returned by Hash for an empty plaintext: an empty secret is stored as "".
+var errEmpty = errors.New("empty secret")
 
-// b64 is the PHC encoding: standard alphabet, no padding, canonical trailing bits only.
+// b64 is the PHC encoding: no padding, canonical trailing bits only.
 var b64 = base64.RawStdEncoding.Strict()
 
-// Hash returns the argon2id PHC string of plain, with a fresh random salt and no pepper.
-func Hash(plain string) (string, error) { return Hasher{}.Hash(plain) }
-
-func newSalt() ([]byte, error) {
-	salt := make([]byte, SaltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return nil, fmt.Errorf("hash secret: read salt: %w", err)
-	}
-	return salt, nil
-}
-
-// IsHash reports whether s is a hash this package can verify: an argon2id or argon2i PHC string
-// or a bcrypt hash, well formed and within the cost limits.
-func IsHash(s string) bool {
+// isHash reports whether s is a well-formed hash this package can verify, within the limits.
+func isHash(s string) bool {
 	if _, err := parseArgon2(s); err == nil {
 		return true
 	}
 	return isBcrypt(s)
-}
-
-// Matches reports whether plain is the secret hashed in hash, comparing in constant time. It
-// supports argon2id and argon2i PHC strings and bcrypt hashes, and returns false for anything
-// malformed or beyond the cost limits, and for a peppered hash (see Hasher).
-func Matches(hash, plain string) bool {
-	if p, err := parseArgon2(hash); err == nil {
-		if p.keyID != "" {
-			return false
-		}
-		key := p.derive([]byte(plain))
-		return subtle.ConstantTimeCompare(key, p.key) == 1
-	}
-	if isBcrypt(hash) {
-		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(plain)) == nil
-	}
-	return false
 }
 
 // argon2Hash is a parsed argon2 PHC string.
@@ -113,9 +71,7 @@ func (p argon2Hash) derive(plain []byte) []byte {
 	return argon2.IDKey(plain, p.salt, p.iterations, p.memory, p.parallelism, uint32(len(p.key)))
 }
 
-// parseArgon2 parses $argon2id$v=19$m=M,t=T,p=P[,keyid=K]$salt$key (or argon2i). Only version 19
-// exists in golang.org/x/crypto/argon2; keyid names a Pepper, and the data parameter is not
-// supported.
+// parseArgon2 parses $argon2id$v=19$m=M,t=T,p=P[,keyid=K]$salt$key (or argon2i).
 func parseArgon2(s string) (argon2Hash, error) {
 	var p argon2Hash
 	parts := strings.Split(s, "$")
@@ -134,10 +90,11 @@ func parseArgon2(s string) (argon2Hash, error) {
 		return p, fmt.Errorf("want parameters m,t,p[,keyid], got %q", parts[3])
 	}
 	if len(params) == 4 {
-		var err error
-		if p.keyID, err = parseKeyID(params[3]); err != nil {
-			return p, err
+		v, ok := strings.CutPrefix(params[3], "keyid=")
+		if raw, err := b64.DecodeString(v); !ok || err != nil || len(raw) == 0 || len(raw) > 8 {
+			return p, errors.New("keyid: want 1 to 8 bytes of base64")
 		}
+		p.keyID = v
 	}
 	m, err := param(params[0], "m", 1, maxMemoryKiB)
 	if err != nil {
@@ -186,28 +143,102 @@ func param(kv, name string, lo, hi uint64) (uint64, error) {
 	return n, nil
 }
 
-// isBcrypt reports whether s has the shape of a bcrypt hash: $2a$, $2b$ or $2y$, a two-digit cost
-// within limits, then 53 characters of bcrypt's base64 alphabet (22 of salt, 31 of hash).
+// isBcrypt reports whether s is $2a$, $2b$ or $2y$, a cost within limits, then 53 characters of
+// bcrypt's base64 alphabet.
 func isBcrypt(s string) bool {
 	if len(s) != 60 || s[0] != '$' || s[1] != '2' || s[3] != '$' || s[6] != '$' {
 		return false
 	}
-	switch s[2] {
-	case 'a', 'b', 'y':
-	default:
-		return false
-	}
-	if s[4] < '0' || s[4] > '9' || s[5] < '0' || s[5] > '9' {
+	if !strings.ContainsRune("aby", rune(s[2])) || s[4] < '0' || s[4] > '9' || s[5] < '0' || s[5] > '9' {
 		return false
 	}
 	if cost := int(s[4]-'0')*10 + int(s[5]-'0'); cost < bcrypt.MinCost || cost > maxBcryptCost {
 		return false
 	}
-	for i := 7; i < len(s); i++ {
-		c := s[i]
-		if !(c == '.' || c == '/' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+	return strings.Trim(s[7:], "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") == ""
+}
+
+// minPepperLen is the shortest pepper accepted, in bytes.
+const minPepperLen = 32
+
+// Pepper is a key kept outside the database and mixed into low-entropy secrets (PINs, answers)
+// as HMAC-SHA256(key, value) before hashing, so a dump alone does not give them away to a few
+// thousand guesses. Peppered hashes name it in the PHC keyid parameter.
+type Pepper struct {
+	key []byte
+	id  string
+}
+
+// NewPepper returns the pepper of key, which must be at least minPepperLen bytes.
+func NewPepper(key []byte) (*Pepper, error) {
+	if len(key) < minPepperLen {
+		return nil, fmt.Errorf("pepper of %d bytes: want at least %d", len(key), minPepperLen)
+	}
+	// The id names the key without revealing it: a short digest under a label of its own.
+	sum := sha256.Sum256(append([]byte("customer-api pepper id\x00"), key...))
+	return &Pepper{key: append([]byte(nil), key...), id: b64.EncodeToString(sum[:6])}, nil
+}
+
+func (p *Pepper) mix(plain string) []byte {
+	mac := hmac.New(sha256.New, p.key)
+	mac.Write([]byte(plain))
+	return mac.Sum(nil)
+}
+
+// Hasher hashes and verifies secrets, with a pepper or without (the zero Hasher).
+type Hasher struct {
+	Pepper *Pepper
+}
+
+// Hash returns the argon2id PHC string of plain, with a fresh random salt, peppered (and naming
+// its pepper) when the hasher has one.
+func (h Hasher) Hash(plain string) (string, error) {
+	if plain == "" {
+		return "", errEmpty
+	}
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("hash secret: read salt: %w", err)
+	}
+	password, keyID := []byte(plain), ""
+	if h.Pepper != nil {
+		password, keyID = h.Pepper.mix(plain), ",keyid="+h.Pepper.id
+	}
+	key := argon2.IDKey(password, salt, iterations, memoryKiB, parallelism, keyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d%s$%s$%s",
+		argon2.Version, memoryKiB, iterations, parallelism, keyID,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// Prepare returns the value to store for a secret given on import: value itself when it is
+// already a hash (isHash), "" when it is empty (no secret), and its hash otherwise (Hash).
+func (h Hasher) Prepare(value string) (string, error) {
+	switch {
+	case value == "":
+		return "", nil
+	case isHash(value):
+		return value, nil
+	}
+	out, err := h.Hash(value)
+	if err != nil {
+		return "", fmt.Errorf("prepare secret: %w", err)
+	}
+	return out, nil
+}
+
+// Matches reports whether plain is the secret hashed in hash: an unpeppered hash without the
+// pepper, a peppered one only with the same pepper.
+func (h Hasher) Matches(hash, plain string) bool {
+	p, err := parseArgon2(hash)
+	if err != nil {
+		return isBcrypt(hash) && bcrypt.CompareHashAndPassword([]byte(hash), []byte(plain)) == nil
+	}
+	password := []byte(plain)
+	if p.keyID != "" {
+		if h.Pepper == nil || subtle.ConstantTimeCompare([]byte(p.keyID), []byte(h.Pepper.id)) != 1 {
 			return false
 		}
+		password = h.Pepper.mix(plain)
 	}
-	return true
+	return subtle.ConstantTimeCompare(p.derive(password), p.key) == 1
 }

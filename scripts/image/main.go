@@ -1,13 +1,7 @@
 // Command image builds the service's OCI image without a Docker daemon (go-containerregistry):
-// one layer with the static binary, the build machine's CA roots, an /etc/passwd that names the
-// non-root user 65532, and /data, the data directory that user owns. No shell, no package
-// manager, nothing else; the binary's own `healthcheck` is the image's HEALTHCHECK. With a
-// binary per platform, the OCI layout holds a multi-platform index, and the tarball (for docker
-// load, which takes one platform) the image of --tarball-platform. `make image` runs it.
-//
-//	go run ./scripts/image --binary linux/amd64=bin/image/linux-amd64/customer-api \
-//		--binary linux/arm64=bin/image/linux-arm64/customer-api \
-//		--tarball bin/customer-api-image.tar --oci bin/customer-api-oci
+// one layer with the static binary, CA roots, a non-root user (65532) and its /data; no shell.
+// With a binary per platform, the OCI layout holds a multi-platform index and the tarball (for
+// docker load) the image of --tarball-platform. `make image` runs it.
 package main
 
 import (
@@ -31,14 +25,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// The image's user: not root, the uid distroless images call nonroot.
+// The image's user (the uid distroless images call nonroot) and where things are in the image.
 const (
-	uid = 65532
-	gid = 65532
-)
-
-// Where things are in the image.
-const (
+	uid, gid   = 65532, 65532
 	binaryPath = "/customer-api"
 	caPath     = "/etc/ssl/certs/ca-certificates.crt"
 	dataDir    = "/data"
@@ -150,9 +139,8 @@ func build(binary string, platform v1.Platform, ca, version, revision string) (v
 	if err != nil {
 		return nil, err
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(files)), nil
-	}, tarball.WithMediaType(types.OCILayer))
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(files)), nil },
+		tarball.WithMediaType(types.OCILayer))
 	if err != nil {
 		return nil, err
 	}
@@ -175,15 +163,9 @@ func build(binary string, platform v1.Platform, ca, version, revision string) (v
 	// Listen on every interface of the container; keep the data in the volume.
 	cfg.Config.Env = []string{"CUSTOMER_API_ADDR=:8080", "CUSTOMER_API_DATA_DIR=" + dataDir, "SSL_CERT_FILE=" + caPath}
 	cfg.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
-	// The binary asks the server of CUSTOMER_API_ADDR for /readyz: the image has no shell or
-	// curl. Docker honours it (podman with --format docker images; Kubernetes uses its own probes).
-	cfg.Config.Healthcheck = &v1.HealthConfig{
-		Test:        []string{"CMD", binaryPath, "healthcheck"},
-		Interval:    30 * time.Second,
-		Timeout:     5 * time.Second,
-		StartPeriod: 30 * time.Second,
-		Retries:     3,
-	}
+	// The image has no shell or curl: the binary asks the server of CUSTOMER_API_ADDR for /readyz.
+	cfg.Config.Healthcheck = &v1.HealthConfig{Test: []string{"CMD", binaryPath, "healthcheck"},
+		Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 30 * time.Second, Retries: 3}
 	cfg.Config.Volumes = map[string]struct{}{dataDir: {}}
 	cfg.Config.Labels = map[string]string{
 		"org.opencontainers.image.title":    "customer-api",
@@ -199,38 +181,36 @@ func build(binary string, platform v1.Platform, ca, version, revision string) (v
 	return mutate.CreatedAt(img, v1.Time{Time: time.Unix(0, 0).UTC()})
 }
 
-// layerTar is the image's file system as a tar.
+// layerTar is the image's file system as a tar; a name ending in / is a directory.
 func layerTar(binary, roots []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	epoch := time.Unix(0, 0)
-	dir := func(name string, mode int64, owner int) error {
-		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: mode, Uid: owner, Gid: owner, ModTime: epoch})
-	}
-	file := func(name string, mode int64, data []byte) error {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: epoch}); err != nil {
-			return err
+	for _, e := range []struct {
+		name  string
+		mode  int64
+		owner int
+		data  []byte
+	}{
+		{"etc/", 0o755, 0, nil},
+		{"etc/passwd", 0o644, 0, fmt.Appendf(nil, "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:%d:%d:nonroot:/home/nonroot:/sbin/nologin\n", uid, gid)},
+		{"etc/group", 0o644, 0, fmt.Appendf(nil, "root:x:0:\nnonroot:x:%d:\n", gid)},
+		{"etc/ssl/", 0o755, 0, nil},
+		{"etc/ssl/certs/", 0o755, 0, nil},
+		{caPath[1:], 0o644, 0, roots},
+		{"home/", 0o755, 0, nil},
+		{"home/nonroot/", 0o700, uid, nil},
+		{"tmp/", 0o1777, 0, nil},
+		{dataDir[1:] + "/", 0o700, uid, nil},
+		{binaryPath[1:], 0o755, 0, binary},
+	} {
+		h := &tar.Header{Typeflag: tar.TypeReg, Name: e.name, Mode: e.mode, Uid: e.owner, Gid: e.owner, Size: int64(len(e.data)), ModTime: time.Unix(0, 0)}
+		if strings.HasSuffix(e.name, "/") {
+			h.Typeflag = tar.TypeDir
 		}
-		_, err := tw.Write(data)
-		return err
-	}
-	passwd := fmt.Sprintf("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:%d:%d:nonroot:/home/nonroot:/sbin/nologin\n", uid, gid)
-	group := fmt.Sprintf("root:x:0:\nnonroot:x:%d:\n", gid)
-	steps := []func() error{
-		func() error { return dir("etc", 0o755, 0) },
-		func() error { return file("etc/passwd", 0o644, []byte(passwd)) },
-		func() error { return file("etc/group", 0o644, []byte(group)) },
-		func() error { return dir("etc/ssl", 0o755, 0) },
-		func() error { return dir("etc/ssl/certs", 0o755, 0) },
-		func() error { return file(caPath[1:], 0o644, roots) },
-		func() error { return dir("home", 0o755, 0) },
-		func() error { return dir("home/nonroot", 0o700, uid) },
-		func() error { return dir("tmp", 0o1777, 0) },
-		func() error { return dir(dataDir[1:], 0o700, uid) },
-		func() error { return file(binaryPath[1:], 0o755, binary) },
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(e.data); err != nil {
 			return nil, err
 		}
 	}

@@ -1,7 +1,5 @@
-// Command openapijson writes openapi.json, the contract as JSON, from openapi.yaml: the same
-// document with the mapping keys in the YAML's order, indented by two spaces. The output depends
-// on the input alone, so `make check-generated` can regenerate it and compare. `make generate`
-// runs it through the //go:generate line in openapi.go.
+// Command openapijson writes openapi.json from openapi.yaml: the same document, keys in the
+// YAML's order, indented by two spaces, so `make check-generated` can compare it.
 //
 //	go run ./scripts/openapijson openapi.yaml openapi.json
 package main
@@ -38,8 +36,7 @@ func run(in, out string) error {
 	return os.WriteFile(out, converted, 0o644)
 }
 
-// yamlToJSON converts a YAML document to indented JSON, keeping the order of mapping keys (a
-// generic map would sort them, and the JSON would read differently from the YAML).
+// yamlToJSON converts a YAML document to indented JSON, keeping the order of mapping keys.
 func yamlToJSON(in []byte) ([]byte, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(in, &root); err != nil {
@@ -67,37 +64,19 @@ func writeJSON(buf *bytes.Buffer, n *yaml.Node) error {
 	case yaml.AliasNode:
 		return writeJSON(buf, n.Alias)
 	case yaml.MappingNode:
-		buf.WriteByte('{')
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			key, value := n.Content[i], n.Content[i+1]
+		return writeEach(buf, '{', '}', len(n.Content)/2, func(i int) error {
+			key := n.Content[2*i]
 			if key.Kind != yaml.ScalarNode || key.Tag == "!!merge" {
 				return fmt.Errorf("line %d: only scalar mapping keys are supported", key.Line)
-			}
-			if i > 0 {
-				buf.WriteByte(',')
 			}
 			if err := writeValue(buf, key.Value); err != nil {
 				return err
 			}
 			buf.WriteByte(':')
-			if err := writeJSON(buf, value); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte('}')
-		return nil
+			return writeJSON(buf, n.Content[2*i+1])
+		})
 	case yaml.SequenceNode:
-		buf.WriteByte('[')
-		for i, item := range n.Content {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := writeJSON(buf, item); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte(']')
-		return nil
+		return writeEach(buf, '[', ']', len(n.Content), func(i int) error { return writeJSON(buf, n.Content[i]) })
 	case yaml.ScalarNode:
 		if n.Tag == "!!timestamp" {
 			// A bare date stays the string it is in the YAML, as JSON Schema reads it.
@@ -110,6 +89,21 @@ func writeJSON(buf *bytes.Buffer, n *yaml.Node) error {
 		return writeValue(buf, v)
 	}
 	return fmt.Errorf("line %d: unsupported YAML node kind %d", n.Line, n.Kind)
+}
+
+// writeEach writes the n items of a JSON object or array between its brackets.
+func writeEach(buf *bytes.Buffer, open, close byte, n int, item func(i int) error) error {
+	buf.WriteByte(open)
+	for i := range n {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := item(i); err != nil {
+			return err
+		}
+	}
+	buf.WriteByte(close)
+	return nil
 }
 
 // writeValue writes one JSON value without HTML escaping (`PEP&SANCTION` stays readable).

@@ -1,7 +1,5 @@
-// Command limit is the ceiling the read path is measured against: it answers every GET with the
-// same organization as bytes encoded once at start, with none of the real service's work (no
-// authentication, no store, no encoding, no validation). scripts/perf/readpath.sh runs it beside
-// the real binary, so every figure of the read path is a ratio to what net/http alone can do.
+// Command limit is the ceiling the read path is measured against: every GET gets the same
+// organization, bytes encoded once at start, none of the service's work. readpath.sh runs it.
 //
 //	go run ./scripts/perf/limit --addr 127.0.0.1:18100 --body org.json
 package main
@@ -40,9 +38,8 @@ func main() {
 	log.Fatal(http.ListenAndServe(*addr, handler(identity, gzipped)))
 }
 
-// handler serves body (or gzipped, when the client accepts gzip) to every GET, and a 304 to a
-// GET whose If-None-Match names etag. The headers the real service sends are set too, so the
-// bytes on the wire are comparable.
+// handler serves every GET its body (gzipped when accepted), or a 304 for etag, with the
+// service's headers so the bytes on the wire compare.
 func handler(identity, gzipped []byte) http.Handler {
 	identityLen := strconv.Itoa(len(identity))
 	gzippedLen := strconv.Itoa(len(gzipped))
@@ -61,7 +58,6 @@ func handler(identity, gzipped []byte) http.Handler {
 		}
 		h["Content-Type"] = []string{"application/json"}
 		body, length := identity, identityLen
-		// A plain substring test is enough here: the load generators send "gzip" or nothing.
 		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 			body, length = gzipped, gzippedLen
 			h["Content-Encoding"] = []string{"gzip"}

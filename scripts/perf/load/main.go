@@ -1,11 +1,6 @@
-// Command load is the load generator of scripts/perf: raw HTTP/1.1 over keep-alive connections,
-// each sending one GET at a time and reading the whole answer (Content-Length or chunked), for a
-// fixed time. It prints one line the scripts parse:
-//
-//	requests=N ok=N other=N bytes=N seconds=S
-//
-// ok counts 2xx and 304 answers. It is deliberately small, so that on the core it is pinned to it
-// costs little next to the server it measures.
+// Command load is scripts/perf's load generator: keep-alive connections, one GET at a time each,
+// for a fixed time, small so it costs little beside the server it measures. It prints
+// `requests=N ok=N other=N bytes=N seconds=S` (ok: 2xx and 304).
 //
 //	go run ./scripts/perf/load --url http://127.0.0.1:18101/x --conns 8 --duration 5s -H 'token: ...'
 package main

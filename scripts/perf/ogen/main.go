@@ -1,14 +1,9 @@
-// Command ogen serves the contract's one operation with a server that ogen generates from
-// openapi.yaml, response validation on, the organizations' customers held in memory: the
-// comparison scripts/perf/readpath.sh measures the real binary against. It is a module of its own,
-// so the service's go.mod does not carry ogen; the generated package (api/) is not committed:
+// Command ogen serves the contract's one operation with a server ogen generates from
+// openapi.yaml (response validation on, lists in memory, any bearer accepted): what readpath.sh
+// measures the real binary against. A module of its own; api/ is generated, not committed:
 //
 //	go tool ogen --config ogen.yml --target api --package api --clean ../../../openapi.yaml
 //	go run . --addr 127.0.0.1:18110 --org org-a=a.json --org org-b=b.json
-//
-// Each --org names an organization and a file holding its list as the service answers it
-// ([{"customer": {...}}, ...]). Any bearer token is accepted: the comparison is of serving a
-// list, and the real binary's verification of two credentials is counted against it.
 package main
 
 import (
