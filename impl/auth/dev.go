@@ -27,9 +27,8 @@ const (
 // DevKeyFile is the development issuer's key, kept in the data directory.
 const DevKeyFile = "dev-issuer-ed25519.pem"
 
-// LoadDevKey returns the development issuer's Ed25519 key from dataDir, creating it on first use.
-// It is for `serve --dev` and `dev-token` only: a stand-in for a real authorization server on a
-// developer's machine.
+// LoadDevKey returns the development issuer's Ed25519 key from dataDir, created on first use: for
+// `serve --dev` and `dev-token` only.
 func LoadDevKey(dataDir string) (SigningKey, error) {
 	path := filepath.Join(dataDir, DevKeyFile)
 	raw, err := os.ReadFile(path)
@@ -74,11 +73,8 @@ func createDevKey(path string) (SigningKey, error) {
 	if err != nil {
 		return SigningKey{}, fmt.Errorf("write development key: %w", err)
 	}
-	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-		f.Close()
-		return SigningKey{}, fmt.Errorf("write development key: %w", err)
-	}
-	if err := f.Close(); err != nil {
+	err = pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	if err := errors.Join(err, f.Close()); err != nil {
 		return SigningKey{}, fmt.Errorf("write development key: %w", err)
 	}
 	return devSigningKey(private), nil

@@ -12,13 +12,12 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// errDuplicateKey refuses a token whose header or claims name a key twice: decoders disagree on
-// which of the two wins (encoding/json takes the last), so a signer's and a verifier's view of
-// the same token could differ.
+// errDuplicateKey: decoders disagree on which of two equal keys wins, so a signer's and a
+// verifier's view of one token could differ.
 var errDuplicateKey = errors.New("a JSON object of the token names a key twice")
 
-// noDuplicateKeys checks the header and the claims of a compact JWS for repeated keys, at any
-// depth. Segments that do not decode are left to the JWT parser, which refuses them.
+// noDuplicateKeys checks a compact JWS's header and claims for repeated keys at any depth;
+// segments that do not decode are left to the JWT parser.
 func noDuplicateKeys(token string) error {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
@@ -36,7 +35,6 @@ func noDuplicateKeys(token string) error {
 	return nil
 }
 
-// checkDuplicateKeys walks the JSON document's tokens and fails on an object that repeats a key.
 func checkDuplicateKeys(doc []byte) error {
 	type frame struct {
 		object    bool
@@ -86,15 +84,14 @@ func checkDuplicateKeys(doc []byte) error {
 	}
 }
 
-// acceptedType reports whether typ, when a token carries it, names an access token: at+jwt
-// (RFC 9068) or JWT, case-insensitive, with or without "application/" (RFC 7515, 4.1.9).
+// acceptedType reports whether typ is at+jwt (RFC 9068) or JWT, in any case, with or without
+// "application/" (RFC 7515, 4.1.9).
 func acceptedType(typ any) bool {
 	s, ok := typ.(string)
 	if !ok {
 		return false
 	}
-	s = strings.ToLower(s)
-	s = strings.TrimPrefix(s, "application/")
+	s = strings.TrimPrefix(strings.ToLower(s), "application/")
 	return s == "at+jwt" || s == "jwt"
 }
 

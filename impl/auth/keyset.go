@@ -27,8 +27,7 @@ func PublicJWKS(keys ...SigningKey) (json.RawMessage, error) {
 	return set.JSONPublic(context.Background())
 }
 
-// LocalKeys returns a key function over the public halves of keys, for an issuer that is the
-// service itself.
+// LocalKeys returns a key function over the public halves of keys (the service as its issuer).
 func LocalKeys(keys ...SigningKey) (jwt.Keyfunc, error) {
 	set, err := memorySet(keys)
 	if err != nil {

@@ -1,7 +1,6 @@
-// Package auth verifies the two credentials of every request: the OAuth 2.0 bearer access token
-// (a JWT checked against the issuer's published keys) and the tenant's API token (the `token`
-// header). It binds each request to one tenant. It writes no cryptography of its own: JWTs are
-// golang-jwt's, key sets keyfunc's.
+// Package auth verifies a request's two credentials, the bearer access token (a JWT, golang-jwt's,
+// against keyfunc's key sets) and the tenant's API token, and binds the request to one tenant.
+// It returns domain errors (*Failure, *RepeatedHeader); package problem turns them into answers.
 package auth
 
 import (
@@ -18,31 +17,25 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
-// Algorithms are the signature algorithms accepted. `none` and HMAC are refused: an HMAC
-// "signature" made with a public key is the classic confusion attack.
+// Algorithms are those accepted: not `none`, not HMAC (signed with a public key: the confusion attack).
 var Algorithms = []string{"RS256", "ES256", "EdDSA"}
 
 // MaxLeeway bounds the clock skew allowed on exp, nbf and iat.
 const MaxLeeway = 60 * time.Second
 
-// DefaultMaxLifetime is the longest an access token may be valid, from iat (or from now, when
-// it has no iat) to exp, unless VerifierConfig says otherwise.
+// DefaultMaxLifetime is the longest an access token may be valid, from iat (or now) to exp.
 const DefaultMaxLifetime = 24 * time.Hour
 
-// ErrInvalidToken is the cause of every refused bearer token. What exactly failed stays in the
-// wrapped error, for the log; clients learn only RFC 6750's invalid_token.
+// ErrInvalidToken is the cause of every refused bearer token; clients learn only invalid_token.
 var ErrInvalidToken = errors.New("invalid access token")
 
 // VerifierConfig says what a valid access token looks like.
 type VerifierConfig struct {
-	Issuer   string // required value of iss
-	Audience string // required value in aud
-	// TenantClaim names the claim that holds the tenant id (default tenant_id).
-	TenantClaim string
+	Issuer      string        // required value of iss
+	Audience    string        // required value in aud
+	TenantClaim string        // the claim holding the tenant id (default tenant_id)
 	Leeway      time.Duration // allowed clock skew on exp, nbf and iat; at most MaxLeeway
-	// MaxLifetime bounds exp minus iat (or exp minus now, without iat); default
-	// DefaultMaxLifetime.
-	MaxLifetime time.Duration
+	MaxLifetime time.Duration // bounds exp minus iat (or now); default DefaultMaxLifetime
 }
 
 // Identity is what a verified access token says about its holder.
@@ -55,14 +48,9 @@ type Identity struct {
 // HasScope reports whether the identity was granted scope.
 func (id Identity) HasScope(scope string) bool { return slices.Contains(id.Scopes, scope) }
 
-// Verifier checks bearer access tokens locally against the issuer's keys.
-//
-// Checking a signature is most of what a request costs the service, and a client sends the same
-// token with every request until it expires. So a token that passed is remembered by the
-// SHA-256 of its exact bytes, for at most VerifiedFor: within that time its signature and
-// claims are not checked again. What can change meanwhile is checked on every use: its expiry,
-// and that the issuer's key set still holds the very key that signed it (a withdrawn or
-// replaced key refuses its tokens at once). Refused tokens are never remembered.
+// Verifier checks bearer access tokens against the issuer's keys. A signature check is most of a
+// request's cost, so a token that passed is remembered (by its SHA-256) for VerifiedFor; its
+// expiry and that the key set still holds its signing key are checked on every use.
 type Verifier struct {
 	cfg      VerifierConfig
 	keys     jwt.Keyfunc
@@ -77,7 +65,6 @@ const (
 	VerifiedTokens = 10_000
 )
 
-// verifiedToken is what is remembered of a token that passed.
 type verifiedToken struct {
 	identity Identity
 	exp      time.Time // the token's expiry
@@ -86,7 +73,6 @@ type verifiedToken struct {
 	key      any // the public key that verified its signature
 }
 
-// stillSigned reports whether the key set still gives the key that verified t's signature.
 func (v *Verifier) stillSigned(t verifiedToken) bool {
 	key, err := v.keys(&jwt.Token{Header: t.header})
 	if err != nil {
@@ -127,9 +113,8 @@ func NewVerifier(cfg VerifierConfig, keys jwt.Keyfunc) (*Verifier, error) {
 	return v, nil
 }
 
-// Verify checks the token's JSON (no key twice), signature, algorithm, crit (none), type,
-// issuer, audience, validity period and lifetime, and returns its identity. Every failure wraps
-// ErrInvalidToken and a Failure that names the check.
+// Verify checks the token's JSON (no key twice), signature, algorithm, crit, typ, iss, aud,
+// validity and lifetime, and returns its identity; a refusal is a *Failure wrapping ErrInvalidToken.
 func (v *Verifier) Verify(token string) (Identity, error) {
 	key := sha256.Sum256([]byte(token))
 	now := v.now()
@@ -150,15 +135,12 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 	return id, nil
 }
 
-// Remembers reports whether token passed a full verification within VerifiedFor and is still
-// remembered, so that verifying it again costs no signature check. It checks nothing else:
-// Verify does, every time.
+// Remembers reports whether verifying token again would cost no signature check.
 func (v *Verifier) Remembers(token string) bool {
 	known, ok := v.verified.Peek(sha256.Sum256([]byte(token)))
 	return ok && v.now().Before(known.until)
 }
 
-// verify checks a token in full and returns its identity and what is remembered of it.
 func (v *Verifier) verify(token string) (Identity, verifiedToken, error) {
 	refuse := func(reason Reason, err error) (Identity, verifiedToken, error) {
 		return Identity{}, verifiedToken{}, fail(reason, fmt.Errorf("%w: %w", ErrInvalidToken, err))
@@ -177,9 +159,7 @@ func (v *Verifier) verify(token string) (Identity, verifiedToken, error) {
 		return refuse(classify(err), err)
 	}
 	if _, ok := parsed.Header["crit"]; ok {
-		// RFC 7515, 4.1.11: a token whose crit names an extension the recipient does not
-		// understand is invalid. golang-jwt ignores crit, and this service understands no
-		// extension: any crit is refused, an empty or malformed one too.
+		// RFC 7515, 4.1.11: golang-jwt ignores crit; this service understands no extension.
 		return refuse(ReasonMalformed, errors.New("crit names extensions this service does not understand"))
 	}
 	if typ, ok := parsed.Header["typ"]; ok && !acceptedType(typ) {
@@ -206,8 +186,7 @@ func (v *Verifier) verify(token string) (Identity, verifiedToken, error) {
 	return id, verifiedToken{identity: id, exp: exp.Time, header: header, key: signer}, nil
 }
 
-// scopes reads the granted scopes from `scope` (a space-separated string, RFC 8693) or `scp`
-// (an array, as some issuers write it).
+// scopes reads `scope` (space-separated, RFC 8693) and `scp` (an array, as some issuers write).
 func scopes(claims jwt.MapClaims) []string {
 	var out []string
 	if s, ok := claims["scope"].(string); ok {
@@ -228,7 +207,7 @@ func scopes(claims jwt.MapClaims) []string {
 
 type identityKey struct{}
 
-// WithIdentity returns ctx carrying the request's verified identity.
+// WithIdentity returns ctx carrying the request's verified identity: Middleware is its one writer.
 func WithIdentity(ctx context.Context, id Identity) context.Context {
 	return context.WithValue(ctx, identityKey{}, id)
 }

@@ -5,12 +5,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/ratelimit"
 )
 
@@ -77,15 +75,15 @@ func from(ip string) *http.Request {
 	return req
 }
 
-// wantRefused fails unless err is a 429 problem with a Retry-After of at least one second.
+// wantRefused fails unless err is a refusal with a Retry-After of at least one second.
 func wantRefused(t *testing.T, err error, what string) {
 	t.Helper()
-	var p *problem.Error
-	if !errors.As(err, &p) || p.Kind != problem.TooManyRequests {
+	var tm *ratelimit.TooMany
+	if !errors.As(err, &tm) {
 		t.Fatalf("%s: %v, want 429", what, err)
 	}
-	if s, err := strconv.Atoi(p.Header.Get("Retry-After")); err != nil || s < 1 {
-		t.Errorf("%s: Retry-After %q", what, p.Header.Get("Retry-After"))
+	if tm.RetryAfter < 1 {
+		t.Errorf("%s: Retry-After %d", what, tm.RetryAfter)
 	}
 }
 

@@ -19,11 +19,17 @@ func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// acceptJSON answers 406 when the client accepts neither JSON nor problem details.
-func acceptJSON(next echo.HandlerFunc) echo.HandlerFunc {
+// hygiene answers 406 unless the client takes JSON, then 400 to a body (or a Content-Type
+// announcing one): the API's operations are GETs.
+func hygiene(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !acceptsJSON(c.Request().Header.Values("Accept")) {
+		req := c.Request()
+		if !acceptsJSON(req.Header.Values("Accept")) {
 			return problem.New(problem.NotAcceptable, "This API answers in application/json (errors in application/problem+json) only.")
+		}
+		if req.ContentLength != 0 || len(req.TransferEncoding) > 0 || req.Header.Get("Content-Type") != "" {
+			return &problem.Error{Kind: problem.InvalidRequest, Detail: "This operation takes no request body.",
+				InvalidParams: []gen.InvalidParam{{In: gen.InvalidParamInBody, Name: "", Reason: "must be absent, with no Content-Type"}}}
 		}
 		return next(c)
 	}
@@ -55,21 +61,4 @@ func refused(q string) bool {
 	}
 	v, err := strconv.ParseFloat(q, 64)
 	return err != nil || v <= 0
-}
-
-// noRequestBody refuses a body (or a Content-Type announcing one) on the API's GET operations.
-func noRequestBody(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		req := c.Request()
-		if req.ContentLength != 0 || len(req.TransferEncoding) > 0 || req.Header.Get("Content-Type") != "" {
-			return &problem.Error{
-				Kind:   problem.InvalidRequest,
-				Detail: "This operation takes no request body.",
-				InvalidParams: []gen.InvalidParam{{
-					In: gen.InvalidParamInBody, Name: "", Reason: "must be absent, with no Content-Type",
-				}},
-			}
-		}
-		return next(c)
-	}
 }
