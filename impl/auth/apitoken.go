@@ -15,8 +15,8 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// ErrInvalidAPIToken is the cause of every refused `token` header.
-var ErrInvalidAPIToken = errors.New("invalid API token")
+// errInvalidAPIToken is the cause of every refused `token` header.
+var errInvalidAPIToken = errors.New("invalid API token")
 
 // apiTokenPrefix makes a leaked API token recognisable to people and secret scanners.
 const apiTokenPrefix = "cat_"
@@ -72,26 +72,26 @@ func APITokenID(arg string) (string, bool) {
 func (a *APITokens) Check(ctx context.Context, token string) (store.APIToken, error) {
 	id, secret, ok := strings.Cut(strings.TrimPrefix(token, apiTokenPrefix), ".")
 	if !strings.HasPrefix(token, apiTokenPrefix) || !ok || len(id) != 32 || secret == "" {
-		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: malformed", ErrInvalidAPIToken))
+		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: malformed", errInvalidAPIToken))
 	}
 	sum := sha256.Sum256([]byte(secret))
 	t, err := a.store.APIToken(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		subtle.ConstantTimeCompare(sum[:], make([]byte, sha256.Size))
-		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: unknown", ErrInvalidAPIToken))
+		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: unknown", errInvalidAPIToken))
 	case err != nil:
 		return store.APIToken{}, fmt.Errorf("check API token: %w", err)
 	}
 	// The secret first: whether a token is revoked or expired is for its holder only.
 	if subtle.ConstantTimeCompare(sum[:], t.SecretHash) != 1 {
-		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: wrong secret", ErrInvalidAPIToken))
+		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: wrong secret", errInvalidAPIToken))
 	}
 	switch t.State(a.now()) {
 	case store.APITokenRevoked:
-		return store.APIToken{}, fail(ReasonAPITokenRevoked, fmt.Errorf("%w: revoked", ErrInvalidAPIToken))
+		return store.APIToken{}, fail(ReasonAPITokenRevoked, fmt.Errorf("%w: revoked", errInvalidAPIToken))
 	case store.APITokenExpired:
-		return store.APIToken{}, fail(ReasonAPITokenExpired, fmt.Errorf("%w: expired", ErrInvalidAPIToken))
+		return store.APIToken{}, fail(ReasonAPITokenExpired, fmt.Errorf("%w: expired", errInvalidAPIToken))
 	}
 	return t, nil
 }

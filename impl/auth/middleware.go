@@ -194,7 +194,7 @@ func (a *Authenticator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 				return &Failure{Subject: id.Subject, Err: err}
 			}
 		}
-		c.SetRequest(req.WithContext(WithIdentity(ctx, id)))
+		c.SetRequest(req.WithContext(withIdentity(ctx, id)))
 		span.End()
 		return next(c)
 	}
@@ -228,7 +228,7 @@ func (a *Authenticator) verify(ctx context.Context, creds *credentials, scope st
 	case err != nil:
 		return Identity{}, err
 	case token.TenantID != creds.tenantID:
-		return refuse(&Failure{Reason: ReasonAPITokenOtherTenant, Err: fmt.Errorf("%w: API token of another tenant", ErrInvalidAPIToken)})
+		return refuse(&Failure{Reason: ReasonAPITokenOtherTenant, Err: fmt.Errorf("%w: API token of another tenant", errInvalidAPIToken)})
 	}
 	return id, nil
 }

@@ -4,21 +4,26 @@
 package auth
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
-// Algorithms are those accepted: not `none`, not HMAC (signed with a public key: the confusion attack).
-var Algorithms = []string{"RS256", "ES256", "EdDSA"}
+// algorithms are those accepted: not `none`, not HMAC (signed with a public key: the confusion attack).
+var algorithms = []string{"RS256", "ES256", "EdDSA"}
 
 // MaxLeeway bounds the clock skew allowed on exp, nbf and iat.
 const MaxLeeway = 60 * time.Second
@@ -26,8 +31,8 @@ const MaxLeeway = 60 * time.Second
 // DefaultMaxLifetime is the longest an access token may be valid, from iat (or now) to exp.
 const DefaultMaxLifetime = 24 * time.Hour
 
-// ErrInvalidToken is the cause of every refused bearer token; clients learn only invalid_token.
-var ErrInvalidToken = errors.New("invalid access token")
+// errInvalidToken is the cause of every refused bearer token; clients learn only invalid_token.
+var errInvalidToken = errors.New("invalid access token")
 
 // VerifierConfig says what a valid access token looks like.
 type VerifierConfig struct {
@@ -49,7 +54,7 @@ type Identity struct {
 func (id Identity) HasScope(scope string) bool { return slices.Contains(id.Scopes, scope) }
 
 // Verifier checks bearer access tokens against the issuer's keys. A signature check is most of a
-// request's cost, so a token that passed is remembered (by its SHA-256) for VerifiedFor; its
+// request's cost, so a token that passed is remembered (by its SHA-256) for verifiedFor; its
 // expiry and that the key set still holds its signing key are checked on every use.
 type Verifier struct {
 	cfg      VerifierConfig
@@ -59,10 +64,10 @@ type Verifier struct {
 	now      func() time.Time // time.Now; tests move it
 }
 
-// VerifiedFor is the longest a verified token is remembered; VerifiedTokens how many are.
+// verifiedFor is the longest a verified token is remembered; verifiedTokens how many are.
 const (
-	VerifiedFor    = time.Minute
-	VerifiedTokens = 10_000
+	verifiedFor    = time.Minute
+	verifiedTokens = 10_000
 )
 
 type verifiedToken struct {
@@ -100,10 +105,10 @@ func NewVerifier(cfg VerifierConfig, keys jwt.Keyfunc) (*Verifier, error) {
 		return nil, fmt.Errorf("leeway %s: must be between 0 and %s", cfg.Leeway, MaxLeeway)
 	}
 	v := &Verifier{cfg: cfg, keys: keys, now: time.Now}
-	v.verified, _ = lru.New[[sha256.Size]byte, verifiedToken](VerifiedTokens)
+	v.verified, _ = lru.New[[sha256.Size]byte, verifiedToken](verifiedTokens)
 	v.parser = jwt.NewParser(
 		jwt.WithTimeFunc(func() time.Time { return v.now() }),
-		jwt.WithValidMethods(Algorithms),
+		jwt.WithValidMethods(algorithms),
 		jwt.WithIssuer(cfg.Issuer),
 		jwt.WithAudience(cfg.Audience),
 		jwt.WithLeeway(cfg.Leeway),
@@ -114,14 +119,14 @@ func NewVerifier(cfg VerifierConfig, keys jwt.Keyfunc) (*Verifier, error) {
 }
 
 // Verify checks the token's JSON (no key twice), signature, algorithm, crit, typ, iss, aud,
-// validity and lifetime, and returns its identity; a refusal is a *Failure wrapping ErrInvalidToken.
+// validity and lifetime, and returns its identity; a refusal is a *Failure wrapping errInvalidToken.
 func (v *Verifier) Verify(token string) (Identity, error) {
 	key := sha256.Sum256([]byte(token))
 	now := v.now()
 	if known, ok := v.verified.Get(key); ok && now.Before(known.until) && v.stillSigned(known) {
 		if now.After(known.exp.Add(v.cfg.Leeway)) {
 			v.verified.Remove(key)
-			return Identity{}, fail(ReasonExpired, fmt.Errorf("%w: %w", ErrInvalidToken, jwt.ErrTokenExpired))
+			return Identity{}, fail(ReasonExpired, fmt.Errorf("%w: %w", errInvalidToken, jwt.ErrTokenExpired))
 		}
 		return known.identity, nil
 	}
@@ -130,7 +135,7 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 		v.verified.Remove(key) // remembered before, refused now: its key is gone, say
 		return Identity{}, err
 	}
-	verified.until = now.Add(VerifiedFor)
+	verified.until = now.Add(verifiedFor)
 	v.verified.Add(key, verified)
 	return id, nil
 }
@@ -143,7 +148,7 @@ func (v *Verifier) Remembers(token string) bool {
 
 func (v *Verifier) verify(token string) (Identity, verifiedToken, error) {
 	refuse := func(reason Reason, err error) (Identity, verifiedToken, error) {
-		return Identity{}, verifiedToken{}, fail(reason, fmt.Errorf("%w: %w", ErrInvalidToken, err))
+		return Identity{}, verifiedToken{}, fail(reason, fmt.Errorf("%w: %w", errInvalidToken, err))
 	}
 	if err := noDuplicateKeys(token); err != nil {
 		return refuse(ReasonMalformed, err)
@@ -207,8 +212,8 @@ func scopes(claims jwt.MapClaims) []string {
 
 type identityKey struct{}
 
-// WithIdentity returns ctx carrying the request's verified identity: Middleware is its one writer.
-func WithIdentity(ctx context.Context, id Identity) context.Context {
+// withIdentity returns ctx carrying the request's verified identity: Middleware is its one writer.
+func withIdentity(ctx context.Context, id Identity) context.Context {
 	return context.WithValue(ctx, identityKey{}, id)
 }
 
@@ -216,4 +221,82 @@ func WithIdentity(ctx context.Context, id Identity) context.Context {
 func FromContext(ctx context.Context) (Identity, bool) {
 	id, ok := ctx.Value(identityKey{}).(Identity)
 	return id, ok
+}
+
+// errDuplicateKey: decoders disagree on which of two equal keys wins, so a signer's and a
+// verifier's view of one token could differ.
+var errDuplicateKey = errors.New("a JSON object of the token names a key twice")
+
+// noDuplicateKeys checks a compact JWS's header and claims for repeated keys at any depth;
+// what does not decode is left to the JWT parser.
+func noDuplicateKeys(token string) error {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	for _, segment := range parts[:2] {
+		raw, err := base64.RawURLEncoding.DecodeString(segment)
+		if err != nil {
+			return nil
+		}
+		if err := uniqueKeys(json.NewDecoder(bytes.NewReader(raw))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// uniqueKeys reads one JSON value and fails on an object that repeats a key.
+func uniqueKeys(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil || (tok != json.Delim('{') && tok != json.Delim('[')) {
+		return nil
+	}
+	keys := map[string]bool{}
+	for dec.More() {
+		if tok == json.Delim('{') {
+			key, err := dec.Token()
+			if k, _ := key.(string); err != nil || keys[k] {
+				return cmp.Or(err, errDuplicateKey)
+			}
+			keys[key.(string)] = true
+		}
+		if err := uniqueKeys(dec); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token()
+	return err
+}
+
+// acceptedType reports whether typ is at+jwt (RFC 9068) or JWT, in any case, with or without
+// "application/" (RFC 7515, 4.1.9).
+func acceptedType(typ any) bool {
+	s, ok := typ.(string)
+	if !ok {
+		return false
+	}
+	s = strings.TrimPrefix(strings.ToLower(s), "application/")
+	return s == "at+jwt" || s == "jwt"
+}
+
+// classify names the check of golang-jwt that refused a token.
+func classify(err error) Reason {
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed), errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return ReasonMalformed
+	case errors.Is(err, jwkset.ErrKeyNotFound):
+		return ReasonUnknownKey
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
+		return ReasonBadSignature
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return ReasonExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return ReasonNotYetValid
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return ReasonWrongIssuer
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return ReasonWrongAudience
+	}
+	return ReasonMalformed
 }

@@ -46,21 +46,13 @@ func exchangeOf(ctx context.Context) *exchange {
 	return x
 }
 
-// requestIDs adds request_id to every line logged with a request's context.
-type requestIDs struct{ slog.Handler }
-
-func (h requestIDs) Handle(ctx context.Context, r slog.Record) error {
+// withRequestID adds request_id to every record logged with a request's context.
+func withRequestID(ctx context.Context, r slog.Record) slog.Record {
 	if x := exchangeOf(ctx); x != nil {
 		r.AddAttrs(slog.String("request_id", x.id))
 	}
-	return h.Handler.Handle(ctx, r)
+	return r
 }
-
-func (h requestIDs) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return requestIDs{h.Handler.WithAttrs(attrs)}
-}
-
-func (h requestIDs) WithGroup(name string) slog.Handler { return requestIDs{h.Handler.WithGroup(name)} }
 
 // accessLog gives the request its id (the client's X-Request-Id when well-formed) and writes
 // one line per request: who, what, how it ended and which credential check refused it; never a

@@ -62,7 +62,7 @@ func New(d Deps) (http.Handler, error) {
 	if d.ResponseValidation == "" {
 		d.ResponseValidation = contract.Enforce
 	}
-	log := slog.New(requestIDs{d.Logger.Handler()})
+	log := slog.New(telemetry.ContextAttrs(d.Logger.Handler(), withRequestID))
 	responses, err := d.Contract.NewResponseValidator(d.ResponseValidation, d.ValidationCacheEntries, log, d.Metrics)
 	if err != nil {
 		return nil, err
