@@ -109,15 +109,8 @@ func writeLine(log *slog.Logger, m *metrics.Metrics, c echo.Context, x *exchange
 	// Who: the verified identity, or the refusal problem rendered.
 	id, verified := auth.FromContext(req.Context())
 	var refused *auth.Failure
-	reason := ""
-	if errors.As(x.err, &refused) {
-		reason = string(refused.Reason)
-		if !verified {
-			id.Subject = refused.Subject
-		}
-	}
-	if reason != "" {
-		m.AuthFailures.WithLabelValues(reason).Inc()
+	if errors.As(x.err, &refused) && !verified {
+		id.Subject = refused.Subject
 	}
 	m.Requests.WithLabelValues(c.Path(), strconv.Itoa(status)).Inc()
 	m.RequestDuration.WithLabelValues(c.Path()).Observe(elapsed.Seconds())
@@ -132,8 +125,9 @@ func writeLine(log *slog.Logger, m *metrics.Metrics, c echo.Context, x *exchange
 		slog.Int64("bytes", res.Size),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 	}
-	if reason != "" {
-		attrs = append(attrs, slog.String("auth_failure", reason))
+	if refused != nil && refused.Reason != "" {
+		m.AuthFailures.WithLabelValues(string(refused.Reason)).Inc()
+		attrs = append(attrs, slog.String("auth_failure", string(refused.Reason)))
 	}
 	if w.err != nil {
 		attrs = append(attrs, slog.String("write_error", w.err.Error()))
