@@ -14,12 +14,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 )
 
@@ -42,9 +42,7 @@ type remoteKeys struct {
 	storage jwkset.Storage
 	lookup  keyfunc.Keyfunc
 	limiter *rate.Limiter
-
-	mu       sync.Mutex
-	inFlight chan struct{} // closed when the current unknown-kid fetch ends; nil when none runs
+	flight  singleflight.Group // one fetch for an unknown kid at a time; the others wait for it
 }
 
 // RemoteKeys returns a key function over the JWKS at url: fetched now, every RefreshInterval
@@ -86,34 +84,15 @@ func (k *remoteKeys) keyfunc(ctx context.Context) jwt.Keyfunc {
 // refetch fetches the set for an unknown kid, or waits for the fetch under way; it reports
 // whether the lookup is worth repeating.
 func (k *remoteKeys) refetch(ctx context.Context) bool {
-	k.mu.Lock()
-	if done := k.inFlight; done != nil {
-		k.mu.Unlock()
-		select {
-		case <-done:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
-	if !k.limiter.Allow() {
-		k.mu.Unlock()
+	fetched := k.flight.DoChan("", func() (any, error) {
+		return k.limiter.Allow() && k.fetchOrWarn(ctx, "fetching the issuer's key set for an unknown key id"), nil
+	})
+	select {
+	case r := <-fetched:
+		return r.Val.(bool)
+	case <-ctx.Done():
 		return false
 	}
-	done := make(chan struct{})
-	k.inFlight = done
-	k.mu.Unlock()
-
-	err := k.fetch(ctx)
-	k.mu.Lock()
-	k.inFlight = nil
-	k.mu.Unlock()
-	close(done)
-	if err != nil {
-		k.opts.Logger.WarnContext(ctx, "fetching the issuer's key set for an unknown key id failed; keeping the keys we have",
-			"url", k.url, "error", err.Error())
-	}
-	return err == nil
 }
 
 func (k *remoteKeys) refreshEvery(ctx context.Context) {
@@ -124,12 +103,18 @@ func (k *remoteKeys) refreshEvery(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-			if err := k.fetch(ctx); err != nil {
-				k.opts.Logger.WarnContext(ctx, "refreshing the issuer's key set failed; keeping the keys we have",
-					"url", k.url, "error", err.Error())
-			}
+			k.fetchOrWarn(ctx, "refreshing the issuer's key set")
 		}
 	}
+}
+
+// fetchOrWarn fetches the set; a failure is logged, and the keys held stay.
+func (k *remoteKeys) fetchOrWarn(ctx context.Context, what string) bool {
+	err := k.fetch(ctx)
+	if err != nil {
+		k.opts.Logger.WarnContext(ctx, what+" failed; keeping the keys we have", "url", k.url, "error", err.Error())
+	}
+	return err == nil
 }
 
 // fetch replaces the keys held, under its own deadline. Keys of unsupported types are skipped;

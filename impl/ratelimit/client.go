@@ -79,19 +79,23 @@ func (f *Failures) Admit(req *http.Request, remembered bool) error {
 		return nil // never failed, or long forgotten
 	}
 	if c.failures != nil {
-		if own := c.failures.TokensAt(now); own < 1 {
-			return tooMany(max(until(c.failures, 1, own), time.Second))
+		if err := empty(c.failures, now); err != nil {
+			return err
 		}
 	}
-	recent := now.Sub(c.lastFailure) < recentFailure
-	if remembered || f.global == nil || c.succeeded || !recent {
+	if remembered || f.global == nil || c.succeeded || now.Sub(c.lastFailure) >= recentFailure {
 		return nil
 	}
-	global := f.global.TokensAt(now)
-	if global >= 1 {
+	return empty(f.global, now)
+}
+
+// empty returns *TooMany (at least a second) when bucket holds less than a token at now.
+func empty(bucket *rate.Limiter, now time.Time) error {
+	tokens := bucket.TokensAt(now)
+	if tokens >= 1 {
 		return nil
 	}
-	return tooMany(max(until(f.global, 1, global), time.Second))
+	return tooMany(max(time.Duration((1-tokens)/float64(bucket.Limit())*float64(time.Second)), time.Second))
 }
 
 // Failed charges a failed attempt to its address and to the global budget. An empty bucket
@@ -132,11 +136,6 @@ func (f *Failures) Succeeded(req *http.Request) {
 	if c, ok := f.clients.Peek(key); ok {
 		c.succeeded = true
 	}
-}
-
-// until is how long the bucket, holding tokens now, takes to hold want.
-func until(bucket *rate.Limiter, want, tokens float64) time.Duration {
-	return time.Duration((want - tokens) / float64(bucket.Limit()) * float64(time.Second))
 }
 
 // clientKey is the key failures are charged to: the IPv4 address, or the /64 of an IPv6 one (a
