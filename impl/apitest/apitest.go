@@ -1,13 +1,14 @@
-// Package apitest starts the real service for black-box tests: a SQLite store in a temporary
-// directory, the full HTTP stack on a real listener, and the generated client behind a transport
-// that validates every response against the contract, so drift fails the test that saw it.
+// Package apitest starts the real service for black-box tests, on a real listener, with the
+// generated client behind a transport that validates every response against the contract.
 package apitest
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -38,20 +39,14 @@ import (
 
 // Env is one running service under test.
 type Env struct {
-	URL      string // base URL of the API, ending in the base path
-	Addr     string // host:port of the listener
-	Client   *gen.ClientWithResponses
-	HTTP     *http.Client // plain client whose responses are validated too
-	Store    store.Store
-	Contract *contract.Contract
-	Logs     *SyncBuffer // everything the service logged
-	Metrics  *metrics.Metrics
-	// SQLitePath is the database file when the env runs on SQLite.
-	SQLitePath string
-
-	// Issuer signs access tokens the service accepts; Tokens issues API tokens.
-	Issuer *Issuer
-	Tokens *auth.APITokens
+	*Service
+	URL        string // base URL of the API, ending in the base path
+	Addr       string // host:port of the listener
+	Client     *gen.ClientWithResponses
+	HTTP       *http.Client // plain client whose responses are validated too
+	Store      store.Store
+	Contract   *contract.Contract
+	SQLitePath string // the database file when the env runs on SQLite
 
 	mu            sync.Mutex
 	secrets       []string          // write-only values imported; none may ever be logged
@@ -59,10 +54,16 @@ type Env struct {
 	allowFailures bool
 }
 
-// Bearer returns a request editor that sets a valid access token for the tenant.
-func (e *Env) Bearer(t testing.TB, tenantID string) gen.RequestEditorFn {
+// bearer returns a valid access token for the tenant, never to be logged.
+func (e *Env) bearer(t testing.TB, tenantID string) string {
 	token := e.Issuer.MustToken(t, e.Issuer.Claims(tenantID))
 	e.Sensitive(token)
+	return token
+}
+
+// Bearer returns a request editor that sets a valid access token for the tenant.
+func (e *Env) Bearer(t testing.TB, tenantID string) gen.RequestEditorFn {
+	token := e.bearer(t, tenantID)
 	return func(_ context.Context, req *http.Request) error {
 		req.Header.Set("Authorization", "Bearer "+token)
 		return nil
@@ -93,21 +94,17 @@ func (e *Env) Params(t testing.TB, tenantID string) *gen.GetOrganizationCustomer
 
 // Headers returns the three credential headers of a valid request for the tenant.
 func (e *Env) Headers(t testing.TB, tenantID string) map[string]string {
-	bearer := e.Issuer.MustToken(t, e.Issuer.Claims(tenantID))
-	e.Sensitive(bearer)
 	return map[string]string{
-		"Authorization": "Bearer " + bearer,
+		"Authorization": "Bearer " + e.bearer(t, tenantID),
 		"token":         e.APIToken(t, tenantID),
 		"tenantId":      tenantID,
 	}
 }
 
-// AllowContractFailures lets the test end although the service replaced off-contract
-// responses: for tests that cause them on purpose.
+// AllowContractFailures is for tests that cause off-contract responses on purpose.
 func (e *Env) AllowContractFailures() { e.allowFailures = true }
 
-// MustSQLite opens a migrated SQLite store in a new temporary directory, closed when the test
-// ends, and returns it with its file's path.
+// MustSQLite opens a migrated SQLite store in a temporary directory, and returns its path too.
 func MustSQLite(t testing.TB) (*sqlite.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "customers.db")
@@ -134,15 +131,13 @@ func MustStart(t testing.TB, opts ...Option) *Env {
 // Service is the service's handler with what a test needs to talk to it and watch it.
 type Service struct {
 	Handler http.Handler
-	// Issuer signs access tokens the service accepts; Tokens issues API tokens.
-	Issuer  *Issuer
+	Issuer  *Issuer // signs access tokens the service accepts; Tokens issues API tokens
 	Tokens  *auth.APITokens
 	Metrics *metrics.Metrics
 	Logs    *SyncBuffer // everything the service logged
 }
 
-// MustService builds the service on the given contract and store, with a test issuer of access
-// tokens serving its keys over HTTP.
+// MustService builds the service on c and st, with a test issuer serving its keys over HTTP.
 func MustService(t testing.TB, c *contract.Contract, st store.Store, opts ...Option) *Service {
 	t.Helper()
 	var o options
@@ -156,7 +151,6 @@ func MustService(t testing.TB, c *contract.Contract, st store.Store, opts ...Opt
 		o.issuer(issuer)
 	}
 	authenticator := mustAuthenticator(t, st, logger, issuer, o.keySet)
-	tokens := authenticator.Tokens
 	m := metrics.New()
 	deps := server.Deps{Context: t.Context(), Contract: c, Store: st, Logger: logger, Metrics: m,
 		Auth:               authenticator,
@@ -168,11 +162,10 @@ func MustService(t testing.TB, c *contract.Contract, st store.Store, opts ...Opt
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
-	return &Service{Handler: handler, Issuer: issuer, Tokens: tokens, Metrics: m, Logs: logs}
+	return &Service{Handler: handler, Issuer: issuer, Tokens: authenticator.Tokens, Metrics: m, Logs: logs}
 }
 
-// MustAuthenticator returns the service's authenticator over st, trusting a new test issuer
-// that serves its keys over HTTP.
+// MustAuthenticator returns the service's authenticator over st, trusting a new test issuer.
 func MustAuthenticator(t testing.TB, st store.Store, logger *slog.Logger) (*auth.Authenticator, *Issuer) {
 	t.Helper()
 	issuer := MustIssuer(t)
@@ -188,8 +181,7 @@ type options struct {
 	deps   []func(*server.Deps)
 }
 
-// WithKeySet sets how the service keeps the test issuer's key set (by default it may refetch
-// the set every millisecond). The logger is always the service's.
+// WithKeySet sets how the service keeps the issuer's key set (default: refetch every millisecond).
 func WithKeySet(o auth.KeySetOptions) Option { return func(opts *options) { opts.keySet = &o } }
 
 // WithIssuer changes the test issuer before the service first fetches its keys.
@@ -223,18 +215,15 @@ func mustAuthenticator(t testing.TB, st store.Store, logger *slog.Logger, issuer
 // MustStartWith starts a service on the given contract and store on a real listener.
 func MustStartWith(t testing.TB, c *contract.Contract, st store.Store, opts ...Option) *Env {
 	t.Helper()
-	svc := MustService(t, c, st, opts...)
-	handler, issuer, tokens, m, logs := svc.Handler, svc.Issuer, svc.Tokens, svc.Metrics, svc.Logs
-	env := &Env{Store: st, Contract: c, Logs: logs, Metrics: m, Issuer: issuer, Tokens: tokens, apiTokens: map[string]string{}}
-	// Registered before the server's own clean-up, so these checks run after it has finished
-	// every request and written every log line.
+	env := &Env{Service: MustService(t, c, st, opts...), Store: st, Contract: c, apiTokens: map[string]string{}}
+	// Registered before the server's clean-up, so these run after its last request and log line.
 	t.Cleanup(func() {
-		if n := testutil.CollectAndCount(m.ResponseValidationFailures); n > 0 && !env.allowFailures {
-			t.Errorf("the service replaced %d off-contract responses; logs:\n%s", n, logs.String())
+		if n := testutil.CollectAndCount(env.Metrics.ResponseValidationFailures); n > 0 && !env.allowFailures {
+			t.Errorf("the service replaced %d off-contract responses; logs:\n%s", n, env.Logs.String())
 		}
 		env.assertNoSecretLogged(t)
 	})
-	ts := httptest.NewUnstartedServer(handler)
+	ts := httptest.NewUnstartedServer(env.Handler)
 	server.ApplyLimits(ts.Config)
 	ts.Start()
 	t.Cleanup(ts.Close)
@@ -247,8 +236,8 @@ func MustStartWith(t testing.TB, c *contract.Contract, st store.Store, opts ...O
 	return env
 }
 
-// Sensitive registers values that must never appear in the service's logs. MustImport registers
-// every write-only value it imports; the credential helpers register every token they make.
+// Sensitive registers values that must never be logged (MustImport and the credential helpers
+// register theirs).
 func (e *Env) Sensitive(values ...string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -262,16 +251,14 @@ func (e *Env) assertNoSecretLogged(t testing.TB) {
 	defer e.mu.Unlock()
 	for _, s := range e.secrets {
 		quoted, _ := json.Marshal(s)
-		// Short values (PINs) are looked for as JSON strings only: as bare digits they turn up
-		// in timestamps and request ids by chance.
+		// Short values (PINs) only as JSON strings: bare digits turn up in timestamps by chance.
 		if strings.Contains(logs, string(quoted)) || len(s) >= 8 && strings.Contains(logs, s) {
 			t.Errorf("a write-only value was logged (%d characters)", len(s))
 		}
 	}
 }
 
-// writeOnlyValues lists the write-only values a customer carries, where the contract says
-// they are.
+// writeOnlyValues lists the write-only values a customer carries.
 func writeOnlyValues(t testing.TB, c *contract.Contract, customer gen.Customer) []string {
 	t.Helper()
 	raw, err := json.Marshal(customer)
@@ -293,8 +280,7 @@ func writeOnlyValues(t testing.TB, c *contract.Contract, customer gen.Customer) 
 	return out
 }
 
-// WriteOnlyNames returns the contract's write-only property names, quoted as they would stand
-// in a JSON document: a response that holds one carries a secret.
+// WriteOnlyNames returns the contract's write-only property names, quoted as in JSON.
 func WriteOnlyNames(c *contract.Contract) []string {
 	var names []string
 	for _, p := range c.WriteOnly() {
@@ -313,8 +299,7 @@ func MustContract(t testing.TB) *contract.Contract {
 	return c
 }
 
-// MustRouter builds a kin-openapi router over a fresh copy of the contract (routers keep state
-// in the document they are built from).
+// MustRouter builds a kin-openapi router over the contract.
 func MustRouter(t testing.TB, c *contract.Contract) routers.Router {
 	t.Helper()
 	r, err := gorillamux.NewRouter(c.Doc)
@@ -343,9 +328,8 @@ func (e *Env) MustImport(t testing.TB, tenantID, organizationID string, customer
 	return sum
 }
 
-// ValidatingTransport checks every response of the API against the contract with kin-openapi
-// (status included) and fails the test on any mismatch. Responses outside the contract's paths
-// must still be problem details.
+// ValidatingTransport fails the test on any response that breaks the contract (status
+// included); outside the contract's paths, errors must be problem details.
 type ValidatingTransport struct {
 	T      testing.TB
 	Router routers.Router
@@ -354,11 +338,7 @@ type ValidatingTransport struct {
 
 // RoundTrip sends req and validates the response.
 func (v *ValidatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	base := v.Base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	resp, err := base.RoundTrip(req)
+	resp, err := cmp.Or(v.Base, http.DefaultTransport).RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
@@ -398,8 +378,7 @@ func Decoded(header http.Header, body []byte) ([]byte, error) {
 	}
 }
 
-// ValidateResponse checks one response against the contract. A request that matches no
-// operation must have been answered with problem details.
+// ValidateResponse checks one response against the contract; outside it, problem details.
 func ValidateResponse(r routers.Router, req *http.Request, status int, header http.Header, body []byte) error {
 	route, params, err := r.FindRoute(req)
 	if err != nil {
@@ -420,21 +399,17 @@ func validateProblem(status int, header http.Header, body []byte) error {
 		return nil // health endpoints and the like
 	}
 	if ct := header.Get("Content-Type"); ct != "application/problem+json" {
-		return &problemError{"Content-Type " + ct + ", want application/problem+json"}
+		return fmt.Errorf("Content-Type %s, want application/problem+json", ct)
 	}
 	var p gen.Problem
 	if err := json.Unmarshal(body, &p); err != nil {
-		return &problemError{"body is not problem details: " + err.Error()}
+		return fmt.Errorf("body is not problem details: %w", err)
 	}
 	if p.Status != status || p.Type == "" || p.Title == "" {
-		return &problemError{"problem details lack type, title or the response's status"}
+		return errors.New("problem details lack type, title or the response's status")
 	}
 	return nil
 }
-
-type problemError struct{ msg string }
-
-func (e *problemError) Error() string { return e.msg }
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers, for captured logs.
 type SyncBuffer struct {
@@ -464,8 +439,7 @@ func (b *SyncBuffer) Next() <-chan struct{} {
 	return b.written
 }
 
-// MustAccessLine waits for the service's access log line of the request (it is written once
-// the answer has gone, so it may trail the response) and returns it decoded.
+// MustAccessLine waits for the access line of the request (it may trail the response).
 func (e *Env) MustAccessLine(t testing.TB, requestID string) map[string]any {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
@@ -492,13 +466,13 @@ func (b *SyncBuffer) String() string {
 	return b.buf.String()
 }
 
-// Snapshot is a store.Snapshot over customers in memory, for tests that stand in for a store's
-// read. After yields customers, it yields after's error (if any) instead of the rest.
+// Snapshot is a store.Snapshot over customers in memory; with Err, it yields Err after
+// FailAfter customers instead of the rest.
 type Snapshot struct {
 	V         string
 	List      []store.Customer
-	FailAfter int   // the number of customers yielded before Err; 0 with Err nil: all
-	Err       error // yielded after FailAfter customers
+	FailAfter int
+	Err       error
 }
 
 // Version implements store.Snapshot.

@@ -15,12 +15,10 @@ import (
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
-// ErrInvalidAPIToken is the cause of every refused `token` header: malformed, unknown, revoked
-// or expired alike.
-var ErrInvalidAPIToken = errors.New("invalid API token")
+// errInvalidAPIToken is the cause of every refused `token` header.
+var errInvalidAPIToken = errors.New("invalid API token")
 
-// apiTokenPrefix marks the service's API tokens, so that one pasted in the wrong place (a log,
-// a repository) is recognisable and can be found by secret scanners.
+// apiTokenPrefix makes a leaked API token recognisable to people and secret scanners.
 const apiTokenPrefix = "cat_"
 
 // APITokens issues and checks API tokens. A token is `cat_<id>.<secret>`: the id names it in
@@ -38,17 +36,12 @@ func NewAPITokens(st store.TokenStore, now func() time.Time) *APITokens {
 	return &APITokens{store: st, now: now}
 }
 
-// Issue creates a token for the tenant, valid for ttl (0: until revoked), and returns it. The
-// token is not stored and cannot be shown again.
+// Issue creates a token for the tenant, valid for ttl (0: until revoked); it cannot be shown again.
 func (a *APITokens) Issue(ctx context.Context, tenantID, name string, ttl time.Duration) (string, store.APIToken, error) {
 	var id [16]byte
 	var secret [32]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return "", store.APIToken{}, fmt.Errorf("generate API token: %w", err)
-	}
-	if _, err := rand.Read(secret[:]); err != nil {
-		return "", store.APIToken{}, fmt.Errorf("generate API token: %w", err)
-	}
+	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails
+	_, _ = rand.Read(secret[:])
 	encoded := base64.RawURLEncoding.EncodeToString(secret[:])
 	sum := sha256.Sum256([]byte(encoded))
 	now := a.now().UTC()
@@ -62,9 +55,7 @@ func (a *APITokens) Issue(ctx context.Context, tenantID, name string, ttl time.D
 	return apiTokenPrefix + t.ID + "." + encoded, t, nil
 }
 
-// APITokenID returns the id that arg names: arg is an id as listings show it, with or without
-// the cat_ prefix, or a whole token, whose secret (after the '.') it ignores. It reports false
-// when arg holds no well-formed id.
+// APITokenID returns the id arg names: an id (with or without cat_) or a whole token.
 func APITokenID(arg string) (string, bool) {
 	id, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(arg), apiTokenPrefix), ".")
 	if len(id) != 32 {
@@ -76,31 +67,31 @@ func APITokenID(arg string) (string, bool) {
 	return strings.ToLower(id), true
 }
 
-// Check returns the stored token that token is, if it is valid now. The secret is compared in
-// constant time; an unknown id costs the same comparison.
+// Check returns the stored token, if valid now; a refusal is a *Failure. The secret is compared
+// in constant time, an unknown id costing the same.
 func (a *APITokens) Check(ctx context.Context, token string) (store.APIToken, error) {
 	id, secret, ok := strings.Cut(strings.TrimPrefix(token, apiTokenPrefix), ".")
 	if !strings.HasPrefix(token, apiTokenPrefix) || !ok || len(id) != 32 || secret == "" {
-		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: malformed", ErrInvalidAPIToken))
+		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: malformed", errInvalidAPIToken))
 	}
 	sum := sha256.Sum256([]byte(secret))
 	t, err := a.store.APIToken(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		subtle.ConstantTimeCompare(sum[:], make([]byte, sha256.Size))
-		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: unknown", ErrInvalidAPIToken))
+		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: unknown", errInvalidAPIToken))
 	case err != nil:
 		return store.APIToken{}, fmt.Errorf("check API token: %w", err)
 	}
 	// The secret first: whether a token is revoked or expired is for its holder only.
 	if subtle.ConstantTimeCompare(sum[:], t.SecretHash) != 1 {
-		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: wrong secret", ErrInvalidAPIToken))
+		return store.APIToken{}, fail(ReasonAPITokenUnknown, fmt.Errorf("%w: wrong secret", errInvalidAPIToken))
 	}
 	switch t.State(a.now()) {
 	case store.APITokenRevoked:
-		return store.APIToken{}, fail(ReasonAPITokenRevoked, fmt.Errorf("%w: revoked", ErrInvalidAPIToken))
+		return store.APIToken{}, fail(ReasonAPITokenRevoked, fmt.Errorf("%w: revoked", errInvalidAPIToken))
 	case store.APITokenExpired:
-		return store.APIToken{}, fail(ReasonAPITokenExpired, fmt.Errorf("%w: expired", ErrInvalidAPIToken))
+		return store.APIToken{}, fail(ReasonAPITokenExpired, fmt.Errorf("%w: expired", errInvalidAPIToken))
 	}
 	return t, nil
 }

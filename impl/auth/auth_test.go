@@ -185,8 +185,8 @@ func TestAFailedRefetchIsLoggedThroughTheGivenLogger(t *testing.T) {
 	v, _ := auth.NewVerifier(auth.VerifierConfig{Issuer: "https://issuer.test/", Audience: "api"}, kf)
 	token, _ := auth.Sign(auth.SigningKey{ID: "k2", Algorithm: "EdDSA", Private: key}, claims(time.Now()))
 	_, err = v.Verify(token)
-	if reason, _ := auth.ReasonOf(err); reason != auth.ReasonUnknownKey {
-		t.Fatalf("Verify = %v (reason %q), want unknown_key", err, reason)
+	if f := (*auth.Failure)(nil); !errors.As(err, &f) || f.Reason != auth.ReasonUnknownKey {
+		t.Fatalf("Verify = %v, want unknown_key", err)
 	}
 	var line map[string]any
 	if err := json.Unmarshal([]byte(logs.String()), &line); err != nil || line["level"] != "WARN" || !strings.Contains(fmt.Sprint(line["error"]), "status 502") {

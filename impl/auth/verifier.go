@@ -1,48 +1,46 @@
-// Package auth verifies the two credentials of every request: the OAuth 2.0 bearer access token
-// (a JWT checked against the issuer's published keys) and the tenant's API token (the `token`
-// header). It binds each request to one tenant. It writes no cryptography of its own: JWTs are
-// golang-jwt's, key sets keyfunc's.
+// Package auth verifies a request's two credentials, the bearer access token (a JWT, golang-jwt's,
+// against keyfunc's key sets) and the tenant's API token, and binds the request to one tenant.
+// It returns domain errors (*Failure, *RepeatedHeader); package problem turns them into answers.
 package auth
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
-// Algorithms are the signature algorithms accepted. `none` and HMAC are refused: an HMAC
-// "signature" made with a public key is the classic confusion attack.
-var Algorithms = []string{"RS256", "ES256", "EdDSA"}
+// algorithms are those accepted: not `none`, not HMAC (signed with a public key: the confusion attack).
+var algorithms = []string{"RS256", "ES256", "EdDSA"}
 
 // MaxLeeway bounds the clock skew allowed on exp, nbf and iat.
 const MaxLeeway = 60 * time.Second
 
-// DefaultMaxLifetime is the longest an access token may be valid, from iat (or from now, when
-// it has no iat) to exp, unless VerifierConfig says otherwise.
+// DefaultMaxLifetime is the longest an access token may be valid, from iat (or now) to exp.
 const DefaultMaxLifetime = 24 * time.Hour
 
-// ErrInvalidToken is the cause of every refused bearer token. What exactly failed stays in the
-// wrapped error, for the log; clients learn only RFC 6750's invalid_token.
-var ErrInvalidToken = errors.New("invalid access token")
+// errInvalidToken is the cause of every refused bearer token; clients learn only invalid_token.
+var errInvalidToken = errors.New("invalid access token")
 
 // VerifierConfig says what a valid access token looks like.
 type VerifierConfig struct {
-	Issuer   string // required value of iss
-	Audience string // required value in aud
-	// TenantClaim names the claim that holds the tenant id (default tenant_id).
-	TenantClaim string
+	Issuer      string        // required value of iss
+	Audience    string        // required value in aud
+	TenantClaim string        // the claim holding the tenant id (default tenant_id)
 	Leeway      time.Duration // allowed clock skew on exp, nbf and iat; at most MaxLeeway
-	// MaxLifetime bounds exp minus iat (or exp minus now, without iat); default
-	// DefaultMaxLifetime.
-	MaxLifetime time.Duration
+	MaxLifetime time.Duration // bounds exp minus iat (or now); default DefaultMaxLifetime
 }
 
 // Identity is what a verified access token says about its holder.
@@ -55,14 +53,9 @@ type Identity struct {
 // HasScope reports whether the identity was granted scope.
 func (id Identity) HasScope(scope string) bool { return slices.Contains(id.Scopes, scope) }
 
-// Verifier checks bearer access tokens locally against the issuer's keys.
-//
-// Checking a signature is most of what a request costs the service, and a client sends the same
-// token with every request until it expires. So a token that passed is remembered by the
-// SHA-256 of its exact bytes, for at most VerifiedFor: within that time its signature and
-// claims are not checked again. What can change meanwhile is checked on every use: its expiry,
-// and that the issuer's key set still holds the very key that signed it (a withdrawn or
-// replaced key refuses its tokens at once). Refused tokens are never remembered.
+// Verifier checks bearer access tokens against the issuer's keys. A signature check is most of a
+// request's cost, so a token that passed is remembered (by its SHA-256) for verifiedFor; its
+// expiry and that the key set still holds its signing key are checked on every use.
 type Verifier struct {
 	cfg      VerifierConfig
 	keys     jwt.Keyfunc
@@ -71,13 +64,12 @@ type Verifier struct {
 	now      func() time.Time // time.Now; tests move it
 }
 
-// VerifiedFor is the longest a verified token is remembered; VerifiedTokens how many are.
+// verifiedFor is the longest a verified token is remembered; verifiedTokens how many are.
 const (
-	VerifiedFor    = time.Minute
-	VerifiedTokens = 10_000
+	verifiedFor    = time.Minute
+	verifiedTokens = 10_000
 )
 
-// verifiedToken is what is remembered of a token that passed.
 type verifiedToken struct {
 	identity Identity
 	exp      time.Time // the token's expiry
@@ -86,7 +78,6 @@ type verifiedToken struct {
 	key      any // the public key that verified its signature
 }
 
-// stillSigned reports whether the key set still gives the key that verified t's signature.
 func (v *Verifier) stillSigned(t verifiedToken) bool {
 	key, err := v.keys(&jwt.Token{Header: t.header})
 	if err != nil {
@@ -114,10 +105,10 @@ func NewVerifier(cfg VerifierConfig, keys jwt.Keyfunc) (*Verifier, error) {
 		return nil, fmt.Errorf("leeway %s: must be between 0 and %s", cfg.Leeway, MaxLeeway)
 	}
 	v := &Verifier{cfg: cfg, keys: keys, now: time.Now}
-	v.verified, _ = lru.New[[sha256.Size]byte, verifiedToken](VerifiedTokens)
+	v.verified, _ = lru.New[[sha256.Size]byte, verifiedToken](verifiedTokens)
 	v.parser = jwt.NewParser(
 		jwt.WithTimeFunc(func() time.Time { return v.now() }),
-		jwt.WithValidMethods(Algorithms),
+		jwt.WithValidMethods(algorithms),
 		jwt.WithIssuer(cfg.Issuer),
 		jwt.WithAudience(cfg.Audience),
 		jwt.WithLeeway(cfg.Leeway),
@@ -127,16 +118,15 @@ func NewVerifier(cfg VerifierConfig, keys jwt.Keyfunc) (*Verifier, error) {
 	return v, nil
 }
 
-// Verify checks the token's JSON (no key twice), signature, algorithm, crit (none), type,
-// issuer, audience, validity period and lifetime, and returns its identity. Every failure wraps
-// ErrInvalidToken and a Failure that names the check.
+// Verify checks the token's JSON (no key twice), signature, algorithm, crit, typ, iss, aud,
+// validity and lifetime, and returns its identity; a refusal is a *Failure wrapping errInvalidToken.
 func (v *Verifier) Verify(token string) (Identity, error) {
 	key := sha256.Sum256([]byte(token))
 	now := v.now()
 	if known, ok := v.verified.Get(key); ok && now.Before(known.until) && v.stillSigned(known) {
 		if now.After(known.exp.Add(v.cfg.Leeway)) {
 			v.verified.Remove(key)
-			return Identity{}, fail(ReasonExpired, fmt.Errorf("%w: %w", ErrInvalidToken, jwt.ErrTokenExpired))
+			return Identity{}, fail(ReasonExpired, fmt.Errorf("%w: %w", errInvalidToken, jwt.ErrTokenExpired))
 		}
 		return known.identity, nil
 	}
@@ -145,23 +135,20 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 		v.verified.Remove(key) // remembered before, refused now: its key is gone, say
 		return Identity{}, err
 	}
-	verified.until = now.Add(VerifiedFor)
+	verified.until = now.Add(verifiedFor)
 	v.verified.Add(key, verified)
 	return id, nil
 }
 
-// Remembers reports whether token passed a full verification within VerifiedFor and is still
-// remembered, so that verifying it again costs no signature check. It checks nothing else:
-// Verify does, every time.
+// Remembers reports whether verifying token again would cost no signature check.
 func (v *Verifier) Remembers(token string) bool {
 	known, ok := v.verified.Peek(sha256.Sum256([]byte(token)))
 	return ok && v.now().Before(known.until)
 }
 
-// verify checks a token in full and returns its identity and what is remembered of it.
 func (v *Verifier) verify(token string) (Identity, verifiedToken, error) {
 	refuse := func(reason Reason, err error) (Identity, verifiedToken, error) {
-		return Identity{}, verifiedToken{}, fail(reason, fmt.Errorf("%w: %w", ErrInvalidToken, err))
+		return Identity{}, verifiedToken{}, fail(reason, fmt.Errorf("%w: %w", errInvalidToken, err))
 	}
 	if err := noDuplicateKeys(token); err != nil {
 		return refuse(ReasonMalformed, err)
@@ -177,9 +164,7 @@ func (v *Verifier) verify(token string) (Identity, verifiedToken, error) {
 		return refuse(classify(err), err)
 	}
 	if _, ok := parsed.Header["crit"]; ok {
-		// RFC 7515, 4.1.11: a token whose crit names an extension the recipient does not
-		// understand is invalid. golang-jwt ignores crit, and this service understands no
-		// extension: any crit is refused, an empty or malformed one too.
+		// RFC 7515, 4.1.11: golang-jwt ignores crit; this service understands no extension.
 		return refuse(ReasonMalformed, errors.New("crit names extensions this service does not understand"))
 	}
 	if typ, ok := parsed.Header["typ"]; ok && !acceptedType(typ) {
@@ -206,8 +191,7 @@ func (v *Verifier) verify(token string) (Identity, verifiedToken, error) {
 	return id, verifiedToken{identity: id, exp: exp.Time, header: header, key: signer}, nil
 }
 
-// scopes reads the granted scopes from `scope` (a space-separated string, RFC 8693) or `scp`
-// (an array, as some issuers write it).
+// scopes reads `scope` (space-separated, RFC 8693) and `scp` (an array, as some issuers write).
 func scopes(claims jwt.MapClaims) []string {
 	var out []string
 	if s, ok := claims["scope"].(string); ok {
@@ -228,8 +212,8 @@ func scopes(claims jwt.MapClaims) []string {
 
 type identityKey struct{}
 
-// WithIdentity returns ctx carrying the request's verified identity.
-func WithIdentity(ctx context.Context, id Identity) context.Context {
+// withIdentity returns ctx carrying the request's verified identity: Middleware is its one writer.
+func withIdentity(ctx context.Context, id Identity) context.Context {
 	return context.WithValue(ctx, identityKey{}, id)
 }
 
@@ -237,4 +221,82 @@ func WithIdentity(ctx context.Context, id Identity) context.Context {
 func FromContext(ctx context.Context) (Identity, bool) {
 	id, ok := ctx.Value(identityKey{}).(Identity)
 	return id, ok
+}
+
+// errDuplicateKey: decoders disagree on which of two equal keys wins, so a signer's and a
+// verifier's view of one token could differ.
+var errDuplicateKey = errors.New("a JSON object of the token names a key twice")
+
+// noDuplicateKeys checks a compact JWS's header and claims for repeated keys at any depth;
+// what does not decode is left to the JWT parser.
+func noDuplicateKeys(token string) error {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	for _, segment := range parts[:2] {
+		raw, err := base64.RawURLEncoding.DecodeString(segment)
+		if err != nil {
+			return nil
+		}
+		if err := uniqueKeys(json.NewDecoder(bytes.NewReader(raw))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// uniqueKeys reads one JSON value and fails on an object that repeats a key.
+func uniqueKeys(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil || (tok != json.Delim('{') && tok != json.Delim('[')) {
+		return nil
+	}
+	keys := map[string]bool{}
+	for dec.More() {
+		if tok == json.Delim('{') {
+			key, err := dec.Token()
+			if k, _ := key.(string); err != nil || keys[k] {
+				return cmp.Or(err, errDuplicateKey)
+			}
+			keys[key.(string)] = true
+		}
+		if err := uniqueKeys(dec); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token()
+	return err
+}
+
+// acceptedType reports whether typ is at+jwt (RFC 9068) or JWT, in any case, with or without
+// "application/" (RFC 7515, 4.1.9).
+func acceptedType(typ any) bool {
+	s, ok := typ.(string)
+	if !ok {
+		return false
+	}
+	s = strings.TrimPrefix(strings.ToLower(s), "application/")
+	return s == "at+jwt" || s == "jwt"
+}
+
+// classify names the check of golang-jwt that refused a token.
+func classify(err error) Reason {
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed), errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return ReasonMalformed
+	case errors.Is(err, jwkset.ErrKeyNotFound):
+		return ReasonUnknownKey
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
+		return ReasonBadSignature
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return ReasonExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return ReasonNotYetValid
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return ReasonWrongIssuer
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return ReasonWrongAudience
+	}
+	return ReasonMalformed
 }

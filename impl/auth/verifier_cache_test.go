@@ -12,7 +12,7 @@ import (
 
 // TestAVerifiedTokenIsRememberedUntilItExpires checks the verifier's memory of tokens that
 // passed: the same token is not verified in full again, but its expiry still is checked; a token
-// is verified in full again after VerifiedFor; refused tokens are not remembered. (That a token
+// is verified in full again after verifiedFor; refused tokens are not remembered. (That a token
 // of a withdrawn key is refused at once is TestRotatedKeysArePickedUpWithoutARestart's.)
 func TestAVerifiedTokenIsRememberedUntilItExpires(t *testing.T) {
 	_, private, err := ed25519.GenerateKey(rand.Reader)
@@ -52,14 +52,14 @@ func TestAVerifiedTokenIsRememberedUntilItExpires(t *testing.T) {
 		t.Errorf("%d full verifications of one token verified three times, want 1", lookups)
 	}
 
-	clock = start.Add(VerifiedFor + time.Second)
+	clock = start.Add(verifiedFor + time.Second)
 	if _, err := v.Verify(token); err != nil || lookups != 2 {
-		t.Errorf("after VerifiedFor: %v, %d lookups; want a full verification", err, lookups)
+		t.Errorf("after verifiedFor: %v, %d lookups; want a full verification", err, lookups)
 	}
 
 	clock = start.Add(5*time.Minute + 11*time.Second) // past exp and the leeway
 	var f *Failure
-	if _, err := v.Verify(token); !errors.As(err, &f) || f.Reason != ReasonExpired || !errors.Is(err, ErrInvalidToken) {
+	if _, err := v.Verify(token); !errors.As(err, &f) || f.Reason != ReasonExpired || !errors.Is(err, errInvalidToken) {
 		t.Errorf("an expired remembered token: %v, want expired", err)
 	}
 

@@ -1,5 +1,5 @@
-// Package buildinfo reads what the Go toolchain recorded in the binary: the module version, the
-// VCS revision it was built from and whether the work tree had changes.
+// Package buildinfo reads the module version and VCS revision the toolchain recorded in the
+// binary: its own package because both binaries (and the server's metrics) print it.
 package buildinfo
 
 import (
@@ -17,12 +17,11 @@ type Info struct {
 	GoVersion string // the toolchain that built the binary
 }
 
-// revision and modified stand in for the VCS stamp when the toolchain recorded none (a git
-// worktree, -buildvcs=false): the Makefile sets them with -ldflags -X from git.
+// revision and modified stand in for a VCS stamp the toolchain did not record (a git worktree):
+// the Makefile sets them with -ldflags -X.
 var revision, modified string
 
-// Read returns the build information of the running binary. A binary built without module
-// support or VCS stamping (go test, go run, -buildvcs=false) reports "(devel)" and "unknown".
+// Read returns the running binary's build; without a stamp (go test, go run) "(devel)" and "unknown".
 func Read() Info {
 	info := Info{Version: "(devel)", Revision: "unknown", GoVersion: runtime.Version()}
 	if revision != "" {
@@ -55,11 +54,10 @@ func fromBuildInfo(bi *debug.BuildInfo, info Info) Info {
 	return info
 }
 
-// Stamped reports whether the build recorded its VCS revision: false for go run and go test,
-// whose binaries say "unknown" rather than guess.
+// Stamped reports whether the build recorded its VCS revision.
 func (i Info) Stamped() bool { return i.Revision != "unknown" && i.Revision != "" }
 
-// String is the line `version` prints: version, revision (with "+modified"), and Go version.
+// String is the line `version` prints.
 func (i Info) String() string {
 	rev := i.Revision
 	if i.Modified {

@@ -23,7 +23,6 @@ import (
 
 	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/problem"
-	"github.com/cyrexa/customer-api/impl/reqid"
 	"github.com/cyrexa/customer-api/impl/telemetry"
 )
 
@@ -294,7 +293,6 @@ func (v *ResponseValidator) report(ctx context.Context, operation string, status
 	v.metrics.ResponseValidationFailures.WithLabelValues(operation, strconv.Itoa(status)).Inc()
 	pointer, reason := describe(failure)
 	v.log.ErrorContext(ctx, "response breaks the contract",
-		"request_id", reqid.FromContext(ctx),
 		"operation", operation,
 		"status", status,
 		"pointer", pointer,
@@ -306,12 +304,12 @@ func (v *ResponseValidator) report(ctx context.Context, operation string, status
 func (v *ResponseValidator) replace(c echo.Context, out http.ResponseWriter) {
 	h := out.Header()
 	for name := range h {
-		if name != reqid.Header && name != "Cache-Control" {
+		if name != problem.RequestIDHeader && name != "Cache-Control" {
 			h.Del(name)
 		}
 	}
 	p := &problem.Error{Kind: problem.Internal, Detail: "The service failed to answer; the failure has been logged."}
-	problem.Write(out, c.Request(), p, reqid.FromContext(c.Request().Context()))
+	problem.Write(out, c.Request(), p)
 	c.Response().Status = p.Kind.Status
 }
 

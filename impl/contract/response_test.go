@@ -17,7 +17,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/problem"
-	"github.com/cyrexa/customer-api/impl/reqid"
 )
 
 const route = "/organization/getCustomers/:organizationId"
@@ -39,7 +38,6 @@ func serveOnce(t *testing.T, mode contract.Mode, handler echo.HandlerFunc) (*htt
 	}
 	e := echo.New()
 	e.HTTPErrorHandler = problem.Handler(log)
-	e.Use(reqid.Middleware)
 	e.Group(contract.BasePath, v.Middleware, c.FindOperation).GET(route, handler)
 
 	req := httptest.NewRequest(http.MethodGet, contract.BasePath+"/organization/getCustomers/org-1", nil)

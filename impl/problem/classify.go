@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -12,54 +13,59 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/auth"
+	"github.com/cyrexa/customer-api/impl/ratelimit"
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
 // RetryAfterSeconds is what a 503 asks clients to wait.
 const RetryAfterSeconds = "5"
 
-// bearerChallenge is the WWW-Authenticate value of a refused bearer token (RFC 6750, 3): the
-// error code, and the scope needed for insufficient_scope. A 401 says nothing more: nothing
-// that tells an attacker which check failed.
-func bearerChallenge(code, scope string) string {
-	challenge := `Bearer realm="customer-api", error="` + code + `"`
-	if scope != "" {
-		challenge += `, scope="` + scope + `"`
-	}
-	return challenge
-}
-
-// FromError classifies any error the service meets. It is the one place where errors of Echo,
-// kin-openapi and the store become problem details.
+// FromError classifies any error the service meets: the one place where errors become answers.
+// Refusals come before validation errors: kin-openapi wraps the bearer check's *auth.Failure.
 func FromError(err error) *Error {
-	var p *Error
-	if errors.As(err, &p) {
-		return p
-	}
-	if isValidationError(err) {
-		return fromValidation(err)
-	}
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		if he.Internal != nil && isValidationError(he.Internal) {
-			return fromValidation(he.Internal)
-		}
-		return fromStatus(he.Code, err)
-	}
+	var (
+		p        *Error
+		tooMany  *ratelimit.TooMany
+		refused  *auth.Failure
+		repeated *auth.RepeatedHeader
+		he       *echo.HTTPError
+	)
 	switch {
-	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		return &Error{
-			Kind:   Unavailable,
-			Detail: "The customer store is unreachable; retry later.",
-			Header: http.Header{"Retry-After": {RetryAfterSeconds}},
-			Cause:  err,
+	case errors.As(err, &p):
+		return p
+	case errors.As(err, &tooMany): // before refused: auth wraps the tenant's limit with its subject
+		return &Error{Kind: TooManyRequests, Detail: "Rate limit exceeded; retry after " + plural(tooMany.RetryAfter, "second") + ".",
+			Header: http.Header{"Retry-After": {strconv.Itoa(tooMany.RetryAfter)}}, Cause: err}
+	case errors.As(err, &refused) && refused.Reason == auth.ReasonMissingScope:
+		return &Error{Kind: Forbidden, Detail: "The access token lacks the " + refused.Scope + " scope.",
+			Header: http.Header{"WWW-Authenticate": {bearerChallenge("insufficient_scope", refused.Scope)}}, Cause: err}
+	case errors.Is(err, auth.ErrForbidden):
+		return &Error{Kind: Forbidden, Detail: "The access token does not grant access to this tenant.", Cause: err}
+	case errors.As(err, &refused):
+		return unauthenticated(err)
+	case errors.As(err, &repeated):
+		params := make([]gen.InvalidParam, len(repeated.Names))
+		for i, name := range repeated.Names {
+			params[i] = gen.InvalidParam{In: gen.InvalidParamInHeader, Name: name, Reason: "must be sent once"}
 		}
+		return &Error{Kind: InvalidRequest, Detail: "A credential header was sent more than once.", InvalidParams: params, Cause: err}
+	case errors.Is(err, store.ErrNotFound): // the one thing a request names: its organization
+		return &Error{Kind: NotFound, Detail: "No organization with this id exists for the tenant.", Cause: err}
+	case isValidationError(err):
+		return fromValidation(err)
+	case errors.As(err, &he) && he.Internal != nil && isValidationError(he.Internal):
+		return fromValidation(he.Internal)
+	case errors.As(err, &he):
+		return fromStatus(he.Code, err)
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Kind: Unavailable, Detail: "The customer store is unreachable; retry later.",
+			Header: http.Header{"Retry-After": {RetryAfterSeconds}}, Cause: err}
 	}
 	return &Error{Kind: Internal, Detail: "The service failed to answer; the failure has been logged.", Cause: err}
 }
 
-// fromStatus covers the errors Echo raises itself (no route, wrong method, body limit) and
-// HTTP errors other middleware returns.
+// fromStatus covers the errors Echo raises itself (no route, wrong method, body limit).
 func fromStatus(status int, cause error) *Error {
 	switch status {
 	case http.StatusNotFound:
@@ -69,7 +75,7 @@ func fromStatus(status int, cause error) *Error {
 	case http.StatusRequestEntityTooLarge:
 		return &Error{Kind: TooLarge, Detail: "The request is too large.", Cause: cause}
 	case http.StatusUnauthorized:
-		return Unauthenticated(cause)
+		return unauthenticated(cause)
 	case http.StatusForbidden:
 		return &Error{Kind: Forbidden, Detail: "The credentials do not allow this request.", Cause: cause}
 	case http.StatusTooManyRequests:
@@ -84,23 +90,28 @@ func fromStatus(status int, cause error) *Error {
 	return &Error{Kind: Internal, Detail: "The service failed to answer; the failure has been logged.", Cause: cause}
 }
 
-// Unauthenticated is the one answer to every failed credential check.
-func Unauthenticated(cause error) *Error {
-	return &Error{
-		Kind:   Unauthorized,
-		Detail: "A valid bearer access token and API token are required.",
-		Header: http.Header{"WWW-Authenticate": {bearerChallenge("invalid_token", "")}},
-		Cause:  cause,
-	}
+// unauthenticated is the one answer to every failed credential check: it tells an attacker
+// nothing of which check failed.
+func unauthenticated(cause error) *Error {
+	return &Error{Kind: Unauthorized, Detail: "A valid bearer access token and API token are required.",
+		Header: http.Header{"WWW-Authenticate": {bearerChallenge("invalid_token", "")}}, Cause: cause}
 }
 
-// InsufficientScope is the answer to a verified access token that lacks the scope needed.
-func InsufficientScope(scope string) *Error {
-	return &Error{
-		Kind:   Forbidden,
-		Detail: "The access token lacks the " + scope + " scope.",
-		Header: http.Header{"WWW-Authenticate": {bearerChallenge("insufficient_scope", scope)}},
+// bearerChallenge is the WWW-Authenticate value of a refused bearer token (RFC 6750, 3).
+func bearerChallenge(code, scope string) string {
+	challenge := `Bearer realm="customer-api", error="` + code + `"`
+	if scope != "" {
+		challenge += `, scope="` + scope + `"`
 	}
+	return challenge
+}
+
+// plural is n with its unit: "1 second", "2 seconds".
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
 }
 
 func isValidationError(err error) bool {
@@ -110,15 +121,14 @@ func isValidationError(err error) bool {
 	return errors.As(err, &me) || errors.As(err, &re) || errors.As(err, &se)
 }
 
-// fromValidation turns kin-openapi's request validation errors into a 400 that names every
-// offending parameter, or a 401 when a security requirement failed. Reasons are written here
-// rather than taken from kin-openapi's messages, which may quote the value sent.
+// fromValidation turns kin-openapi's request errors into a 400 naming every offending
+// parameter, or a 401 for a failed security requirement. Reasons never quote the value sent.
 func fromValidation(err error) *Error {
 	var params []gen.InvalidParam
 	for _, e := range flatten(err) {
 		var se *openapi3filter.SecurityRequirementsError
 		if errors.As(e, &se) {
-			return Unauthenticated(err)
+			return unauthenticated(err)
 		}
 		var re *openapi3filter.RequestError
 		if !errors.As(e, &re) {
@@ -146,8 +156,8 @@ func fromValidation(err error) *Error {
 	return &Error{Kind: InvalidRequest, Detail: detail, InvalidParams: params, Cause: err}
 }
 
-// flatten lists the errors of a (nested) MultiError. It looks at the error itself, not its
-// chain: a RequestError wraps a MultiError of schema errors that belong to it.
+// flatten lists the errors of a nested MultiError, not of its chain: a RequestError wraps the
+// schema errors that belong to it.
 func flatten(err error) []error {
 	var he *echo.HTTPError
 	if errors.As(err, &he) && he.Internal != nil {

@@ -1,11 +1,17 @@
-// Package problem turns every error the service meets into RFC 9457 problem details: one Kind per
-// kind of failure, each with a stable type URI, and one classifier (FromError) that knows the
-// errors of Echo, kin-openapi and the store. Nothing else in the service builds an error body.
+// Package problem turns every error into RFC 9457 problem details: one Kind per kind of failure,
+// with a stable type URI, and one classifier (FromError) over the errors of the service's
+// packages, Echo, kin-openapi and the store. Nothing else builds an error body.
 package problem
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/cyrexa/customer-api/gen"
 )
@@ -13,8 +19,8 @@ import (
 // ContentType is the media type of every error body.
 const ContentType = "application/problem+json"
 
-// TypeBase prefixes every problem type URI.
-const TypeBase = "https://customer-api.cyrexa.dev/problems/"
+// RequestIDHeader carries the request id that a problem's instance and requestId repeat.
+const RequestIDHeader = "X-Request-Id"
 
 // Kind is one kind of problem: its type URI suffix, its title and its HTTP status.
 type Kind struct {
@@ -24,7 +30,7 @@ type Kind struct {
 }
 
 // TypeURI is the stable URI that identifies the kind.
-func (k Kind) TypeURI() string { return TypeBase + k.Slug }
+func (k Kind) TypeURI() string { return "https://customer-api.cyrexa.dev/problems/" + k.Slug }
 
 // The kinds of problem the service reports.
 var (
@@ -40,21 +46,18 @@ var (
 	Unavailable      = Kind{"unavailable", "Service unavailable", http.StatusServiceUnavailable}
 )
 
-// Error is an error that knows how it is shown to a client. Detail and InvalidParams are sent;
-// Cause is only logged.
+// Error is an error that knows how it is shown: Detail and InvalidParams are sent, Header
+// (WWW-Authenticate, Retry-After, Allow) set; Cause is only logged.
 type Error struct {
 	Kind          Kind
 	Detail        string
 	InvalidParams []gen.InvalidParam
-	// Header holds response headers the problem needs (WWW-Authenticate, Retry-After, Allow).
-	Header http.Header
-	Cause  error
+	Header        http.Header
+	Cause         error
 }
 
 // New returns a problem of the given kind.
-func New(kind Kind, detail string) *Error {
-	return &Error{Kind: kind, Detail: detail}
-}
+func New(kind Kind, detail string) *Error { return &Error{Kind: kind, Detail: detail} }
 
 func (e *Error) Error() string {
 	if e.Cause != nil {
@@ -65,20 +68,43 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Cause }
 
-// Body renders the problem for the request at instance with the given request id.
-func (e *Error) Body(instance, requestID string) gen.Problem {
-	p := gen.Problem{
-		Type:     e.Kind.TypeURI(),
-		Title:    e.Kind.Title,
-		Status:   e.Kind.Status,
-		Detail:   &e.Detail,
-		Instance: &instance,
+// Handler is the service's echo.HTTPErrorHandler: every error leaves as problem details, and a
+// failure of the service is logged (with the request's context), never detailed to the client.
+func Handler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		req := c.Request()
+		p := FromError(err)
+		// A client that went away fails its request with context.Canceled: no failure of ours.
+		clientGone := errors.Is(err, context.Canceled) && req.Context().Err() != nil
+		if p.Kind.Status >= http.StatusInternalServerError && !clientGone {
+			log.ErrorContext(req.Context(), "request failed",
+				"method", req.Method, "route", c.Path(), "status", p.Kind.Status, "error", err.Error())
+		}
+		if !c.Response().Committed {
+			Write(c.Response(), req, p)
+		}
 	}
-	if requestID != "" {
-		p.RequestId = &requestID
+}
+
+// Write renders p as the response, under the request id the response's header carries.
+func Write(w http.ResponseWriter, req *http.Request, p *Error) {
+	h := w.Header()
+	for k, v := range p.Header {
+		h[k] = v
 	}
-	if len(e.InvalidParams) > 0 {
-		p.InvalidParams = &e.InvalidParams
+	h.Set("Content-Type", ContentType)
+	w.WriteHeader(p.Kind.Status)
+	if req.Method == http.MethodHead {
+		return
 	}
-	return p
+	id := h.Get(RequestIDHeader)
+	instance := "urn:customer-api:request:" + id
+	body := gen.Problem{Type: p.Kind.TypeURI(), Title: p.Kind.Title, Status: p.Kind.Status, Detail: &p.Detail, Instance: &instance}
+	if id != "" {
+		body.RequestId = &id
+	}
+	if len(p.InvalidParams) > 0 {
+		body.InvalidParams = &p.InvalidParams
+	}
+	_ = json.NewEncoder(w).Encode(body)
 }

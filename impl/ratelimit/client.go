@@ -11,53 +11,29 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// RecentFailure is how long a failure keeps an address among those the global limit refuses.
-const RecentFailure = time.Minute
+// recentFailure is how long a failure keeps an address among those the global limit refuses.
+const recentFailure = time.Minute
 
-// maxClients bounds how many client addresses' records are kept; the least recently seen are
-// forgotten (and count as never having failed).
+// maxClients bounds the failing addresses kept; the least recently seen count as never failed.
 const maxClients = 100_000
 
-// ClientConfig sets the limits on failed authentication attempts, per client address and in
-// total.
+// ClientConfig sets the limits on failed authentication attempts: per client address and in
+// total, each a rate per second with its burst (0: no such limit).
 type ClientConfig struct {
-	// PerClient is the rate of failed attempts per second one client address may make, with
-	// PerClientBurst (0: no per-address limit).
 	PerClient      float64
 	PerClientBurst int
-	// Global is the rate of failed attempts per second of all clients together, with
-	// GlobalBurst (0: no global limit).
-	Global      float64
-	GlobalBurst int
-	// TrustForwardedFor takes the client address from the last X-Forwarded-For entry (the one
-	// the proxy in front of the service added) instead of the connection's peer. Only for a
-	// service that can be reached through that proxy alone: otherwise clients choose their
-	// address.
+	Global         float64
+	GlobalBurst    int
+	// TrustForwardedFor takes the address from the last X-Forwarded-For entry (the proxy's):
+	// only for a service reachable through that proxy alone, else clients choose their address.
 	TrustForwardedFor bool
 }
 
-// Failures bounds unverified work: the signature checks and API token lookups that anyone can
-// make the service do by sending credentials, most of what a request costs before it is known
-// to be a tenant's.
-//
-// Only failures are charged. Each failed authentication attempt takes one token from its
-// client address's bucket and one from the global bucket; a success takes none. Charging every
-// request instead (as this package once did) let forgers spend the budget that real tenants
-// needed: 40 addresses, each under its own limit, emptied the global bucket and tenants with
-// valid credentials got 429.
-//
-// Before a bearer token is verified (Admit), a request is refused only when
-//   - its address's bucket is empty: that address keeps failing; or
-//   - the global bucket is empty, and its address failed within the last RecentFailure and has
-//     not succeeded since.
-//
-// An address that never failed, or not lately, is always verified: a global limit cannot tell a
-// real tenant's first request from a forger's, so it holds back only addresses that have shown
-// they fail. Once a many-address flood has spent the global budget, its addresses share what
-// the global budget refills (the rate they are refused beyond), however slowly each of them
-// goes, and nobody else is refused. What remains: an address that itself keeps failing is
-// refused up front, even with a good but new token, until its bucket refills. A bearer token
-// the verifier remembers meets the first rule only (see Admit).
+// Failures bounds the unverified work (signature checks, API token lookups) anyone can cause.
+// Only failures are charged, to their address and to the global budget: charging every request
+// let 40 forging addresses empty the global bucket and refuse real tenants. Admit refuses an
+// address whose own bucket is empty, or, while the global bucket is empty, one that failed
+// within recentFailure and has not succeeded since: an address that never failed is verified.
 type Failures struct {
 	cfg    ClientConfig
 	global *rate.Limiter // nil: no global limit
@@ -66,7 +42,7 @@ type Failures struct {
 	clients *simplelru.LRU[netip.Prefix, *client] // addresses that failed
 }
 
-// client is what is known of an address that failed.
+// client is an address that failed.
 type client struct {
 	failures    *rate.Limiter // nil without a per-address limit
 	succeeded   bool          // a success came after its last failure
@@ -85,19 +61,16 @@ func NewFailures(cfg ClientConfig) *Failures {
 	return f
 }
 
-// off reports whether there is no limit at all.
 func (f *Failures) off() bool { return f.cfg.PerClient <= 0 && f.global == nil }
 
-// Admit returns the 429 problem (with Retry-After) to answer a request whose credentials are
-// about to be checked, or nil when they may be: see Failures for when it refuses. A request
-// whose bearer token the verifier remembers (remembered) costs no signature check, but its API
-// token still costs a lookup: it is refused only when its own address's bucket is empty, so
-// that a leaked access token cannot test made-up API tokens without limit.
+// Admit returns *TooMany for a request whose credentials should not be checked (see Failures).
+// A bearer token the verifier remembers costs no signature check, so only the address's own
+// bucket refuses it: its API token still costs a lookup.
 func (f *Failures) Admit(req *http.Request, remembered bool) error {
 	if f.off() {
 		return nil
 	}
-	key := ClientKey(req, f.cfg.TrustForwardedFor)
+	key := clientKey(req, f.cfg.TrustForwardedFor)
 	now := time.Now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -106,29 +79,32 @@ func (f *Failures) Admit(req *http.Request, remembered bool) error {
 		return nil // never failed, or long forgotten
 	}
 	if c.failures != nil {
-		if own := c.failures.TokensAt(now); own < 1 {
-			return tooMany(max(until(c.failures, 1, own), time.Second))
+		if err := empty(c.failures, now); err != nil {
+			return err
 		}
 	}
-	recent := now.Sub(c.lastFailure) < RecentFailure
-	if remembered || f.global == nil || c.succeeded || !recent {
+	if remembered || f.global == nil || c.succeeded || now.Sub(c.lastFailure) >= recentFailure {
 		return nil
 	}
-	global := f.global.TokensAt(now)
-	if global >= 1 {
-		return nil
-	}
-	return tooMany(max(until(f.global, 1, global), time.Second))
+	return empty(f.global, now)
 }
 
-// Failed charges a failed authentication attempt to the request's client address and to the
-// global budget. A bucket that is empty stays empty rather than go into debt, so that a burst
-// of concurrent failures delays an address's next attempt by one refill at most.
+// empty returns *TooMany (at least a second) when bucket holds less than a token at now.
+func empty(bucket *rate.Limiter, now time.Time) error {
+	tokens := bucket.TokensAt(now)
+	if tokens >= 1 {
+		return nil
+	}
+	return tooMany(max(time.Duration((1-tokens)/float64(bucket.Limit())*float64(time.Second)), time.Second))
+}
+
+// Failed charges a failed attempt to its address and to the global budget. An empty bucket
+// stays empty rather than go into debt: a burst delays the next attempt by one refill at most.
 func (f *Failures) Failed(req *http.Request) {
 	if f.off() {
 		return
 	}
-	key := ClientKey(req, f.cfg.TrustForwardedFor)
+	key := clientKey(req, f.cfg.TrustForwardedFor)
 	now := time.Now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -149,12 +125,12 @@ func (f *Failures) Failed(req *http.Request) {
 	}
 }
 
-// Succeeded notes that a request of the client address verified. It charges nothing.
+// Succeeded notes that a request of the address verified. It charges nothing.
 func (f *Failures) Succeeded(req *http.Request) {
 	if f.off() {
 		return
 	}
-	key := ClientKey(req, f.cfg.TrustForwardedFor)
+	key := clientKey(req, f.cfg.TrustForwardedFor)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c, ok := f.clients.Peek(key); ok {
@@ -162,21 +138,10 @@ func (f *Failures) Succeeded(req *http.Request) {
 	}
 }
 
-// until is how long the bucket, holding tokens now, takes to hold want.
-func until(bucket *rate.Limiter, want, tokens float64) time.Duration {
-	return time.Duration((want - tokens) / float64(bucket.Limit()) * float64(time.Second))
-}
-
-// ClientKey is the key a request's failures are charged to: the client's IPv4 address, or the
-// /64 of its IPv6 address (an IPv6 subscriber is commonly given a whole /64, so a finer key
-// would give one client 2^64 buckets). An IPv4-mapped IPv6 address is its IPv4 address.
-//
-// The address is the connection's peer or, with trustForwardedFor, the last X-Forwarded-For
-// entry (of the last such header) when it is an IP address. Anything else there (a host name,
-// a port, garbage of any length) is ignored for the peer, so a key is never more than an
-// address. A peer that is not an IP address (none on the service's TCP listener) is the zero
-// prefix: one key for all such.
-func ClientKey(req *http.Request, trustForwardedFor bool) netip.Prefix {
+// clientKey is the key failures are charged to: the IPv4 address, or the /64 of an IPv6 one (a
+// subscriber commonly gets a whole /64). The address is the peer's or, with trustForwardedFor,
+// the last X-Forwarded-For entry when it is an IP address; anything else there is ignored.
+func clientKey(req *http.Request, trustForwardedFor bool) netip.Prefix {
 	if trustForwardedFor {
 		if values := req.Header.Values("X-Forwarded-For"); len(values) > 0 {
 			last := values[len(values)-1]
@@ -192,7 +157,6 @@ func ClientKey(req *http.Request, trustForwardedFor bool) netip.Prefix {
 	return netip.Prefix{}
 }
 
-// prefixOf is the key of an address: its /32, or /64 for IPv6 (without any zone).
 func prefixOf(addr netip.Addr) netip.Prefix {
 	addr = addr.Unmap()
 	bits := 32

@@ -5,12 +5,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/ratelimit"
 )
 
@@ -77,15 +75,23 @@ func from(ip string) *http.Request {
 	return req
 }
 
-// wantRefused fails unless err is a 429 problem with a Retry-After of at least one second.
+// wantAdmitted fails unless err is nil.
+func wantAdmitted(t *testing.T, err error, what string) {
+	t.Helper()
+	if err != nil {
+		t.Errorf("%s: %v", what, err)
+	}
+}
+
+// wantRefused fails unless err is a refusal with a Retry-After of at least one second.
 func wantRefused(t *testing.T, err error, what string) {
 	t.Helper()
-	var p *problem.Error
-	if !errors.As(err, &p) || p.Kind != problem.TooManyRequests {
+	var tm *ratelimit.TooMany
+	if !errors.As(err, &tm) {
 		t.Fatalf("%s: %v, want 429", what, err)
 	}
-	if s, err := strconv.Atoi(p.Header.Get("Retry-After")); err != nil || s < 1 {
-		t.Errorf("%s: Retry-After %q", what, p.Header.Get("Retry-After"))
+	if tm.RetryAfter < 1 {
+		t.Errorf("%s: Retry-After %d", what, tm.RetryAfter)
 	}
 }
 
@@ -104,9 +110,7 @@ func TestFailuresRefuseOnlyAddressesThatFail(t *testing.T) {
 		wantRefused(t, f.Admit(from("192.0.2.1"), false), "a fourth attempt")
 		f.Succeeded(from("192.0.2.1"))
 		wantRefused(t, f.Admit(from("192.0.2.1"), false), "after a success (its bucket is still empty)")
-		if err := f.Admit(from("192.0.2.2"), false); err != nil {
-			t.Errorf("another address: %v", err)
-		}
+		wantAdmitted(t, f.Admit(from("192.0.2.2"), false), "another address")
 	})
 	t.Run("successes are never charged", func(t *testing.T) {
 		t.Parallel()
@@ -126,13 +130,9 @@ func TestFailuresRefuseOnlyAddressesThatFail(t *testing.T) {
 		}
 		wantRefused(t, f.Admit(from("192.0.2.1"), false), "a failing address")
 		wantRefused(t, f.Admit(from("::ffff:192.0.2.1"), false), "the same address, IPv4-mapped")
-		if err := f.Admit(from("192.0.2.99"), false); err != nil {
-			t.Errorf("an address that never failed: %v", err)
-		}
+		wantAdmitted(t, f.Admit(from("192.0.2.99"), false), "an address that never failed")
 		f.Succeeded(from("192.0.2.2"))
-		if err := f.Admit(from("192.0.2.2"), false); err != nil {
-			t.Errorf("an address that succeeded since its failure: %v", err)
-		}
+		wantAdmitted(t, f.Admit(from("192.0.2.2"), false), "an address that succeeded since its failure")
 		f.Failed(from("192.0.2.2"))
 		wantRefused(t, f.Admit(from("192.0.2.2"), false), "after a failure that followed its success")
 	})
@@ -143,18 +143,14 @@ func TestFailuresRefuseOnlyAddressesThatFail(t *testing.T) {
 		f.Failed(from("192.0.2.1"))
 		time.Sleep(10 * time.Millisecond) // longer only refills more
 		wantRefused(t, f.Admit(from("192.0.2.1"), false), "an address that failed a moment ago")
-		if err := f.Admit(from("192.0.2.2"), false); err != nil {
-			t.Errorf("an address that never failed: %v", err)
-		}
+		wantAdmitted(t, f.Admit(from("192.0.2.2"), false), "an address that never failed")
 	})
 	t.Run("a remembered bearer token meets only its own address's bucket", func(t *testing.T) {
 		t.Parallel()
 		f := ratelimit.NewFailures(ratelimit.ClientConfig{PerClient: 0.001, PerClientBurst: 2, Global: 0.001, GlobalBurst: 2})
 		f.Failed(from("192.0.2.1"))
 		f.Failed(from("192.0.2.2"))
-		if err := f.Admit(from("192.0.2.2"), true); err != nil {
-			t.Errorf("the global budget is spent, but the token is remembered: %v", err)
-		}
+		wantAdmitted(t, f.Admit(from("192.0.2.2"), true), "the global budget is spent, but the token is remembered")
 		f.Failed(from("192.0.2.1"))
 		wantRefused(t, f.Admit(from("192.0.2.1"), true), "an address whose own bucket is empty (made-up API tokens with a leaked access token)")
 	})
@@ -164,22 +160,16 @@ func TestFailuresRefuseOnlyAddressesThatFail(t *testing.T) {
 		f.Failed(from("2001:db8::1"))
 		f.Failed(from("2001:db8::2"))
 		wantRefused(t, f.Admit(from("2001:db8::3"), false), "a third address of the /64")
-		if err := f.Admit(from("2001:db8:0:1::1"), false); err != nil {
-			t.Errorf("the next /64: %v", err)
-		}
+		wantAdmitted(t, f.Admit(from("2001:db8:0:1::1"), false), "the next /64")
 	})
 	t.Run("a global limit alone holds back failing addresses", func(t *testing.T) {
 		t.Parallel()
 		f := ratelimit.NewFailures(ratelimit.ClientConfig{Global: 0.001, GlobalBurst: 2})
 		f.Failed(from("192.0.2.1"))
-		if err := f.Admit(from("192.0.2.1"), false); err != nil {
-			t.Fatalf("within the global budget: %v", err)
-		}
+		wantAdmitted(t, f.Admit(from("192.0.2.1"), false), "within the global budget")
 		f.Failed(from("192.0.2.2"))
 		wantRefused(t, f.Admit(from("192.0.2.1"), false), "a failing address over the global budget")
-		if err := f.Admit(from("192.0.2.3"), false); err != nil {
-			t.Errorf("an address that never failed: %v", err)
-		}
+		wantAdmitted(t, f.Admit(from("192.0.2.3"), false), "an address that never failed")
 	})
 	t.Run("no limits refuse nothing", func(t *testing.T) {
 		t.Parallel()
@@ -187,8 +177,6 @@ func TestFailuresRefuseOnlyAddressesThatFail(t *testing.T) {
 		for range 100 {
 			f.Failed(from("192.0.2.1"))
 		}
-		if err := f.Admit(from("192.0.2.1"), false); err != nil {
-			t.Errorf("no limits: %v", err)
-		}
+		wantAdmitted(t, f.Admit(from("192.0.2.1"), false), "no limits")
 	})
 }

@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"syscall"
 	"time"
@@ -14,28 +17,47 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/cyrexa/customer-api/impl/audit"
 	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/metrics"
-	"github.com/cyrexa/customer-api/impl/reqid"
+	"github.com/cyrexa/customer-api/impl/problem"
 )
 
-// StatusClientClosedRequest is the status the access log records for a request whose client
-// went away before the answer reached it (nginx's 499). It is never sent.
-const StatusClientClosedRequest = 499
+// statusClientClosedRequest is logged, never sent, for a client that went away (nginx's 499).
+const statusClientClosedRequest = 499
 
-// bufferBeforeChunking is how much net/http buffers before it must choose between
-// Content-Length and chunked framing (its bufferBeforeChunkingSize).
+// bufferBeforeChunking is what net/http buffers before choosing Content-Length or chunked.
 const bufferBeforeChunking = 2048
 
-// accessLog writes one audit line per request: who (tenant, subject), what (route,
-// organization), how it ended (status, customers returned, the bytes really written and the
-// write error if any, latency), which credential check refused it (auth_failure, also counted
-// in customer_api_auth_failures_total) and the request id. It logs no header and no body: those
-// carry credentials and personal data. A client that went away is logged at info as 499; a
-// response that could not be written (a write timeout) at warn, with the error; a response
-// aborted by its handler after its first bytes (a panic with http.ErrAbortHandler) at warn, marked
-// aborted.
+var wellFormedID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+
+// exchange is what the access log learns of its request, beside the request: created by the
+// access log, written by the error handler (err, the error problem rendered) and the API
+// handler (customers) only, read by the access log and the log handler (id).
+type exchange struct {
+	id        string
+	customers int
+	err       error
+}
+
+type exchangeKey struct{}
+
+func exchangeOf(ctx context.Context) *exchange {
+	x, _ := ctx.Value(exchangeKey{}).(*exchange)
+	return x
+}
+
+// withRequestID adds request_id to every record logged with a request's context.
+func withRequestID(ctx context.Context, r slog.Record) slog.Record {
+	if x := exchangeOf(ctx); x != nil {
+		r.AddAttrs(slog.String("request_id", x.id))
+	}
+	return r
+}
+
+// accessLog gives the request its id (the client's X-Request-Id when well-formed) and writes
+// one line per request: who, what, how it ended and which credential check refused it; never a
+// header or a body. A client gone is logged at info as 499; a failed write or an aborted answer
+// at warn.
 func accessLog(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 	for _, r := range auth.Reasons {
 		m.AuthFailures.WithLabelValues(string(r)) // every reason shows, at 0, from the start
@@ -43,66 +65,69 @@ func accessLog(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
-			ctx, record := audit.NewContext(c.Request().Context())
-			c.SetRequest(c.Request().WithContext(ctx))
+			req := c.Request()
+			x := &exchange{id: req.Header.Get(problem.RequestIDHeader)}
+			if !wellFormedID.MatchString(x.id) {
+				var b [16]byte
+				_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+				x.id = hex.EncodeToString(b[:])
+			}
+			c.SetRequest(req.WithContext(context.WithValue(req.Context(), exchangeKey{}, x)))
 			res := c.Response()
+			res.Header().Set(problem.RequestIDHeader, x.id)
 			w := &errorRecorder{ResponseWriter: res.Writer}
 			res.Writer = w
 			aborted := true
 			defer func() {
 				if aborted { // the handler aborted the answer: log it, then let the abort go on
 					res.Writer = w.ResponseWriter
-					writeLine(log, m, c, record, w, start, true)
+					writeLine(log, m, c, x, w, start, true)
 				}
 			}()
 			if err := next(c); err != nil {
-				// Render now, so the line below sees the final status.
-				c.Error(err)
+				c.Error(err) // render now, so the line sees the final status
 			}
 			aborted = false
 			flushWritten(res, w)
 			res.Writer = w.ResponseWriter
-			writeLine(log, m, c, record, w, start, false)
+			writeLine(log, m, c, x, w, start, false)
 			return nil
 		}
 	}
 }
 
-// writeLine writes the access line of a request and counts it.
-func writeLine(log *slog.Logger, m *metrics.Metrics, c echo.Context, record *audit.Record, w *errorRecorder, start time.Time, aborted bool) {
+func writeLine(log *slog.Logger, m *metrics.Metrics, c echo.Context, x *exchange, w *errorRecorder, start time.Time, aborted bool) {
 	req, res := c.Request(), c.Response()
 	elapsed := time.Since(start)
 	status, level := res.Status, slog.LevelInfo
 	switch {
 	case clientGone(req.Context(), status, w.err):
-		status = StatusClientClosedRequest
+		status = statusClientClosedRequest
 	case w.err != nil, aborted:
 		level = slog.LevelWarn
 	}
-	reason := record.AuthFailure
-	if reason == "" && status == http.StatusUnauthorized {
-		// Refused by the request validator: no bearer, or another scheme.
-		reason = string(auth.ReasonMalformed)
-	}
-	if reason != "" {
-		m.AuthFailures.WithLabelValues(reason).Inc()
+	// Who: the verified identity, or the refusal problem rendered.
+	id, verified := auth.FromContext(req.Context())
+	var refused *auth.Failure
+	if errors.As(x.err, &refused) && !verified {
+		id.Subject = refused.Subject
 	}
 	m.Requests.WithLabelValues(c.Path(), strconv.Itoa(status)).Inc()
 	m.RequestDuration.WithLabelValues(c.Path()).Observe(elapsed.Seconds())
 	attrs := []slog.Attr{
-		slog.String("request_id", reqid.FromContext(req.Context())),
 		slog.String("method", req.Method),
 		slog.String("route", c.Path()),
 		slog.Int("status", status),
-		slog.String("tenant", record.Tenant),
-		slog.String("subject", record.Subject),
-		slog.String("organization", record.Organization),
-		slog.Int("customers", record.Customers),
+		slog.String("tenant", id.TenantID),
+		slog.String("subject", id.Subject),
+		slog.String("organization", c.Param("organizationId")),
+		slog.Int("customers", x.customers),
 		slog.Int64("bytes", res.Size),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 	}
-	if reason != "" {
-		attrs = append(attrs, slog.String("auth_failure", reason))
+	if refused != nil && refused.Reason != "" {
+		m.AuthFailures.WithLabelValues(string(refused.Reason)).Inc()
+		attrs = append(attrs, slog.String("auth_failure", string(refused.Reason)))
 	}
 	if w.err != nil {
 		attrs = append(attrs, slog.String("write_error", w.err.Error()))
@@ -117,9 +142,8 @@ func writeLine(log *slog.Logger, m *metrics.Metrics, c echo.Context, record *aud
 	log.LogAttrs(req.Context(), level, "request", attrs...)
 }
 
-// flushWritten pushes what net/http still buffers to the connection, so that a failure to
-// write it shows in the log line. It leaves alone a small response without Content-Length:
-// net/http frames that one with a Content-Length only if nothing flushes it early.
+// flushWritten pushes what net/http buffers to the connection, so a failed write shows in the
+// line; not a small response without Content-Length, which a flush would make chunked.
 func flushWritten(res *echo.Response, w *errorRecorder) {
 	if w.err != nil || res.Size == 0 {
 		return
@@ -132,17 +156,14 @@ func flushWritten(res *echo.Response, w *errorRecorder) {
 	}
 }
 
-// clientGone reports whether the client closed the connection before it had the whole answer:
-// writing to it failed because it was closed, or the request failed (a 5xx) because its client
-// went away first. A request whose context ended after its answer was written, as it does when
-// a client reads the answer and closes, got its answer.
+// clientGone reports whether the client left before it had the whole answer: a write failed on
+// the closed connection, or the request failed (5xx) after its context was canceled.
 func clientGone(ctx context.Context, status int, writeErr error) bool {
 	return errors.Is(writeErr, syscall.EPIPE) || errors.Is(writeErr, syscall.ECONNRESET) || errors.Is(writeErr, net.ErrClosed) ||
 		status >= http.StatusInternalServerError && errors.Is(ctx.Err(), context.Canceled)
 }
 
-// errorRecorder keeps the first error of writing the response. Echo's Response counts the bytes
-// each write really took.
+// errorRecorder keeps the first error of writing the response (Echo's Response counts bytes).
 type errorRecorder struct {
 	http.ResponseWriter
 	err error

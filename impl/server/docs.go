@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,48 +25,34 @@ import (
 	"github.com/cyrexa/customer-api/impl/problem"
 )
 
-// Where the published contract and its docs page live. They are not operations of the contract,
-// so they sit beside the API group, outside its middleware (no-store, content negotiation,
-// request and response validation).
+// Where the published contract and its docs page live: beside the API group, outside its chain.
 const (
 	SpecYAMLPath = contract.BasePath + "/openapi.yaml"
 	SpecJSONPath = contract.BasePath + "/openapi.json"
 	DocsPath     = contract.BasePath + "/docs"
 )
 
-// specCacheControl lets clients and shared caches keep the contract for five minutes; after that
-// they revalidate with If-None-Match and get a 304 while the bytes are unchanged.
+// specCacheControl keeps the contract five minutes, then revalidates it (304 while unchanged).
 const specCacheControl = "public, max-age=300"
 
-// publishedDocument is one representation of the contract as served: its bytes, media type and
-// strong ETag, all fixed at start-up.
+// publishedDocument is one representation of the contract, fixed at start-up.
 type publishedDocument struct {
 	Body        []byte
 	ContentType string
 	ETag        string
 }
 
-// publishedSpec returns the contract as YAML and as JSON, the embedded bytes of openapi.yaml and
-// openapi.json exactly as committed.
-func publishedSpec() (yamlDoc, jsonDoc publishedDocument) {
-	y, j := customerapi.OpenAPIYAML, customerapi.OpenAPIJSON
-	return publishedDocument{Body: y, ContentType: "application/yaml", ETag: etag(y)},
-		publishedDocument{Body: j, ContentType: "application/json", ETag: etag(j)}
-}
-
-// etag is a strong entity tag derived from the bytes alone, so every instance of a release
-// answers the same tag.
-func etag(b []byte) string {
+// document is b as served, with a strong ETag of its bytes alone (the same on every instance).
+func document(b []byte, contentType string) publishedDocument {
 	sum := sha256.Sum256(b)
-	return `"` + base64.RawURLEncoding.EncodeToString(sum[:]) + `"`
+	return publishedDocument{Body: b, ContentType: contentType, ETag: `"` + base64.RawURLEncoding.EncodeToString(sum[:]) + `"`}
 }
 
-// registerDocs adds the published contract and the docs page to the site group, outside the API group.
+// registerDocs adds the published contract (openapi.yaml and openapi.json byte for byte) and
+// the docs page to the site group.
 func registerDocs(site *echo.Group) error {
-	yamlDoc, jsonDoc := publishedSpec()
-	for path, doc := range map[string]publishedDocument{SpecYAMLPath: yamlDoc, SpecJSONPath: jsonDoc} {
-		site.Any(path, readOnly(serveDocument(doc)))
-	}
+	site.Any(SpecYAMLPath, readOnly(serveDocument(document(customerapi.OpenAPIYAML, "application/yaml"))))
+	site.Any(SpecJSONPath, readOnly(serveDocument(document(customerapi.OpenAPIJSON, "application/json"))))
 
 	ui := v5emb.NewHandlerWithConfig(swgui.Config{
 		Title:       "Cyrexa Customer API",
@@ -83,7 +74,7 @@ func registerDocs(site *echo.Group) error {
 	if err != nil {
 		return err
 	}
-	site.Any(DocsSpecPath, readOnly(serveDocument(publishedDocument{Body: specForDocs, ContentType: "application/json", ETag: etag(specForDocs)})))
+	site.Any(DocsSpecPath, readOnly(serveDocument(document(specForDocs, "application/json"))))
 	docs := func(c echo.Context) error {
 		name := strings.TrimPrefix(c.Request().URL.Path, DocsPath)
 		name = strings.TrimPrefix(name, "/")
@@ -95,8 +86,7 @@ func registerDocs(site *echo.Group) error {
 		h.Set("Content-Security-Policy", policy)
 		h.Set("X-Frame-Options", "DENY")
 		if name == "" {
-			// The page is tiny: revalidate it always. The assets change only with the binary and
-			// may be kept as long as the spec.
+			// The tiny page is always revalidated; the assets change only with the binary.
 			h.Set("Cache-Control", "no-cache")
 		} else {
 			h.Set("Cache-Control", specCacheControl)
@@ -110,8 +100,7 @@ func registerDocs(site *echo.Group) error {
 	return nil
 }
 
-// readOnly answers 405 with problem details to any method but GET and HEAD. The routes are
-// registered for every method so that a POST meets this rather than the API group's 404.
+// readOnly answers 405 to any method but GET and HEAD (rather than the API group's 404).
 func readOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		switch c.Request().Method {
@@ -126,8 +115,7 @@ func readOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// assetNames lists the files the docs page may load: swgui's embedded Swagger UI assets, stored
-// gzipped and served under their plain names.
+// assetNames lists swgui's embedded assets (stored gzipped) under their served names.
 func assetNames() (map[string]bool, error) {
 	entries, err := fs.ReadDir(static.FS, ".")
 	if err != nil {
@@ -140,8 +128,7 @@ func assetNames() (map[string]bool, error) {
 	return names, nil
 }
 
-// serveDocument answers with doc, or 304 when If-None-Match holds its ETag. http.ServeContent
-// does the conditional and HEAD handling; the zero modification time keeps Last-Modified out.
+// serveDocument answers with doc, or 304 for its ETag; the zero time keeps Last-Modified out.
 func serveDocument(doc publishedDocument) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
@@ -152,4 +139,120 @@ func serveDocument(doc publishedDocument) echo.HandlerFunc {
 		http.ServeContent(c.Response(), c.Request(), "", time.Time{}, bytes.NewReader(doc.Body))
 		return nil
 	}
+}
+
+// DocsSpecPath is the contract as the docs page reads it: "Try it out" targets this instance
+// first, the public gateway second.
+const DocsSpecPath = DocsPath + "/openapi.json"
+
+// docsSpec returns doc compacted with relative servers first, and the absolute servers' origins
+// (for connect-src). Only the top-level servers array is rewritten.
+func docsSpec(doc []byte) ([]byte, []string, error) {
+	start, end, err := topLevelMember(doc, "servers")
+	if err != nil {
+		return nil, nil, fmt.Errorf("docs spec: %w", err)
+	}
+	var origins []string
+	if start < end {
+		var servers []json.RawMessage
+		if err := json.Unmarshal(doc[start:end], &servers); err != nil {
+			return nil, nil, fmt.Errorf("docs spec: servers: %w", err)
+		}
+		slices.SortStableFunc(servers, func(a, b json.RawMessage) int {
+			return boolRank(serverURL(a).IsAbs()) - boolRank(serverURL(b).IsAbs())
+		})
+		for _, s := range servers {
+			if u := serverURL(s); u.IsAbs() {
+				origins = append(origins, u.Scheme+"://"+u.Host)
+			}
+		}
+		// Joined by hand: json.Marshal would escape HTML characters the contract writes plainly.
+		reordered := []byte{'['}
+		for i, s := range servers {
+			if i > 0 {
+				reordered = append(reordered, ',')
+			}
+			reordered = append(reordered, s...)
+		}
+		doc = slices.Concat(doc[:start], append(reordered, ']'), doc[end:])
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, doc); err != nil {
+		return nil, nil, fmt.Errorf("docs spec: %w", err)
+	}
+	return buf.Bytes(), origins, nil
+}
+
+// topLevelMember returns where the value of doc's member name starts and ends (equal: none).
+func topLevelMember(doc []byte, name string) (start, end int, err error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return 0, 0, fmt.Errorf("not a JSON object")
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return 0, 0, err
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return 0, 0, err
+		}
+		if key == name {
+			// RawMessage holds the value's bytes exactly, and the decoder stands right after them.
+			end := int(dec.InputOffset())
+			return end - len(value), end, nil
+		}
+	}
+	return 0, 0, nil
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func serverURL(server json.RawMessage) *url.URL {
+	var s struct {
+		URL string `json:"url"`
+	}
+	if json.Unmarshal(server, &s) == nil {
+		if u, err := url.Parse(s.URL); err == nil {
+			return u
+		}
+	}
+	return &url.URL{}
+}
+
+// inlineBlocks finds the page's inline <script> and <style> elements.
+var inlineBlocks = regexp.MustCompile(`(?s)<(script|style)>(.*?)</(?:script|style)>`)
+
+// docsPolicy renders the page once and returns the Content-Security-Policy it satisfies: its
+// own assets, its inline scripts by SHA-256, requests to this instance and apiOrigins, no framing.
+func docsPolicy(page http.Handler, pagePath string, apiOrigins []string) (string, error) {
+	rec := httptest.NewRecorder()
+	page.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, pagePath, nil))
+	if rec.Code != http.StatusOK {
+		return "", fmt.Errorf("render the docs page: status %d", rec.Code)
+	}
+	scripts := []string{"'self'"}
+	for _, m := range inlineBlocks.FindAllStringSubmatch(rec.Body.String(), -1) {
+		if m[1] == "script" {
+			sum := sha256.Sum256([]byte(m[2]))
+			scripts = append(scripts, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
+		}
+	}
+	return strings.Join([]string{
+		"default-src 'none'",
+		"script-src " + strings.Join(scripts, " "),
+		"style-src 'self' 'unsafe-inline'",
+		"img-src 'self' data:",
+		"font-src 'self'",
+		"connect-src " + strings.Join(append([]string{"'self'"}, apiOrigins...), " "),
+		"base-uri 'none'",
+		"form-action 'none'",
+		"frame-ancestors 'none'",
+	}, "; "), nil
 }

@@ -1,12 +1,15 @@
 // Package server assembles the HTTP service: Echo, the middleware chain in the order requests
-// pass it, the generated routes and the health endpoints. All routes are visible here.
+// pass it, the routes, the access log and the error handler. All routes are visible here.
 package server
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -23,7 +26,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/ratelimit"
-	"github.com/cyrexa/customer-api/impl/reqid"
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/telemetry"
 )
@@ -34,31 +36,24 @@ type Deps struct {
 	Store    store.Store
 	Logger   *slog.Logger
 	Metrics  *metrics.Metrics
-	// Auth verifies both credentials of every API request.
-	Auth *auth.Authenticator
-	// RateLimit is each tenant's rate of requests per second (0: unlimited), with RateBurst.
+	Auth     *auth.Authenticator
+	// RateLimit is each tenant's requests per second (0: unlimited), with RateBurst.
 	RateLimit float64
 	RateBurst int
-	// ClientLimit bounds failed authentication attempts per client address and in total: an
-	// address that keeps failing is refused before its credentials are verified (zero: none).
+	// ClientLimit bounds failed authentication attempts per client address and in total.
 	ClientLimit ratelimit.ClientConfig
-	// DevJWKS, when set, is published at /.well-known/jwks.json: the keys of the development
-	// issuer of `serve --dev`.
+	// DevJWKS, when set, is published at /.well-known/jwks.json (`serve --dev`'s issuer).
 	DevJWKS []byte
-	// ResponseValidation says what happens to a response that breaks the contract (default
-	// enforce); ValidationCacheEntries bounds the cache of customer documents already validated.
+	// ResponseValidation is the mode for responses (default enforce); ValidationCacheEntries
+	// bounds the customer documents remembered as valid.
 	ResponseValidation     contract.Mode
 	ValidationCacheEntries int
-	// Lists tunes how customer lists are read and written: window, body cache, admission.
-	Lists listing.Options
-	// Draining, once closed, makes /readyz answer 503: the process is about to stop, and load
-	// balancers should send it no new requests (nil: never).
+	Lists                  listing.Options
+	// Draining, once closed, makes /readyz answer 503 before the process stops (nil: never).
 	Draining <-chan struct{}
-	// Context ends when the service stops; background work (dropping cached bodies of erased
-	// customers) runs until then (nil: until the process ends).
+	// Context bounds background work (dropping erased customers' cached bodies); nil: none.
 	Context context.Context
-	// TracerProvider, when set, gets a span per request (continuing a W3C traceparent the
-	// client sent); the packages' spans become its children. Nil: no spans, at no cost.
+	// TracerProvider, when set, gets a span per request (continuing a W3C traceparent). Nil: none.
 	TracerProvider trace.TracerProvider
 }
 
@@ -70,23 +65,27 @@ func New(d Deps) (http.Handler, error) {
 	if d.ResponseValidation == "" {
 		d.ResponseValidation = contract.Enforce
 	}
-	responses, err := d.Contract.NewResponseValidator(d.ResponseValidation, d.ValidationCacheEntries, d.Logger, d.Metrics)
+	log := slog.New(telemetry.ContextAttrs(d.Logger.Handler(), withRequestID))
+	responses, err := d.Contract.NewResponseValidator(d.ResponseValidation, d.ValidationCacheEntries, log, d.Metrics)
 	if err != nil {
 		return nil, err
 	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = problem.Handler(d.Logger)
+	render := problem.Handler(log)
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		if x := exchangeOf(c.Request().Context()); x != nil {
+			x.err = err // the access log's auth_failure comes from the error rendered
+		}
+		render(err, c)
+	}
 
-	// Every request, in the order it passes:
-	e.Use(
-		reqid.Middleware,               // an id for the request, in its answer and its log lines
-		accessLog(d.Logger, d.Metrics), // one line per request, with what the client got
-	)
+	// Every request passes the access log: its id, then one line with what the client got.
+	e.Use(accessLog(log, d.Metrics))
 
 	// Then the service's own pages: health, readiness, the published contract and its docs.
-	site := e.Group("", recoverPanics(d.Logger)) // a panic becomes a 500 problem
+	site := e.Group("", recoverPanics(log)) // a panic becomes a 500 problem
 	site.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	site.GET("/readyz", readyz(d.Store, d.Draining))
 	if err := registerDocs(site); err != nil {
@@ -98,10 +97,9 @@ func New(d Deps) (http.Handler, error) {
 		})
 	}
 
-	// Then every API request, in the order it passes, to the generated strict handler. The
-	// limits are wired here, so that auth and ratelimit know nothing of each other: a failed
-	// attempt is charged to its client address and to the global failure budget, a request whose
-	// both credentials verified to its tenant, and nothing else to anyone.
+	// Then every API request, in the order it passes. The limits are wired here, so that auth and
+	// ratelimit know nothing of each other: failures are charged to their client address and the
+	// global budget, requests whose both credentials verified to their tenant.
 	failures := ratelimit.NewFailures(d.ClientLimit)
 	tenants := ratelimit.New(d.RateLimit, d.RateBurst)
 	authn := d.Auth.WithLimits(auth.Limits{
@@ -115,27 +113,29 @@ func New(d Deps) (http.Handler, error) {
 	validateRequest := d.Contract.ValidateRequest(authn.CheckBearer)
 	apiGroup := e.Group(contract.BasePath,
 		responses.Middleware,     // nothing leaves that breaks the contract, errors and panics included
-		recoverPanics(d.Logger),  // a panic becomes a 500 problem, which the validator still sees
+		recoverPanics(log),       // a panic becomes a 500 problem, which the validator still sees
 		noStore,                  // customer data is personal data: no cache may keep it
 		d.Contract.FindOperation, // the contract's operation, found once: else 404, or 405 with Allow
-		acceptJSON,               // 406 unless the client takes JSON
-		noRequestBody,            // the operations are GETs: a body is a 400
-		auth.ReadCredentials,     // the credential headers, read once (and sent once, else 400)
-		authn.Admit,              // an address that keeps failing stops before any costly work (429)
+		hygiene,                  // 406 unless the client takes JSON; the operations are GETs: a body is a 400
+		authn.Admit,              // credential headers sent once (else 400); an address that keeps failing stops here (429)
 		validateRequest,          // every parameter and the bearer's form, all at once: 400 or 401
 		authn.Middleware,         // both credentials verified, then charged to the tenant: 401, 403, 429
 	)
-	lists := listing.New(d.Store, d.Lists, d.Logger, d.Metrics)
+	lists := listing.New(d.Store, d.Lists, log, d.Metrics)
 	if d.Context == nil {
 		d.Context = context.Background()
 	}
 	go lists.DropErased(d.Context, d.Store.ErasureCount) // erased in another process: gone from memory too
-	gen.RegisterHandlers(apiGroup, gen.NewStrictHandler(api.New(d.Store, lists), []gen.StrictMiddlewareFunc{api.NegotiateEncoding}))
+	counted := func(ctx context.Context, n int) {
+		if x := exchangeOf(ctx); x != nil {
+			x.customers = n
+		}
+	}
+	gen.RegisterHandlers(apiGroup, gen.NewStrictHandler(api.New(d.Store, lists, counted), []gen.StrictMiddlewareFunc{api.NegotiateEncoding}))
 	if d.TracerProvider == nil {
 		return e, nil
 	}
-	// The span is named by its method here and by its route in the access log, once Echo
-	// has matched it. Its metrics are not wanted: Prometheus has them.
+	// The span is named by its method here, by its route in the access log; Prometheus has metrics.
 	return otelhttp.NewHandler(e, "request",
 		otelhttp.WithTracerProvider(d.TracerProvider), otelhttp.WithPropagators(telemetry.Propagator),
 		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
@@ -160,15 +160,78 @@ func readyz(st store.Store, draining <-chan struct{}) echo.HandlerFunc {
 	}
 }
 
-// recoverPanics turns a panic into an error for the error handler, logged with its stack and
-// the request id.
+// recoverPanics turns a panic into an error for the error handler, logged with its stack.
 func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisablePrintStack: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			ctx := c.Request().Context()
-			log.ErrorContext(ctx, "panic", "request_id", reqid.FromContext(ctx), "error", err.Error(), "stack", string(stack))
+			log.ErrorContext(c.Request().Context(), "panic", "error", err.Error(), "stack", string(stack))
 			return err
 		},
 	})
+}
+
+// noStore keeps customer data, which is personal data, out of every cache.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
+// hygiene answers 406 unless the client takes JSON, then 400 to a body (or a Content-Type
+// announcing one): the API's operations are GETs.
+func hygiene(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if !acceptsJSON(req.Header.Values("Accept")) {
+			return problem.New(problem.NotAcceptable, "This API answers in application/json (errors in application/problem+json) only.")
+		}
+		if req.ContentLength != 0 || len(req.TransferEncoding) > 0 || req.Header.Get("Content-Type") != "" {
+			return &problem.Error{Kind: problem.InvalidRequest, Detail: "This operation takes no request body.",
+				InvalidParams: []gen.InvalidParam{{In: gen.InvalidParamInBody, Name: "", Reason: "must be absent, with no Content-Type"}}}
+		}
+		return next(c)
+	}
+}
+
+func acceptsJSON(accept []string) bool {
+	if len(accept) == 0 {
+		return true
+	}
+	for _, header := range accept {
+		for _, part := range strings.Split(header, ",") {
+			mediaType, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil || refused(params["q"]) {
+				continue
+			}
+			switch mediaType {
+			case "*/*", "application/*", "application/json", problem.ContentType:
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// refused reports whether a quality value excludes its media range (q=0).
+func refused(q string) bool {
+	if q == "" {
+		return false
+	}
+	v, err := strconv.ParseFloat(q, 64)
+	return err != nil || v <= 0
+}
+
+// MaxHeaderBytes bounds the request line and headers. Larger requests get net/http's own 431.
+const MaxHeaderBytes = 64 << 10
+
+// ApplyLimits sets the timeouts and size limits every listener of the service uses, so slow or
+// oversized clients cannot hold connections or memory.
+func ApplyLimits(s *http.Server) {
+	s.ReadHeaderTimeout = 10 * time.Second
+	s.ReadTimeout = 30 * time.Second
+	s.WriteTimeout = 60 * time.Second
+	s.IdleTimeout = 120 * time.Second
+	s.MaxHeaderBytes = MaxHeaderBytes
 }

@@ -1,12 +1,6 @@
-// Package telemetry sets up OpenTelemetry tracing from the standard OTEL_* environment variables
-// and puts the trace and span ids of a request into its log lines. The exporter is OTel's own
-// choice from those variables (go.opentelemetry.io/contrib/exporters/autoexport): OTLP over HTTP
-// or gRPC, or the console.
-//
-// Unless a variable asks for traces (an OTLP endpoint, or OTEL_TRACES_EXPORTER), or with
-// OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none, nothing is installed: Setup returns a nil
-// provider, the server creates no request spans, and the spans the packages start are the API's
-// no-op ones. (autoexport alone would export to localhost:4318 when nothing is set.)
+// Package telemetry sets up OpenTelemetry tracing from the OTEL_* variables, with the exporter
+// autoexport makes of them, and puts a request's trace and span ids into its log lines. Unless a
+// variable asks for traces nothing is installed (autoexport alone would export to localhost:4318).
 package telemetry
 
 import (
@@ -24,20 +18,16 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// ServiceName is the service.name spans carry unless OTEL_SERVICE_NAME says otherwise.
-const ServiceName = "customer-api"
+const serviceName = "customer-api"
 
 // Propagator is how trace context travels in HTTP headers: W3C traceparent and tracestate.
 var Propagator = propagation.TraceContext{}
 
-// Config is what the environment asks of tracing.
+// Config is what the environment asks of tracing. Endpoint (from EndpointVariable; "" for the
+// exporter's default) is for the start-up line, and may hold credentials: redact it.
 type Config struct {
-	// Enabled is true when spans are exported.
-	Enabled bool
-	// Exporter is OTEL_TRACES_EXPORTER ("" for autoexport's default, otlp).
-	Exporter string
-	// Endpoint is where OTLP spans go, and EndpointVariable the variable that says so ("" for the
-	// exporter's default): for the start-up log line. The URL may hold credentials: redact it.
+	Enabled          bool
+	Exporter         string // OTEL_TRACES_EXPORTER ("": otlp)
 	Endpoint         string
 	EndpointVariable string
 }
@@ -56,11 +46,8 @@ func FromEnv(getenv func(string) string) Config {
 	return Config{Enabled: exporter != "", Exporter: exporter}
 }
 
-// Setup returns the tracer provider that exports spans with the exporter autoexport makes from
-// the process's OTEL_* variables (the sampler, batching and resource read them too), installed as
-// the global provider with the W3C propagator (export failures go to log), and the function that
-// flushes and stops it. An exporter or protocol autoexport does not know is an error. When cfg is
-// not enabled it returns a nil provider and a shutdown that does nothing.
+// Setup installs (globally, with the W3C propagator; export failures go to log) and returns the
+// tracer provider cfg asks for, and its shutdown; a nil provider when cfg is not enabled.
 func Setup(ctx context.Context, cfg Config, version string, log *slog.Logger) (trace.TracerProvider, func(context.Context) error, error) {
 	if !cfg.Enabled {
 		return nil, func(context.Context) error { return nil }, nil
@@ -71,13 +58,12 @@ func Setup(ctx context.Context, cfg Config, version string, log *slog.Logger) (t
 	}
 	// Defaults first: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override them.
 	res, err := resource.New(ctx,
-		resource.WithAttributes(attribute.String("service.name", ServiceName), attribute.String("service.version", version)),
+		resource.WithAttributes(attribute.String("service.name", serviceName), attribute.String("service.version", version)),
 		resource.WithTelemetrySDK(), resource.WithFromEnv())
 	if err != nil {
 		return nil, nil, fmt.Errorf("OpenTelemetry resource: %w", err)
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res))
-	// A failed export is a JSON warning in the service's log, not a line of the standard logger.
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 		log.Warn("tracing: spans were not exported", "error", err.Error())
 	}))
@@ -86,9 +72,8 @@ func Setup(ctx context.Context, cfg Config, version string, log *slog.Logger) (t
 	return tp, tp.Shutdown, nil
 }
 
-// Start starts a span named name as a child of the recording span in ctx, from that span's
-// provider, and returns it with its context. Without one (tracing off, or the request not
-// sampled) it returns ctx and the span in it, whose End does nothing: no allocation.
+// Start starts a span as a child of the recording span in ctx, from its provider; without one
+// (tracing off, not sampled) it returns ctx and its no-op span, allocating nothing.
 func Start(ctx context.Context, name string) (context.Context, trace.Span) {
 	parent := trace.SpanFromContext(ctx)
 	if !parent.IsRecording() {
@@ -97,26 +82,35 @@ func Start(ctx context.Context, name string) (context.Context, trace.Span) {
 	return parent.TracerProvider().Tracer("github.com/cyrexa/customer-api").Start(ctx, name)
 }
 
-// LogHandler adds trace_id and span_id to every record whose context holds a valid span.
-type LogHandler struct{ slog.Handler }
-
-// NewLogHandler wraps h.
-func NewLogHandler(h slog.Handler) *LogHandler { return &LogHandler{h} }
-
-// Handle adds the ids of the span in ctx, if any, then passes the record on.
-func (h *LogHandler) Handle(ctx context.Context, r slog.Record) error {
-	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
-		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
-	}
-	return h.Handler.Handle(ctx, r)
+// NewLogHandler wraps h to add trace_id and span_id to every record whose context holds a span.
+func NewLogHandler(h slog.Handler) slog.Handler {
+	return ContextAttrs(h, func(ctx context.Context, r slog.Record) slog.Record {
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+			r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+		}
+		return r
+	})
 }
 
-// WithAttrs keeps the wrapper around the derived handler.
-func (h *LogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &LogHandler{h.Handler.WithAttrs(attrs)}
+// ContextAttrs wraps h so that add can give every record attributes from its context (the
+// record passes by value: a pointer would move it to the heap).
+func ContextAttrs(h slog.Handler, add func(context.Context, slog.Record) slog.Record) slog.Handler {
+	return contextAttrs{h, add}
 }
 
-// WithGroup keeps the wrapper around the derived handler.
-func (h *LogHandler) WithGroup(name string) slog.Handler {
-	return &LogHandler{h.Handler.WithGroup(name)}
+type contextAttrs struct {
+	slog.Handler
+	add func(context.Context, slog.Record) slog.Record
+}
+
+func (h contextAttrs) Handle(ctx context.Context, r slog.Record) error {
+	return h.Handler.Handle(ctx, h.add(ctx, r))
+}
+
+func (h contextAttrs) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return contextAttrs{h.Handler.WithAttrs(attrs), h.add}
+}
+
+func (h contextAttrs) WithGroup(name string) slog.Handler {
+	return contextAttrs{h.Handler.WithGroup(name), h.add}
 }

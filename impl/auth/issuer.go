@@ -1,11 +1,14 @@
 package auth
 
 import (
+	"context"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -15,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/MicahParks/jwkset"
+	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -27,9 +32,8 @@ const (
 // DevKeyFile is the development issuer's key, kept in the data directory.
 const DevKeyFile = "dev-issuer-ed25519.pem"
 
-// LoadDevKey returns the development issuer's Ed25519 key from dataDir, creating it on first use.
-// It is for `serve --dev` and `dev-token` only: a stand-in for a real authorization server on a
-// developer's machine.
+// LoadDevKey returns the development issuer's Ed25519 key from dataDir, created on first use: for
+// `serve --dev` and `dev-token` only.
 func LoadDevKey(dataDir string) (SigningKey, error) {
 	path := filepath.Join(dataDir, DevKeyFile)
 	raw, err := os.ReadFile(path)
@@ -74,11 +78,8 @@ func createDevKey(path string) (SigningKey, error) {
 	if err != nil {
 		return SigningKey{}, fmt.Errorf("write development key: %w", err)
 	}
-	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-		f.Close()
-		return SigningKey{}, fmt.Errorf("write development key: %w", err)
-	}
-	if err := f.Close(); err != nil {
+	err = pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	if err := errors.Join(err, f.Close()); err != nil {
 		return SigningKey{}, fmt.Errorf("write development key: %w", err)
 	}
 	return devSigningKey(private), nil
@@ -105,4 +106,64 @@ func DevToken(key SigningKey, tenantID, subject string, scopes []string, ttl tim
 		claims["scope"] = strings.Join(scopes, " ")
 	}
 	return Sign(key, claims)
+}
+
+// SigningKey is a private key with the id and algorithm it signs under.
+type SigningKey struct {
+	ID        string
+	Algorithm string // RS256, ES256 or EdDSA
+	Private   crypto.Signer
+}
+
+// PublicJWKS returns the JSON Web Key Set that publishes the public halves of keys.
+func PublicJWKS(keys ...SigningKey) (json.RawMessage, error) {
+	set, err := memorySet(keys)
+	if err != nil {
+		return nil, err
+	}
+	return set.JSONPublic(context.Background())
+}
+
+// LocalKeys returns a key function over the public halves of keys (the service as its issuer).
+func LocalKeys(keys ...SigningKey) (jwt.Keyfunc, error) {
+	set, err := memorySet(keys)
+	if err != nil {
+		return nil, err
+	}
+	kf, err := keyfunc.New(keyfunc.Options{Storage: set})
+	if err != nil {
+		return nil, fmt.Errorf("local key set: %w", err)
+	}
+	return kf.Keyfunc, nil
+}
+
+func memorySet(keys []SigningKey) (*jwkset.MemoryJWKSet, error) {
+	set := jwkset.NewMemoryStorage()
+	for _, k := range keys {
+		jwk, err := jwkset.NewJWKFromKey(k.Private.Public(), jwkset.JWKOptions{
+			Metadata: jwkset.JWKMetadataOptions{KID: k.ID, ALG: jwkset.ALG(k.Algorithm), USE: jwkset.UseSig},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("key %s: %w", k.ID, err)
+		}
+		if err := set.KeyWrite(context.Background(), jwk); err != nil {
+			return nil, fmt.Errorf("key %s: %w", k.ID, err)
+		}
+	}
+	return set, nil
+}
+
+// Sign issues a JWT with claims, signed with key.
+func Sign(key SigningKey, claims jwt.MapClaims) (string, error) {
+	method := jwt.GetSigningMethod(key.Algorithm)
+	if method == nil {
+		return "", fmt.Errorf("unknown signing algorithm %q", key.Algorithm)
+	}
+	token := jwt.NewWithClaims(method, claims)
+	token.Header["kid"] = key.ID
+	signed, err := token.SignedString(key.Private)
+	if err != nil {
+		return "", fmt.Errorf("sign access token: %w", err)
+	}
+	return signed, nil
 }
