@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 
 	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/contract"
+	"github.com/cyrexa/customer-api/impl/listing"
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
@@ -36,6 +40,9 @@ func FromError(err error) *Error {
 	if errors.As(err, &p) {
 		return p
 	}
+	if p := fromDomain(err); p != nil {
+		return p
+	}
 	if isValidationError(err) {
 		return fromValidation(err)
 	}
@@ -56,6 +63,30 @@ func FromError(err error) *Error {
 		}
 	}
 	return &Error{Kind: Internal, Detail: "The service failed to answer; the failure has been logged.", Cause: err}
+}
+
+// fromDomain maps the read path's domain errors (contract, listing), nil for others.
+func fromDomain(err error) *Error {
+	var method *contract.MethodNotAllowedError
+	var request *contract.RequestError
+	var busy *listing.BusyError
+	switch {
+	case errors.Is(err, contract.ErrNoOperation):
+		return &Error{Kind: NotFound, Detail: "No resource exists at this path.", Cause: err}
+	case errors.As(err, &method):
+		return &Error{Kind: MethodNotAllowed, Detail: "This resource answers " + method.Allow + " only.",
+			Header: http.Header{"Allow": {method.Allow}}, Cause: err}
+	case errors.As(err, &request):
+		return fromValidation(request.Err)
+	case errors.As(err, &busy):
+		detail := "The service is busy with other large reads; retry later."
+		if errors.Is(busy.Err, listing.ErrSpoolFull) {
+			detail = "The service is busy with other large answers; retry later."
+		}
+		return &Error{Kind: Unavailable, Detail: detail, Cause: err,
+			Header: http.Header{"Retry-After": {strconv.Itoa(int(busy.RetryAfter / time.Second))}}}
+	}
+	return nil
 }
 
 // fromStatus covers the errors Echo raises itself (no route, wrong method, body limit) and

@@ -70,7 +70,8 @@ func New(d Deps) (http.Handler, error) {
 	if d.ResponseValidation == "" {
 		d.ResponseValidation = contract.Enforce
 	}
-	responses, err := d.Contract.NewResponseValidator(d.ResponseValidation, d.ValidationCacheEntries, d.Logger, d.Metrics)
+	responses, err := d.Contract.NewResponseValidator(d.ResponseValidation, d.ValidationCacheEntries, d.Logger,
+		d.Metrics.ResponseValidationFailures, d.Metrics.ResponseValidationCache)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +126,7 @@ func New(d Deps) (http.Handler, error) {
 		validateRequest,          // every parameter and the bearer's form, all at once: 400 or 401
 		authn.Middleware,         // both credentials verified, then charged to the tenant: 401, 403, 429
 	)
-	lists := listing.New(d.Store, d.Lists, d.Logger, d.Metrics)
+	lists := listing.New(d.Store, responses, d.Lists, d.Metrics.ListBodies)
 	if d.Context == nil {
 		d.Context = context.Background()
 	}
