@@ -11,7 +11,8 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 
-	"github.com/cyrexa/customer-api/impl/metrics")
+	"github.com/cyrexa/customer-api/impl/metrics"
+)
 
 // countingRouter counts the route matches the contract makes.
 type countingRouter struct {

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -94,8 +93,7 @@ func (v *ResponseValidator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 	return func(c echo.Context) error {
 		res := c.Response()
-		w := &checkingWriter{v: v, ec: c, out: res.Writer, body: bodyBuffers.Get().(*bytes.Buffer)}
-		defer w.release()
+		w := &checkingWriter{v: v, ec: c, out: res.Writer}
 		res.Writer = w
 		err := next(c)
 		if err != nil && !w.direct && !w.failed {
@@ -110,7 +108,7 @@ func (v *ResponseValidator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			_, span := telemetry.Start(c.Request().Context(), "validate response")
 			operation, failure := v.validate(c, status, w.out.Header(), w.body.Bytes())
 			span.End()
-			if failure == nil || !v.fails(c.Request().Context(), operation, status, failure) {
+			if failure == nil || !v.fails(c.Request().Context(), operation, status, "", failure) {
 				w.out.Header().Set("Content-Length", strconv.Itoa(w.body.Len()))
 				w.out.WriteHeader(status)
 				_, err = w.out.Write(w.body.Bytes())
@@ -172,21 +170,12 @@ func (v *ResponseValidator) CheckEntry(ctx context.Context, index int, document 
 		return nil
 	}
 	var se *openapi3.SchemaError
-	if v.fails(ctx, listOperation, http.StatusOK, &entryError{index, err}) || errors.As(err, &se) && se.SchemaField == "writeOnly" {
+	if v.fails(ctx, listOperation, http.StatusOK, "/"+strconv.Itoa(index), err) || errors.As(err, &se) && se.SchemaField == "writeOnly" {
 		// Not wrapped: kin-openapi's message quotes the offending value, which may be a secret.
 		return fmt.Errorf("customer %d of the list: %w", index, ErrBreaksContract)
 	}
 	return nil
 }
-
-// entryError places a failure within the list, for the log.
-type entryError struct {
-	index int
-	err   error
-}
-
-func (e *entryError) Error() string { return e.err.Error() }
-func (e *entryError) Unwrap() error { return e.err }
 
 // validate checks one response against the request's operation; it returns the operation's id
 // ("" for a request that matched none) and the failure, if any.
@@ -216,33 +205,25 @@ func (v *ResponseValidator) validate(c echo.Context, status int, header http.Hea
 	return "", v.contract.problem.VisitJSON(value, openapi3.VisitAsResponse())
 }
 
-// fails logs and counts a failure, and reports whether enforce mode refuses it. The log says
-// where the response broke the contract, never the value: that may be the secret kept back.
-func (v *ResponseValidator) fails(ctx context.Context, operation string, status int, failure error) bool {
+// fails logs and counts a failure (of the list's element at "/index", or of the response at ""),
+// and reports whether enforce mode refuses it. The log says where, never the value: that may
+// be the secret the check kept back.
+func (v *ResponseValidator) fails(ctx context.Context, operation string, status int, at string, failure error) bool {
 	v.failures.WithLabelValues(operation, strconv.Itoa(status)).Inc()
-	pointer, reason := describe(failure)
-	v.log.ErrorContext(ctx, "response breaks the contract", "request_id", reqid.FromContext(ctx),
-		"operation", operation, "status", status, "pointer", pointer, "reason", reason, "mode", string(v.mode))
-	return v.mode == Enforce
-}
-
-// describe returns the JSON pointer and reason of a validation failure without its value.
-func describe(err error) (where, reason string) {
-	var ee *entryError
-	if errors.As(err, &ee) {
-		where = "/" + strconv.Itoa(ee.index)
-	}
+	reason := "does not match the contract"
 	var se *openapi3.SchemaError
 	var re *openapi3filter.ResponseError
 	switch {
-	case errors.As(err, &se):
-		return where + cmp.Or(pointer(se), "/"), se.Reason
-	case errors.As(err, &re):
-		return where, re.Reason
-	case ee != nil:
-		return where, ee.err.Error()
+	case errors.As(failure, &se):
+		at, reason = at+cmp.Or(pointer(se), "/"), se.Reason
+	case errors.As(failure, &re):
+		reason = re.Reason
+	case at != "":
+		reason = failure.Error() // of CheckEntry: says nothing of the value
 	}
-	return "", "does not match the contract"
+	v.log.ErrorContext(ctx, "response breaks the contract", "request_id", reqid.FromContext(ctx),
+		"operation", operation, "status", status, "pointer", at, "reason", reason, "mode", string(v.mode))
+	return v.mode == Enforce
 }
 
 // checkingWriter holds a response until it has been validated; the list's 200 goes straight
@@ -252,20 +233,11 @@ type checkingWriter struct {
 	ec             echo.Context
 	out            http.ResponseWriter
 	status         int
-	body           *bytes.Buffer
+	body           bytes.Buffer
 	direct, failed bool
 }
 
 var emptyList = []byte("[]")
-
-var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-func (w *checkingWriter) release() {
-	if w.body.Cap() <= 1<<20 { // a rare large buffer is not kept
-		w.body.Reset()
-		bodyBuffers.Put(w.body)
-	}
-}
 
 func (w *checkingWriter) Header() http.Header { return w.out.Header() }
 
@@ -278,7 +250,7 @@ func (w *checkingWriter) WriteHeader(status int) {
 		return
 	}
 	// The list's writer checked every element (CheckEntry): emptyList stands for the body.
-	if operation, err := w.v.validate(w.ec, status, w.out.Header(), emptyList); err != nil && w.v.fails(w.ec.Request().Context(), operation, status, err) {
+	if operation, err := w.v.validate(w.ec, status, w.out.Header(), emptyList); err != nil && w.v.fails(w.ec.Request().Context(), operation, status, "", err) {
 		w.failed = true
 		return
 	}

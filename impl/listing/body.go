@@ -143,7 +143,7 @@ func (b *builder) Write(p []byte) (int, error) {
 	}
 	if need := b.size + int64(len(p)); need > b.diskHeld {
 		step := max(need-b.diskHeld, spoolStep)
-		if !b.l.spool.take(b.tenant, step) {
+		if ok, _ := b.l.spool.take(b.tenant, step); !ok {
 			return 0, ErrSpoolFull
 		}
 		b.diskHeld += step

@@ -6,6 +6,7 @@
 package listing
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -69,16 +70,16 @@ type Options struct {
 
 // Lister writes customer lists. It is safe for concurrent use.
 type Lister struct {
-	reader    Reader
-	checker   Checker
-	outcomes  *prometheus.CounterVec
-	window    int
-	cache     *bodyCache
-	admission *admission
-	memory    *semaphore.Weighted
-	spool     *spoolBudget
-	spoolDir  string
-	stall     time.Duration
+	reader       Reader
+	checker      Checker
+	outcomes     *prometheus.CounterVec
+	window       int
+	cache        *bodyCache
+	reads, spool *budget
+	queueTimeout time.Duration
+	memory       *semaphore.Weighted
+	spoolDir     string
+	stall        time.Duration
 }
 
 // New returns a Lister reading from r, each document checked by checker, that counts the lists
@@ -94,16 +95,17 @@ func New(r Reader, checker Checker, opts Options, outcomes *prometheus.CounterVe
 		opts.SpoolDir = os.TempDir()
 	}
 	return &Lister{
-		reader:    r,
-		checker:   checker,
-		outcomes:  outcomes,
-		window:    opts.Window,
-		cache:     newBodyCache(opts.CacheBytes, min(opts.Window, int(opts.CacheBytes/8))),
-		admission: newAdmission(opts.MaxReads, opts.MaxReadsPerTenant, orDefault(opts.QueueTimeout, DefaultQueueTimeout)),
-		memory:    semaphore.NewWeighted(int64(memoryWindows * opts.Window)),
-		spool:     newSpoolBudget(orDefault(opts.SpoolBytes, DefaultSpoolBytes)),
-		spoolDir:  opts.SpoolDir,
-		stall:     orDefault(opts.WriteStall, DefaultWriteStall),
+		reader:       r,
+		checker:      checker,
+		outcomes:     outcomes,
+		window:       opts.Window,
+		cache:        newBodyCache(opts.CacheBytes, min(opts.Window, int(opts.CacheBytes/8))),
+		reads:        newBudget(int64(opts.MaxReads), int64(opts.MaxReadsPerTenant)),
+		spool:        newBudget(orDefault(opts.SpoolBytes, DefaultSpoolBytes), max(orDefault(opts.SpoolBytes, DefaultSpoolBytes)/2, 1)),
+		memory:       semaphore.NewWeighted(int64(memoryWindows * opts.Window)),
+		queueTimeout: orDefault(opts.QueueTimeout, DefaultQueueTimeout),
+		spoolDir:     opts.SpoolDir,
+		stall:        orDefault(opts.WriteStall, DefaultWriteStall),
 	}
 }
 
@@ -177,12 +179,10 @@ func (l *Lister) find(ctx context.Context, key cacheKey) (*body, cacheKey, error
 	identity := key
 	identity.gzip = false
 	if b := l.cache.get(identity); key.gzip && b != nil { // as good as the database, and cheaper
-		compressed, err := compressCached(b)
-		if err == nil {
-			l.cache.put(key, compressed)
-			l.outcomes.WithLabelValues("cached").Inc()
-		}
-		return compressed, key, err
+		compressed := compressCached(b)
+		l.cache.put(key, compressed)
+		l.outcomes.WithLabelValues("cached").Inc()
+		return compressed, key, nil
 	}
 	b, key, err := l.produce(ctx, key)
 	switch {
@@ -205,7 +205,7 @@ func (l *Lister) find(ctx context.Context, key cacheKey) (*body, cacheKey, error
 // produce reads the list from a store snapshot into a body, under admission: the slot and the
 // database connection are given back when the body is complete, before it is sent.
 func (l *Lister) produce(ctx context.Context, key cacheKey) (*body, cacheKey, error) {
-	release, err := l.admission.acquire(ctx, key.tenant)
+	release, err := l.admit(ctx, key.tenant)
 	if err != nil {
 		return nil, key, l.busy(err)
 	}
@@ -318,38 +318,23 @@ func (e *encoder) close() {
 }
 
 // compressCached compresses a cached identity body, flushing at its marks so that the gzip
-// body has marks of its own.
-func compressCached(identity *body) (*body, error) {
-	buf := &sliceWriter{}
-	gz := gzipCached.get(buf)
+// body has marks of its own. Writes to a bytes.Buffer do not fail.
+func compressCached(identity *body) *body {
+	var buf bytes.Buffer
+	gz := gzipCached.get(&buf)
 	defer gzipCached.put(gz)
-	data := identity.mem[0]
-	var marks []mark
+	out := &body{customers: identity.customers}
 	var from int64
 	for _, m := range identity.marks {
-		if _, err := gz.Write(data[from:m.offset]); err != nil {
-			return nil, fmt.Errorf("compress: %w", err)
-		}
-		if err := gz.Flush(); err != nil {
-			return nil, fmt.Errorf("compress: %w", err)
-		}
-		marks = append(marks, mark{offset: int64(len(buf.b)), customers: m.customers})
+		_, _ = gz.Write(identity.mem[0][from:m.offset])
+		_ = gz.Flush()
+		out.marks = append(out.marks, mark{offset: int64(buf.Len()), customers: m.customers})
 		from = m.offset
 	}
-	if _, err := gz.Write(data[from:]); err != nil {
-		return nil, fmt.Errorf("compress: %w", err)
-	}
-	if err := gz.Close(); err != nil {
-		return nil, fmt.Errorf("compress: %w", err)
-	}
-	return &body{mem: [][]byte{buf.b}, size: int64(len(buf.b)), customers: identity.customers, marks: marks}, nil
-}
-
-type sliceWriter struct{ b []byte }
-
-func (s *sliceWriter) Write(p []byte) (int, error) {
-	s.b = append(s.b, p...)
-	return len(p), nil
+	_, _ = gz.Write(identity.mem[0][from:])
+	_ = gz.Close()
+	out.mem, out.size = [][]byte{buf.Bytes()}, int64(buf.Len())
+	return out
 }
 
 // gzipPool recycles compressors of one level: each holds several hundred KB of state. Bodies
