@@ -14,7 +14,8 @@ type budget struct {
 	limit, perTenant int64
 	used             int64
 	tenants          map[string]int64
-	freed            chan struct{} // closed, and replaced, whenever something is given back
+	freed            chan struct{} // closed, and replaced, when something is given back to waiters
+	waiting          bool
 }
 
 func newBudget(limit, perTenant int64) *budget {
@@ -26,6 +27,7 @@ func (b *budget) take(tenant string, n int64) (bool, <-chan struct{}) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.used+n > b.limit || b.tenants[tenant]+n > b.perTenant {
+		b.waiting = true
 		return false, b.freed
 	}
 	b.used += n
@@ -40,8 +42,10 @@ func (b *budget) give(tenant string, n int64) {
 	if b.tenants[tenant] -= n; b.tenants[tenant] <= 0 {
 		delete(b.tenants, tenant)
 	}
-	close(b.freed)
-	b.freed = make(chan struct{})
+	if b.waiting {
+		close(b.freed)
+		b.freed, b.waiting = make(chan struct{}), false
+	}
 }
 
 // admit waits, at most the queue timeout, for one of the read slots, which a read holds while

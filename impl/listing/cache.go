@@ -8,18 +8,11 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
-// cacheKey names one encoded body: an organization of a tenant at one version, in one encoding.
-// A new version is a new key: a stale body is never found again and ages out.
-type cacheKey struct {
-	tenant, organization, version string
-	gzip                          bool
-}
-
 // bodyCache keeps encoded bodies of small organizations, bounded by their bytes: the least
-// recently used go first. A body over maxBody is never kept: it would evict many small ones.
+// recently used go first. A new version is a new key: a stale body is never found again. A body over maxBody is never kept: it would evict many small ones.
 type bodyCache struct {
 	mu      sync.Mutex
-	bodies  *lru.Cache[cacheKey, *body]
+	bodies  *lru.Cache[Request, *body]
 	bytes   int64
 	limit   int64
 	maxBody int
@@ -32,12 +25,12 @@ func newBodyCache(limit int64, maxBody int) *bodyCache {
 	}
 	c := &bodyCache{limit: limit, maxBody: maxBody}
 	// Bytes bound the cache, not entries: the LRU's count is larger than bodies could be.
-	c.bodies, _ = lru.NewWithEvict(1<<20, func(_ cacheKey, b *body) { c.bytes -= b.size })
+	c.bodies, _ = lru.NewWithEvict(1<<20, func(_ Request, b *body) { c.bytes -= b.size })
 	return c
 }
 
 // get returns the cached body of k, or nil; the cache owns it.
-func (c *bodyCache) get(k cacheKey) *body {
+func (c *bodyCache) get(k Request) *body {
 	if c == nil {
 		return nil
 	}
@@ -53,7 +46,7 @@ func (c *bodyCache) fits(size int64) bool {
 }
 
 // put keeps b, one chunk of its exact size, and reports whether the cache holds k now.
-func (c *bodyCache) put(k cacheKey, b *body) bool {
+func (c *bodyCache) put(k Request, b *body) bool {
 	if !c.fits(b.size) {
 		return false
 	}

@@ -116,8 +116,8 @@ func orDefault[T int | int64 | time.Duration](v, otherwise T) T {
 	return v
 }
 
-// Request names the list to write. Version is the organization's as the caller found it; the
-// body may be of a newer one, and its ETag then says so.
+// Request names the list to write, and its cached body. Version is the organization's as the
+// caller found it; the body may be of a newer one, and its ETag then says so.
 type Request struct {
 	TenantID, OrganizationID, Version string
 	Gzip                              bool
@@ -148,16 +148,16 @@ func (e *BusyError) Unwrap() error { return e.Err }
 func (l *Lister) Write(ctx context.Context, w http.ResponseWriter, r Request) (int, error) {
 	ctx, span := telemetry.Start(ctx, "read and write customers")
 	defer span.End()
-	b, key, err := l.find(ctx, cacheKey{tenant: r.TenantID, organization: r.OrganizationID, version: r.Version, gzip: r.Gzip})
+	b, key, err := l.find(ctx, r)
 	if err != nil {
 		return 0, err
 	}
 	defer b.release()
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("ETag", ETag(key.version, key.gzip))
+	h.Set("ETag", ETag(key.Version, key.Gzip))
 	h.Set("Vary", "Accept-Encoding")
-	if key.gzip {
+	if key.Gzip {
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("Content-Length", strconv.FormatInt(b.size, 10))
@@ -171,14 +171,14 @@ func (l *Lister) Write(ctx context.Context, w http.ResponseWriter, r Request) (i
 }
 
 // find returns the body of the list, from the cache or from the store, and the key it answers.
-func (l *Lister) find(ctx context.Context, key cacheKey) (*body, cacheKey, error) {
+func (l *Lister) find(ctx context.Context, key Request) (*body, Request, error) {
 	if b := l.cache.get(key); b != nil {
 		l.outcomes.WithLabelValues("cached").Inc()
 		return b, key, nil
 	}
 	identity := key
-	identity.gzip = false
-	if b := l.cache.get(identity); key.gzip && b != nil { // as good as the database, and cheaper
+	identity.Gzip = false
+	if b := l.cache.get(identity); key.Gzip && b != nil { // as good as the database, and cheaper
 		compressed := compressCached(b)
 		l.cache.put(key, compressed)
 		l.outcomes.WithLabelValues("cached").Inc()
@@ -204,36 +204,40 @@ func (l *Lister) find(ctx context.Context, key cacheKey) (*body, cacheKey, error
 
 // produce reads the list from a store snapshot into a body, under admission: the slot and the
 // database connection are given back when the body is complete, before it is sent.
-func (l *Lister) produce(ctx context.Context, key cacheKey) (*body, cacheKey, error) {
-	release, err := l.admit(ctx, key.tenant)
+func (l *Lister) produce(ctx context.Context, key Request) (_ *body, _ Request, err error) {
+	release, err := l.admit(ctx, key.TenantID)
 	if err != nil {
 		return nil, key, l.busy(err)
 	}
 	defer release()
-	snap, err := l.reader.ReadOrganization(ctx, key.tenant, key.organization)
+	snap, err := l.reader.ReadOrganization(ctx, key.TenantID, key.OrganizationID)
 	if err != nil {
-		return nil, key, fmt.Errorf("read organization %q: %w", key.organization, err)
+		return nil, key, fmt.Errorf("read organization %q: %w", key.OrganizationID, err)
 	}
 	defer snap.Close()
-	key.version = snap.Version()
-	out := &builder{l: l, tenant: key.tenant}
-	enc := newEncoder(out, key.gzip)
-	defer enc.close()
+	key.Version = snap.Version()
+	out := &builder{l: l, tenant: key.TenantID}
+	enc := newEncoder(out, key.Gzip)
 	checked := &checkedEncoder{ctx: ctx, checker: l.checker, enc: enc, serial: runtime.GOMAXPROCS(0) == 1}
-	defer checked.close()
+	defer func() {
+		checked.close()
+		enc.close()
+		if err != nil {
+			out.discard()
+			err = l.busy(err)
+		}
+	}()
 	for c, err := range snap.Customers() {
 		if err == nil {
 			err = checked.entry(c.Document)
 		}
 		if err != nil {
-			out.discard()
-			return nil, key, l.busy(err)
+			return nil, key, err
 		}
 	}
 	for _, end := range []func() error{checked.end, enc.end, snap.Close} {
 		if err := end(); err != nil {
-			out.discard()
-			return nil, key, l.busy(err)
+			return nil, key, err
 		}
 	}
 	b, err := out.finish(enc.customers, enc.marks)
@@ -337,31 +341,25 @@ func compressCached(identity *body) *body {
 	return out
 }
 
-// gzipPool recycles compressors of one level: each holds several hundred KB of state. Bodies
-// from the store are compressed as produced, for speed; a cached one once per version.
+// Compressors hold several hundred KB of state each: they are recycled. Bodies from the store
+// are compressed as produced, for speed; a cached one once per version.
+var gzipStream, gzipCached = &gzipPool{level: gzip.BestSpeed}, &gzipPool{level: gzip.DefaultCompression}
+
 type gzipPool struct {
 	level int
-	pool  sync.Pool
+	sync.Pool
 }
 
-var (
-	gzipStream = &gzipPool{level: gzip.BestSpeed}
-	gzipCached = &gzipPool{level: gzip.DefaultCompression}
-)
-
 func (p *gzipPool) get(w io.Writer) *gzip.Writer {
-	if gz, ok := p.pool.Get().(*gzip.Writer); ok {
-		gz.Reset(w)
-		return gz
+	gz, ok := p.Get().(*gzip.Writer)
+	if !ok {
+		gz, _ = gzip.NewWriterLevel(w, p.level) // the levels above are valid
 	}
-	gz, err := gzip.NewWriterLevel(w, p.level)
-	if err != nil {
-		panic(err) // the levels above are valid
-	}
+	gz.Reset(w)
 	return gz
 }
 
 func (p *gzipPool) put(gz *gzip.Writer) {
 	gz.Reset(io.Discard)
-	p.pool.Put(gz)
+	p.Put(gz)
 }
