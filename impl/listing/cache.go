@@ -9,7 +9,8 @@ import (
 )
 
 // bodyCache keeps encoded bodies of small organizations, bounded by their bytes: the least
-// recently used go first. A new version is a new key: a stale body is never found again. A body over maxBody is never kept: it would evict many small ones.
+// recently used go first. A new version is a new key, so a stale body is never found again; a
+// body over maxBody is never kept, as it would evict many small ones.
 type bodyCache struct {
 	mu      sync.Mutex
 	bodies  *lru.Cache[Request, *body]

@@ -273,19 +273,14 @@ func newEncoder(out *builder, compress bool) *encoder {
 	return e
 }
 
-var (
-	listOpen   = []byte(`[`)
-	entrySep   = []byte(`,`)
-	entryOpen  = []byte(`{"customer":`)
-	entryClose = []byte(`}`)
-)
+var firstOpen, entryOpen, entryClose = []byte(`[{"customer":`), []byte(`,{"customer":`), []byte(`}`)
 
 func (e *encoder) entry(document []byte) error {
-	sep := entrySep
+	open := entryOpen
 	if e.customers == 0 {
-		sep = listOpen
+		open = firstOpen
 	}
-	for _, p := range [][]byte{sep, entryOpen, document, entryClose} {
+	for _, p := range [][]byte{open, document, entryClose} {
 		if _, err := e.w.Write(p); err != nil {
 			return err
 		}
