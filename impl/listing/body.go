@@ -12,15 +12,21 @@ import (
 	"time"
 )
 
-// body is a complete, checked list body: in memory (in chunks), or in an unlinked file (the
-// spool) when larger than the window. A cached body has one chunk and no owner.
+// body is a list body, built as it is encoded: in memory up to the window while the lister's
+// memory budget allows, else in an unlinked 0600 file in the spool directory, within the spool
+// budget. Memory comes in chunks recycled from one body to the next: a body never grows by
+// copying. A cached body is one chunk of its exact size, and holds no budget.
 type body struct {
-	mem       [][]byte
+	l         *Lister // nil for a cached body
+	tenant    string
+	mem       [][]byte // full chunks, then the one being filled
+	memHeld   int64    // of the memory budget
 	file      *os.File
+	out       *bufio.Writer
+	diskHeld  int64 // of the spool budget
 	size      int64
 	customers int
 	marks     []mark
-	owner     *builder // holds the memory, the file and their budgets until release
 }
 
 // mark says that the first offset bytes of a body hold its first customers customers whole: an
@@ -33,12 +39,6 @@ type mark struct {
 // markEvery is how many bytes of the list pass between two marks; with gzip each mark flushes
 // the compressor, so that what comes before it can be decoded.
 const markEvery = 64 << 10
-
-func (b *body) release() {
-	if b.owner != nil {
-		b.owner.discard()
-	}
-}
 
 // customersWithin is how many customers the first sent bytes of the body hold whole.
 func (b *body) customersWithin(sent int64) int {
@@ -108,20 +108,6 @@ func send(w http.ResponseWriter, b *body, stall time.Duration) (int64, error) {
 	return sent, nil
 }
 
-// builder collects an encoded body: in memory up to the window while the lister's memory budget
-// allows, else in an unlinked 0600 file in the spool directory, within the spool budget. Memory
-// comes in chunks recycled from one body to the next: a body never grows by copying.
-type builder struct {
-	l        *Lister
-	tenant   string
-	mem      [][]byte // full chunks, then the one being filled
-	memHeld  int64    // of the memory budget
-	file     *os.File
-	out      *bufio.Writer
-	diskHeld int64 // of the spool budget
-	size     int64
-}
-
 // chunkSize is the size of a body's chunks in memory, the unit of the memory budget, and the
 // most bytes written to a client under one deadline.
 const chunkSize = 64 << 10
@@ -131,7 +117,7 @@ const spoolStep = 1 << 20
 
 var chunks = sync.Pool{New: func() any { return new([chunkSize]byte) }}
 
-func (b *builder) Write(p []byte) (int, error) {
+func (b *body) Write(p []byte) (int, error) {
 	if b.file == nil {
 		if need := b.size + int64(len(p)); need <= int64(b.l.window) && b.holdMemory(need) {
 			b.append(p)
@@ -154,7 +140,7 @@ func (b *builder) Write(p []byte) (int, error) {
 }
 
 // append copies p into the chunks, taking new ones as they fill.
-func (b *builder) append(p []byte) {
+func (b *body) append(p []byte) {
 	b.size += int64(len(p))
 	for len(p) > 0 {
 		last := len(b.mem) - 1
@@ -168,8 +154,8 @@ func (b *builder) append(p []byte) {
 	}
 }
 
-// holdMemory makes sure the builder holds at least need bytes of the memory budget.
-func (b *builder) holdMemory(need int64) bool {
+// holdMemory makes sure the body holds at least need bytes of the memory budget.
+func (b *body) holdMemory(need int64) bool {
 	if need <= b.memHeld {
 		return true
 	}
@@ -182,7 +168,7 @@ func (b *builder) holdMemory(need int64) bool {
 }
 
 // spill moves the body to a new spool file and goes on there.
-func (b *builder) spill() error {
+func (b *body) spill() error {
 	f, err := os.CreateTemp(b.l.spoolDir, "customer-api-list-*")
 	if err != nil {
 		return fmt.Errorf("spool a large list: %w", err)
@@ -204,7 +190,7 @@ func (b *builder) spill() error {
 }
 
 // freeMemory gives back the chunks and the memory budget held.
-func (b *builder) freeMemory(mem [][]byte) {
+func (b *body) freeMemory(mem [][]byte) {
 	for _, c := range mem {
 		chunks.Put((*[chunkSize]byte)(c[:chunkSize]))
 	}
@@ -212,19 +198,19 @@ func (b *builder) freeMemory(mem [][]byte) {
 	b.memHeld = 0
 }
 
-// finish returns the body built, which owns what the builder holds until its release.
-func (b *builder) finish(customers int, marks []mark) (*body, error) {
+// finish completes the body with the customers it holds and their marks.
+func (b *body) finish(customers int, marks []mark) error {
+	b.customers, b.marks = customers, marks
 	if b.file != nil {
 		if err := b.out.Flush(); err != nil {
-			b.discard()
-			return nil, fmt.Errorf("spool a large list: %w", err)
+			return fmt.Errorf("spool a large list: %w", err)
 		}
 	}
-	return &body{mem: b.mem, file: b.file, size: b.size, customers: customers, marks: marks, owner: b}, nil
+	return nil
 }
 
-// discard gives back everything the builder holds.
-func (b *builder) discard() {
+// release gives back everything the body holds.
+func (b *body) release() {
 	if b.l == nil {
 		return
 	}
@@ -233,5 +219,5 @@ func (b *builder) discard() {
 		b.file.Close()
 		b.l.spool.give(b.tenant, b.diskHeld)
 	}
-	*b = builder{}
+	*b = body{}
 }

@@ -54,13 +54,13 @@ var errFake = errors.New("breaks the contract")
 func list(t *testing.T, f *fakeChecker, documents []string) ([]byte, error) {
 	t.Helper()
 	l := New(nil, f, Options{}, metrics.New().ListBodies)
-	out := &builder{l: l, tenant: "t"}
+	out := &body{l: l, tenant: "t"}
 	enc := newEncoder(out, false)
 	c := &checkedEncoder{ctx: t.Context(), checker: f, enc: enc, serial: runtime.GOMAXPROCS(0) == 1}
 	defer c.close()
 	for _, d := range documents {
 		if err := c.entry([]byte(d)); err != nil {
-			out.discard()
+			out.release()
 			return nil, err
 		}
 		if held := len(c.queue) - c.head; c.limit > 0 && held > c.limit {
@@ -68,18 +68,17 @@ func list(t *testing.T, f *fakeChecker, documents []string) ([]byte, error) {
 		}
 	}
 	if err := c.end(); err != nil {
-		out.discard()
+		out.release()
 		return nil, err
 	}
 	if err := enc.end(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := out.finish(enc.customers, enc.marks)
-	if err != nil {
+	if err := out.finish(enc.customers, enc.marks); err != nil {
 		t.Fatal(err)
 	}
-	defer b.release()
-	return b.joined().mem[0], nil
+	defer out.release()
+	return out.joined().mem[0], nil
 }
 
 func documents(n int) []string {

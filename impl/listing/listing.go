@@ -216,14 +216,14 @@ func (l *Lister) produce(ctx context.Context, key Request) (_ *body, _ Request, 
 	}
 	defer snap.Close()
 	key.Version = snap.Version()
-	out := &builder{l: l, tenant: key.TenantID}
+	out := &body{l: l, tenant: key.TenantID}
 	enc := newEncoder(out, key.Gzip)
 	checked := &checkedEncoder{ctx: ctx, checker: l.checker, enc: enc, serial: runtime.GOMAXPROCS(0) == 1}
 	defer func() {
 		checked.close()
 		enc.close()
 		if err != nil {
-			out.discard()
+			out.release()
 			err = l.busy(err)
 		}
 	}()
@@ -240,8 +240,10 @@ func (l *Lister) produce(ctx context.Context, key Request) (_ *body, _ Request, 
 			return nil, key, err
 		}
 	}
-	b, err := out.finish(enc.customers, enc.marks)
-	return b, key, err
+	if err := out.finish(enc.customers, enc.marks); err != nil {
+		return nil, key, err
+	}
+	return out, key, nil
 }
 
 // busy turns a want of room into a BusyError, counted; other errors pass unchanged.
@@ -256,7 +258,7 @@ func (l *Lister) busy(err error) error {
 // encoder writes the list's JSON: each document as {"customer": document}, comma separated,
 // compressed when asked, with a mark every markEvery bytes of JSON.
 type encoder struct {
-	out       *builder
+	out       *body
 	w         io.Writer
 	gz        *gzip.Writer
 	customers int
@@ -264,7 +266,7 @@ type encoder struct {
 	unmarked  int
 }
 
-func newEncoder(out *builder, compress bool) *encoder {
+func newEncoder(out *body, compress bool) *encoder {
 	e := &encoder{out: out, w: out}
 	if compress {
 		e.gz = gzipStream.get(out)
