@@ -1,6 +1,5 @@
-// Package contract holds the service's runtime view of openapi.yaml: the embedded spec, loaded
-// once; the operation a request is for, found once (operation.go); and the checks kin-openapi
-// makes against it: requests, every response (response.go) and imported customer records.
+// Package contract is the service's runtime view of openapi.yaml: the embedded spec, loaded once;
+// the operation a request is for; and kin-openapi's checks of requests, responses and records.
 package contract
 
 import (
@@ -22,16 +21,10 @@ const BasePath = "/customer/1.0.0"
 
 // Contract is the loaded spec and what is derived from it.
 type Contract struct {
-	Doc *openapi3.T
-	// entry is the schema of one element of the customer list, used to check imported records.
-	entry *openapi3.Schema
-	// identifier is the schema of tenant, organization and customer ids.
-	identifier *openapi3.Schema
-	// router finds the operation of a request; paths lists the methods of each path.
-	router routers.Router
-	paths  pathMethods
-	// writeOnly is where a customer has writeOnly properties (see WriteOnly).
-	writeOnly []Path
+	Doc                        *openapi3.T
+	entry, identifier, problem *openapi3.Schema
+	router                     routers.Router
+	writeOnly                  []Path
 }
 
 // Load parses the embedded openapi.yaml and validates it. Call it once: parsing takes a while.
@@ -43,75 +36,56 @@ func Load() (*Contract, error) {
 	if err := doc.Validate(context.Background()); err != nil {
 		return nil, fmt.Errorf("validate embedded spec: %w", err)
 	}
-	// The published server is absolute (https://gateway...); matched against a local request's
-	// Host it would fail every request, so routing uses the relative base path alone.
+	// The published server is absolute: matched against a local request's Host it would fail.
 	doc.Servers = openapi3.Servers{{URL: BasePath}}
-	entry := doc.Components.Schemas["CustomerEntry"]
-	if entry == nil || entry.Value == nil {
-		return nil, errors.New("embedded spec has no CustomerEntry schema")
+	c := &Contract{Doc: doc}
+	var customer *openapi3.Schema
+	for name, s := range map[string]**openapi3.Schema{"CustomerEntry": &c.entry, "Identifier": &c.identifier, "Problem": &c.problem, "Customer": &customer} {
+		ref := doc.Components.Schemas[name]
+		if ref == nil || ref.Value == nil {
+			return nil, fmt.Errorf("embedded spec has no %s schema", name)
+		}
+		*s = ref.Value
 	}
-	identifier := doc.Components.Schemas["Identifier"]
-	if identifier == nil || identifier.Value == nil {
-		return nil, errors.New("embedded spec has no Identifier schema")
-	}
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
+	if c.router, err = gorillamux.NewRouter(doc); err != nil {
 		return nil, fmt.Errorf("route embedded spec: %w", err)
 	}
-	customer := doc.Components.Schemas["Customer"]
-	if customer == nil || customer.Value == nil {
-		return nil, errors.New("embedded spec has no Customer schema")
-	}
-	return &Contract{Doc: doc, entry: entry.Value, identifier: identifier.Value, router: router,
-		paths: newPathMethods(BasePath, doc.Paths), writeOnly: writeOnlyPaths(customer.Value, nil, nil)}, nil
+	c.writeOnly = writeOnlyPaths(customer, nil, nil)
+	return c, nil
 }
 
-// RecordError says which part of an imported record breaks the contract.
-type RecordError struct {
-	// Pointer is the JSON pointer of the offending value within the record, "" for the record.
-	Pointer string
-	Reason  string
-}
-
-func (e *RecordError) Error() string {
-	if e.Pointer == "" {
-		return e.Reason
-	}
-	return e.Pointer + ": " + e.Reason
-}
-
-// ValidateRecord checks one element of a customer list, as JSON, against the spec's CustomerEntry
-// schema in the request direction: writeOnly fields are allowed, as on import. Reasons never
-// quote the value.
+// ValidateRecord checks one element of a customer list, as JSON, against the CustomerEntry
+// schema in the request direction (writeOnly fields allowed, as on import). The error says
+// where and why, never quoting a value.
 func (c *Contract) ValidateRecord(raw []byte) error {
 	var value any
-	// goccy/go-json decodes to the same types as encoding/json, about twice as fast: the
-	// decode is half of what an import spends per record.
+	// goccy/go-json: the same types as encoding/json, twice as fast; half of an import's cost.
 	if err := gojson.Unmarshal(raw, &value); err != nil {
-		return &RecordError{Reason: "is not valid JSON"}
-	}
-	err := c.entry.VisitJSON(value, openapi3.VisitAsRequest())
-	if err == nil {
-		return nil
+		return errors.New("is not valid JSON")
 	}
 	var se *openapi3.SchemaError
-	if errors.As(err, &se) {
-		pointer := ""
-		if parts := se.JSONPointer(); len(parts) > 0 {
-			pointer = "/" + strings.Join(escapePointer(parts), "/")
-		}
-		return &RecordError{Pointer: pointer, Reason: se.Reason}
+	switch err := c.entry.VisitJSON(value, openapi3.VisitAsRequest()); {
+	case errors.As(err, &se) && pointer(se) != "":
+		return errors.New(pointer(se) + ": " + se.Reason)
+	case se != nil:
+		return errors.New(se.Reason)
+	case err != nil:
+		return errors.New("does not match the Customer schema")
 	}
-	return &RecordError{Reason: "does not match the Customer schema"}
+	return nil
 }
 
-func escapePointer(parts []string) []string {
-	out := make([]string, len(parts))
+// pointer is the JSON pointer of a schema error's value, "" for the whole value.
+func pointer(se *openapi3.SchemaError) string {
+	parts := se.JSONPointer()
+	if len(parts) == 0 {
+		return ""
+	}
 	r := strings.NewReplacer("~", "~0", "/", "~1")
 	for i, p := range parts {
-		out[i] = r.Replace(p)
+		parts[i] = r.Replace(p)
 	}
-	return out
+	return "/" + strings.Join(parts, "/")
 }
 
 // ValidIdentifier reports whether id is a valid tenant, organization or customer id.

@@ -6,50 +6,51 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
-
-	"github.com/cyrexa/customer-api/impl/problem"
 )
 
-// Operation is the contract's operation a request is for. FindOperation finds it once per
-// request; the request validator and the response validator both use it.
-type Operation struct {
-	Route *routers.Route
-	// PathParams are the path parameters, percent-decoded.
-	PathParams map[string]string
+// ErrNoOperation is returned for a path at which the contract has no operation.
+var ErrNoOperation = errors.New("no operation of the contract at this path")
+
+// MethodNotAllowedError is returned for a method the contract does not define at a path it has.
+type MethodNotAllowedError struct {
+	Allow string // the methods it defines there, as an Allow header lists them
 }
 
-// ID is the operation's operationId.
-func (o *Operation) ID() string { return o.Route.Operation.OperationID }
+func (e *MethodNotAllowedError) Error() string { return "this path answers " + e.Allow + " only" }
 
-// operationKey is where FindOperation leaves the operation in the Echo context.
+// RequestError is a request that breaks the contract; Err is kin-openapi's account of it.
+type RequestError struct{ Err error }
+
+func (e *RequestError) Error() string { return "the request breaks the contract: " + e.Err.Error() }
+func (e *RequestError) Unwrap() error { return e.Err }
+
+// operation is the contract's operation a request is for, found once by FindOperation.
+type operation struct {
+	route  *routers.Route
+	params map[string]string // percent-decoded
+}
+
 const operationKey = "contract.operation"
 
-// OperationOf returns the operation FindOperation found for the request, or nil.
-func OperationOf(c echo.Context) *Operation {
-	op, _ := c.Get(operationKey).(*Operation)
+func operationOf(c echo.Context) *operation {
+	op, _ := c.Get(operationKey).(*operation)
 	return op
 }
 
-// FindOperation matches the request to the contract's operation, once, and shares it with what
-// follows. A path the contract does not have is a 404; a method it does not define for the
-// path is a 405 with the Allow list the contract implies.
+// FindOperation matches the request to the contract's operation, once, for what follows: else
+// ErrNoOperation, or a MethodNotAllowedError.
 func (c *Contract) FindOperation(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(ec echo.Context) error {
 		req := ec.Request()
 		route, params, err := c.router.FindRoute(req)
 		if err != nil {
-			if allowed := c.paths.allowed(req.URL.Path); errors.Is(err, routers.ErrMethodNotAllowed) && allowed != "" {
-				return &problem.Error{
-					Kind:   problem.MethodNotAllowed,
-					Detail: "This resource answers " + allowed + " only.",
-					Header: http.Header{"Allow": {allowed}},
-				}
+			if allow := c.allowed(req); errors.Is(err, routers.ErrMethodNotAllowed) && allow != "" {
+				return &MethodNotAllowedError{Allow: allow}
 			}
-			return problem.New(problem.NotFound, "No resource exists at this path.")
+			return ErrNoOperation
 		}
 		// The router matches the encoded path (UseEncodedPath); the validators want the values.
 		for name, value := range params {
@@ -57,87 +58,43 @@ func (c *Contract) FindOperation(next echo.HandlerFunc) echo.HandlerFunc {
 				params[name] = decoded
 			}
 		}
-		ec.Set(operationKey, &Operation{Route: route, PathParams: params})
+		ec.Set(operationKey, &operation{route: route, params: params})
 		return next(ec)
 	}
 }
 
-// ValidateRequest checks the request against its operation (found by FindOperation, which must
-// run first) before a handler runs: every parameter at once, then the security requirement,
-// which authenticate checks the form of. Its errors are classified by package problem.
-func (c *Contract) ValidateRequest(authenticate openapi3filter.AuthenticationFunc) echo.MiddlewareFunc {
-	options := &openapi3filter.Options{
-		// Without it, of two keys differing only in case the handler may get the unchecked one.
-		KeepValidatedValue: true,
-		// Report every invalid parameter at once; the error handler names each.
-		MultiError:         true,
-		AuthenticationFunc: authenticate,
+// allowed lists the methods the contract defines at the request's path, "" for none.
+func (c *Contract) allowed(req *http.Request) string {
+	var allow []string
+	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace} {
+		r := req.Clone(req.Context())
+		r.Method = method
+		if _, _, err := c.router.FindRoute(r); err == nil {
+			allow = append(allow, method)
+		}
 	}
+	return strings.Join(allow, ", ")
+}
+
+// ValidateRequest checks every parameter of the request at once, then its security requirement
+// (the form of the credentials, by authenticate); FindOperation runs first.
+func (c *Contract) ValidateRequest(authenticate openapi3filter.AuthenticationFunc) echo.MiddlewareFunc {
+	// KeepValidatedValue: of two keys differing only in case, the handler gets the checked one.
+	options := &openapi3filter.Options{KeepValidatedValue: true, MultiError: true, AuthenticationFunc: authenticate}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(ec echo.Context) error {
-			op := OperationOf(ec)
+			op := operationOf(ec)
 			if op == nil {
 				return errors.New("contract: ValidateRequest runs after FindOperation")
 			}
 			req := ec.Request()
-			err := openapi3filter.ValidateRequest(req.Context(), &openapi3filter.RequestValidationInput{
-				Request: req, PathParams: op.PathParams, Route: op.Route, Options: options,
-			})
-			if err != nil {
-				return err
+			if err := openapi3filter.ValidateRequest(req.Context(), &openapi3filter.RequestValidationInput{
+				Request: req, PathParams: op.params, Route: op.route, Options: options,
+			}); err != nil {
+				return &RequestError{Err: err}
 			}
 			return next(ec)
 		}
 	}
-}
-
-// pathMethods lists, for each path of the contract, the methods it defines: the Allow header of
-// a 405, computed once at load.
-type pathMethods []pathAllow
-
-type pathAllow struct {
-	segments []string // "/a/{id}" is ["a", "{id}"]
-	allow    string   // "GET" or "GET, DELETE"
-}
-
-// allowMethodOrder is the order of the methods in an Allow header.
-var allowMethodOrder = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
-	http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace}
-
-func newPathMethods(basePath string, paths *openapi3.Paths) pathMethods {
-	var out pathMethods
-	for template, item := range paths.Map() {
-		var methods []string
-		for _, method := range allowMethodOrder {
-			if item.GetOperation(method) != nil {
-				methods = append(methods, method)
-			}
-		}
-		out = append(out, pathAllow{strings.Split(strings.TrimPrefix(basePath+template, "/"), "/"), strings.Join(methods, ", ")})
-	}
-	return out
-}
-
-// allowed returns the Allow list of the contract's path that path matches, "" for none.
-func (p pathMethods) allowed(path string) string {
-	segments := strings.Split(strings.TrimPrefix(path, "/"), "/")
-	for _, candidate := range p {
-		if matchSegments(candidate.segments, segments) {
-			return candidate.allow
-		}
-	}
-	return ""
-}
-
-func matchSegments(template, path []string) bool {
-	if len(template) != len(path) {
-		return false
-	}
-	for i, t := range template {
-		isParam := strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}")
-		if (isParam && path[i] == "") || (!isParam && t != path[i]) {
-			return false
-		}
-	}
-	return true
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cyrexa/customer-api/impl/metrics"
-	"github.com/cyrexa/customer-api/impl/problem"
 )
 
 // countingRouter counts the route matches the contract makes.
@@ -35,17 +34,17 @@ func TestARequestIsMatchedToItsOperationOnce(t *testing.T) {
 	}
 	counter := &countingRouter{Router: c.router}
 	c.router = counter
-	responses, err := c.NewResponseValidator(Enforce, 16, slog.New(slog.DiscardHandler), metrics.New())
+	m := metrics.New()
+	responses, err := c.NewResponseValidator(Enforce, 16, slog.New(slog.DiscardHandler), m.ResponseValidationFailures, m.ResponseValidationCache)
 	if err != nil {
 		t.Fatal(err)
 	}
 	allowAll := func(context.Context, *openapi3filter.AuthenticationInput) error { return nil }
 
 	e := echo.New()
-	e.HTTPErrorHandler = problem.Handler(slog.New(slog.DiscardHandler))
 	e.Group(BasePath, responses.Middleware, c.FindOperation, c.ValidateRequest(allowAll)).
 		GET("/organization/getCustomers/:organizationId", func(ec echo.Context) error {
-			if op := OperationOf(ec); op == nil || op.PathParams["organizationId"] != "org:1" {
+			if op := operationOf(ec); op == nil || op.params["organizationId"] != "org:1" {
 				t.Errorf("operation = %+v, want the path parameter decoded", op)
 			}
 			return ec.JSONBlob(http.StatusOK, []byte(`[]`))
@@ -75,7 +74,7 @@ func TestTheAllowListsAreTheContracts(t *testing.T) {
 		BasePath + "/organization":                     "",
 		"/organization/getCustomers/org-1":             "",
 	} {
-		if got := c.paths.allowed(path); got != want {
+		if got := c.allowed(httptest.NewRequest(http.MethodPost, path, nil)); got != want {
 			t.Errorf("allowed(%q) = %q, want %q", path, got, want)
 		}
 	}

@@ -3,6 +3,7 @@ package contract
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -12,34 +13,26 @@ import (
 // Items stands, in a Path, for every element of an array.
 const Items = "[]"
 
-// Path is where a property sits within a customer document: property names, and Items for
-// array elements. "person", "SecretQuestion", Items, "answer" is the answer of every secret
-// question.
+// Path is where a property sits within a customer document: property names, Items for array
+// elements.
 type Path []string
 
 func (p Path) String() string { return "/" + strings.Join(p, "/") }
 
 // WriteOnly returns where the contract's Customer has writeOnly properties: the credentials
-// that are accepted on import and never returned. It is derived from the loaded contract, so a
-// property marked writeOnly in openapi.yaml is here without a change to the code.
+// accepted on import and never returned.
 func (c *Contract) WriteOnly() []Path {
 	return slices.Clone(c.writeOnly)
 }
 
-// writeOnlyPaths walks a schema for writeOnly properties, stopping where a schema repeats on
-// its own path (a recursive schema holds nothing new below that point).
+// writeOnlyPaths walks a schema for writeOnly properties, stopping where a schema recurs.
 func writeOnlyPaths(s *openapi3.Schema, at Path, seen []*openapi3.Schema) []Path {
 	if s == nil || slices.Contains(seen, s) {
 		return nil
 	}
 	seen = append(seen, s)
 	var out []Path
-	names := make([]string, 0, len(s.Properties))
-	for name := range s.Properties {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
 		prop := s.Properties[name]
 		if prop == nil || prop.Value == nil {
 			continue
@@ -64,8 +57,8 @@ func writeOnlyPaths(s *openapi3.Schema, at Path, seen []*openapi3.Schema) []Path
 	return out
 }
 
-// WriteOnlyValues returns the values a customer document holds at the contract's write-only
-// paths (as JSON text, strings unquoted), and where: empty for a document fit to be sent.
+// WriteOnlyValues returns the values (JSON text, strings unquoted) a customer document holds at
+// the write-only paths, by path: empty for a document fit to be sent.
 func (c *Contract) WriteOnlyValues(document []byte) (map[string][]string, error) {
 	var value any
 	if err := json.Unmarshal(document, &value); err != nil {

@@ -2,102 +2,72 @@ package listing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 )
 
-// admission lets a bounded number of reads from the store run at once, and at most perTenant of
-// them for one tenant, so that one tenant cannot hold every slot. A read waits for its tenant's
-// turn, then for a slot, at most the queue timeout in all. A slot is held while the database
-// produces the list, never while a client receives it.
-type admission struct {
-	slots     chan struct{}
-	perTenant int
-	timeout   time.Duration
-
-	mu      sync.Mutex
-	tenants map[string]*tenantSlots
+// budget bounds what is taken of a resource, in total and by each tenant, so that one tenant
+// cannot take it all: the read slots, the spool's disk.
+type budget struct {
+	mu               sync.Mutex
+	limit, perTenant int64
+	used             int64
+	tenants          map[string]int64
+	freed            chan struct{} // closed, and replaced, when something is given back to waiters
+	waiting          bool
 }
 
-// tenantSlots are one tenant's share of the slots, kept while any of its reads wants one.
-type tenantSlots struct {
-	slots chan struct{}
-	users int
+func newBudget(limit, perTenant int64) *budget {
+	return &budget{limit: limit, perTenant: min(perTenant, limit), tenants: map[string]int64{}, freed: make(chan struct{})}
 }
 
-// errBusy is returned when a read found no slot within the queue timeout.
-var errBusy = errors.New("no read slot within the queue timeout")
+// take takes n for tenant if both bounds allow; else it returns a channel closed at the next give.
+func (b *budget) take(tenant string, n int64) (bool, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+n > b.limit || b.tenants[tenant]+n > b.perTenant {
+		b.waiting = true
+		return false, b.freed
+	}
+	b.used += n
+	b.tenants[tenant] += n
+	return true, nil
+}
 
-func newAdmission(slots, perTenant int, timeout time.Duration) *admission {
-	return &admission{
-		slots:     make(chan struct{}, slots),
-		perTenant: min(perTenant, slots),
-		timeout:   timeout,
-		tenants:   map[string]*tenantSlots{},
+func (b *budget) give(tenant string, n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.used -= n
+	if b.tenants[tenant] -= n; b.tenants[tenant] <= 0 {
+		delete(b.tenants, tenant)
+	}
+	if b.waiting {
+		close(b.freed)
+		b.freed, b.waiting = make(chan struct{}), false
 	}
 }
 
-// acquire waits for a slot for a read of tenant and returns the function that gives it back.
-func (a *admission) acquire(ctx context.Context, tenant string) (release func(), err error) {
-	t := a.join(tenant)
-	var timer *time.Timer
-	wait := func(slots chan struct{}) error {
-		select {
-		case slots <- struct{}{}:
-			return nil
-		default:
+// admit waits, at most the queue timeout, for one of the read slots, which a read holds while
+// the database produces its list, never while a client receives it.
+func (l *Lister) admit(ctx context.Context, tenant string) (release func(), err error) {
+	var timeout <-chan time.Time // started only when a read has to wait
+	for {
+		ok, freed := l.reads.take(tenant, 1)
+		if ok {
+			return func() { l.reads.give(tenant, 1) }, nil
 		}
-		if timer == nil {
-			timer = time.NewTimer(a.timeout)
+		if timeout == nil {
+			timer := time.NewTimer(l.queueTimeout)
+			defer timer.Stop()
+			timeout = timer.C
 		}
 		select {
-		case slots <- struct{}{}:
-			return nil
+		case <-freed:
 		case <-ctx.Done():
-			return fmt.Errorf("wait for a read slot: %w", ctx.Err())
-		case <-timer.C:
-			return errBusy
+			return nil, fmt.Errorf("wait for a read slot: %w", ctx.Err())
+		case <-timeout:
+			return nil, ErrNoReadSlot
 		}
-	}
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	if err := wait(t.slots); err != nil {
-		a.leave(tenant, t)
-		return nil, err
-	}
-	if err := wait(a.slots); err != nil {
-		<-t.slots
-		a.leave(tenant, t)
-		return nil, err
-	}
-	return func() {
-		<-a.slots
-		<-t.slots
-		a.leave(tenant, t)
-	}, nil
-}
-
-func (a *admission) join(tenant string) *tenantSlots {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	t := a.tenants[tenant]
-	if t == nil {
-		t = &tenantSlots{slots: make(chan struct{}, a.perTenant)}
-		a.tenants[tenant] = t
-	}
-	t.users++
-	return t
-}
-
-func (a *admission) leave(tenant string, t *tenantSlots) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if t.users--; t.users == 0 {
-		delete(a.tenants, tenant)
 	}
 }

@@ -8,54 +8,37 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
-// cacheKey names one encoded body: an organization of a tenant at one version, in one encoding.
-// A new version is a new key, so a stale body is never found again and ages out.
-type cacheKey struct {
-	tenant, organization, version string
-	gzip                          bool
-}
-
-// cachedBody is a complete, validated body.
-type cachedBody struct {
-	data      []byte
-	customers int
-	marks     []mark
-}
-
-// body is the cached body as one to send; the cache owns its bytes.
-func (c cachedBody) body() *body {
-	return &body{mem: [][]byte{c.data}, size: int64(len(c.data)), customers: c.customers, marks: c.marks, release: func() {}}
-}
-
-// bodyCache keeps encoded bodies of small organizations, bounded by the bytes they hold: the
-// least recently used go first.
+// bodyCache keeps encoded bodies of small organizations, bounded by their bytes: the least
+// recently used go first. A new version is a new key, so a stale body is never found again; a
+// body over maxBody is never kept, as it would evict many small ones.
 type bodyCache struct {
 	mu      sync.Mutex
-	bodies  *lru.Cache[cacheKey, cachedBody]
+	bodies  *lru.Cache[Request, *body]
 	bytes   int64
 	limit   int64
 	maxBody int
 }
 
-// newBodyCache returns a cache of at most limit bytes, or nil (cache nothing) for limit 0.
-// A body larger than maxBody is never kept: one large organization would evict many small ones.
+// newBodyCache returns a cache of at most limit bytes, or nil (cache nothing) for limit <= 0.
 func newBodyCache(limit int64, maxBody int) *bodyCache {
 	if limit <= 0 {
 		return nil
 	}
 	c := &bodyCache{limit: limit, maxBody: maxBody}
-	// The LRU's entry count is no bound here (bytes are): make it larger than bodies could be.
-	c.bodies, _ = lru.NewWithEvict(1<<20, func(_ cacheKey, b cachedBody) { c.bytes -= int64(len(b.data)) })
+	// Bytes bound the cache, not entries: the LRU's count is larger than bodies could be.
+	c.bodies, _ = lru.NewWithEvict(1<<20, func(_ Request, b *body) { c.bytes -= b.size })
 	return c
 }
 
-func (c *bodyCache) get(k cacheKey) (cachedBody, bool) {
+// get returns the cached body of k, or nil; the cache owns it.
+func (c *bodyCache) get(k Request) *body {
 	if c == nil {
-		return cachedBody{}, false
+		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.bodies.Get(k)
+	b, _ := c.bodies.Get(k)
+	return b
 }
 
 // fits reports whether a body of size bytes may be cached.
@@ -63,10 +46,9 @@ func (c *bodyCache) fits(size int64) bool {
 	return c != nil && size <= int64(c.maxBody) && size <= c.limit
 }
 
-// put keeps the body, whose bytes it takes (of their exact size: the cache counts the bytes it
-// holds), and reports whether the cache holds the key now.
-func (c *bodyCache) put(k cacheKey, b cachedBody) bool {
-	if !c.fits(int64(len(b.data))) {
+// put keeps b, one chunk of its exact size, and reports whether the cache holds k now.
+func (c *bodyCache) put(k Request, b *body) bool {
+	if !c.fits(b.size) {
 		return false
 	}
 	c.mu.Lock()
@@ -75,35 +57,29 @@ func (c *bodyCache) put(k cacheKey, b cachedBody) bool {
 		return true
 	}
 	c.bodies.Add(k, b)
-	c.bytes += int64(len(b.data))
-	for c.bytes > c.limit {
+	for c.bytes += b.size; c.bytes > c.limit; {
 		c.bodies.RemoveOldest()
 	}
 	return c.bodies.Contains(k)
 }
 
-// clear drops every body.
 func (c *bodyCache) clear() {
-	if c == nil {
-		return
+	if c != nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.bodies.Purge()
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.bodies.Purge()
 }
 
-// ErasureCheck is how often DropErased asks the store whether customers were erased.
-const ErasureCheck = time.Second
+// erasureCheck is how often DropErased asks the store whether customers were erased.
+const erasureCheck = time.Second
 
-// DropErased drops every cached body whenever count (the store's erasure count) has grown since
-// it last looked, every ErasureCheck until ctx ends: erasure happens in another process, and a
-// cached body of the version before it must not keep the erased data in memory. Dropping the
-// whole cache is cheap next to how rarely customers are erased; the bodies still wanted are read
-// again. A failed look is tried again at the next tick.
+// DropErased empties the body cache whenever count (the store's erasure count) has changed, until
+// ctx ends: erasure runs in another process, and no cached body may keep erased data in memory.
 func (l *Lister) DropErased(ctx context.Context, count func(context.Context) (int64, error)) {
 	seen, err := count(ctx)
 	known := err == nil
-	tick := time.NewTicker(ErasureCheck)
+	tick := time.NewTicker(erasureCheck)
 	defer tick.Stop()
 	for {
 		select {
@@ -111,14 +87,12 @@ func (l *Lister) DropErased(ctx context.Context, count func(context.Context) (in
 			return
 		case <-tick.C:
 		}
-		n, err := count(ctx)
-		if err != nil {
-			continue
+		if n, err := count(ctx); err == nil { // a failed look is tried again at the next tick
+			if !known || n != seen {
+				l.cache.clear()
+				l.outcomes.WithLabelValues("dropped_erased").Inc()
+			}
+			seen, known = n, true
 		}
-		if !known || n != seen {
-			l.cache.clear()
-			l.metrics.ListBodies.WithLabelValues("dropped_erased").Inc()
-		}
-		seen, known = n, true
 	}
 }

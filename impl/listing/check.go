@@ -3,36 +3,30 @@ package listing
 import (
 	"context"
 	"runtime"
-
-	"github.com/cyrexa/customer-api/impl/contract"
 )
 
-// Bounds of the documents one list holds while they are being validated: at most so many per
-// validating goroutine, and at most so many bytes in all (a larger single document is still let
-// through, alone).
+// Bounds of the documents of one list waiting for their check: so many per checking goroutine,
+// and so many bytes in all (a larger single document still passes, alone).
 const (
 	pendingPerWorker = 8
 	pendingBytes     = 4 << 20
 )
 
-// checkedEncoder writes the list's entries in the store's order, each checked by the response
-// validator before its bytes are kept. A document the validator remembers is written at once,
-// without a copy. The others are copied (the store reuses its buffer) and checked on every core,
-// GOMAXPROCS goroutines started at the first such document; the entries behind one being checked
-// wait in order, a bounded number of them. With one core there is nothing to gain: each document
-// is checked in turn, without a copy. An error CheckEntry returns stops the list.
+// checkedEncoder writes the list's entries in the store's order, each checked before its bytes
+// are kept. A remembered document is written at once, without a copy. The others are copied
+// (the store reuses its buffer) and checked on every core, a bounded number ahead of the one
+// being written; with one core there is nothing to gain, and each is checked in turn.
 type checkedEncoder struct {
 	ctx     context.Context
-	checker contract.ListChecker // nil: nothing is checked
+	checker Checker
 	enc     *encoder
-
-	queue   []*pendingEntry // entries not yet written, in order
-	head    int             // queue[head:] is pending
-	bytes   int             // bytes of the documents in queue[head:]
-	work    chan *pendingEntry
-	workers int
-	limit   int
 	serial  bool // GOMAXPROCS is 1
+
+	queue []*pendingEntry // entries not yet written, in order; queue[head:] is pending
+	head  int
+	bytes int // of the documents in queue[head:]
+	work  chan *pendingEntry
+	limit int
 }
 
 // pendingEntry is one document waiting for its check and its turn.
@@ -43,14 +37,10 @@ type pendingEntry struct {
 	done     chan struct{} // closed when checked; nil when it needs no check
 }
 
-func newCheckedEncoder(ctx context.Context, checker contract.ListChecker, enc *encoder) *checkedEncoder {
-	return &checkedEncoder{ctx: ctx, checker: checker, enc: enc, serial: runtime.GOMAXPROCS(0) == 1}
-}
-
 // entry adds one document, valid only until entry returns.
 func (c *checkedEncoder) entry(document []byte) error {
 	pending := len(c.queue) - c.head
-	if c.checker == nil || (pending == 0 && c.checker.Passed(document)) {
+	if pending == 0 && c.checker.Passed(document) {
 		return c.enc.entry(document)
 	}
 	if c.serial {
@@ -98,20 +88,19 @@ func (c *checkedEncoder) close() {
 	}
 }
 
+// start starts GOMAXPROCS checking goroutines, once.
 func (c *checkedEncoder) start() {
 	if c.work != nil {
 		return
 	}
-	c.workers = runtime.GOMAXPROCS(0)
-	c.limit = pendingPerWorker * c.workers
+	workers := runtime.GOMAXPROCS(0)
+	c.limit = pendingPerWorker * workers
 	c.work = make(chan *pendingEntry, c.limit+1)
-	for range c.workers {
+	for range workers {
 		go func(work <-chan *pendingEntry) {
 			for p := range work {
-				if c.ctx.Err() == nil {
+				if p.err = c.ctx.Err(); p.err == nil {
 					p.err = c.checker.CheckEntry(c.ctx, p.index, p.document)
-				} else {
-					p.err = c.ctx.Err()
 				}
 				close(p.done)
 			}
@@ -120,15 +109,11 @@ func (c *checkedEncoder) start() {
 }
 
 func (c *checkedEncoder) headReady() bool {
-	p := c.queue[c.head]
-	if p.done == nil {
-		return true
-	}
 	select {
-	case <-p.done:
+	case <-c.queue[c.head].done: // a nil channel (no check) is never ready here
 		return true
 	default:
-		return false
+		return c.queue[c.head].done == nil
 	}
 }
 
@@ -137,9 +122,9 @@ func (c *checkedEncoder) writeHead() error {
 	p := c.queue[c.head]
 	if p.done != nil {
 		<-p.done
-		if p.err != nil {
-			return p.err
-		}
+	}
+	if p.err != nil {
+		return p.err
 	}
 	c.queue[c.head] = nil
 	c.head++

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -49,21 +48,19 @@ func (f *fakeChecker) CheckEntry(_ context.Context, index int, document []byte) 
 	return nil
 }
 
-func (f *fakeChecker) SendChecked(int) error { return nil }
-
 var errFake = errors.New("breaks the contract")
 
 // list runs documents through a checked encoder into a body and returns the body's JSON.
 func list(t *testing.T, f *fakeChecker, documents []string) ([]byte, error) {
 	t.Helper()
-	l := New(nil, Options{}, slog.New(slog.DiscardHandler), metrics.New())
-	out := &builder{l: l, tenant: "t"}
+	l := New(nil, f, Options{}, metrics.New().ListBodies)
+	out := &body{l: l, tenant: "t"}
 	enc := newEncoder(out, false)
-	c := newCheckedEncoder(t.Context(), f, enc)
+	c := &checkedEncoder{ctx: t.Context(), checker: f, enc: enc, serial: runtime.GOMAXPROCS(0) == 1}
 	defer c.close()
 	for _, d := range documents {
 		if err := c.entry([]byte(d)); err != nil {
-			out.discard()
+			out.release()
 			return nil, err
 		}
 		if held := len(c.queue) - c.head; c.limit > 0 && held > c.limit {
@@ -71,18 +68,17 @@ func list(t *testing.T, f *fakeChecker, documents []string) ([]byte, error) {
 		}
 	}
 	if err := c.end(); err != nil {
-		out.discard()
+		out.release()
 		return nil, err
 	}
 	if err := enc.end(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := out.finish(enc.customers, enc.marks)
-	if err != nil {
+	if err := out.finish(enc.customers, enc.marks); err != nil {
 		t.Fatal(err)
 	}
-	defer b.release()
-	return b.joined(), nil
+	defer out.release()
+	return out.joined().mem[0], nil
 }
 
 func documents(n int) []string {

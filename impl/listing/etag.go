@@ -7,21 +7,17 @@ import (
 	"strings"
 )
 
-// gzipSuffix marks the entity tag of the gzip representation: each representation of a
-// version has its own strong tag (RFC 9110, 8.8.3).
-const gzipSuffix = "-gzip"
-
-// ETag is the strong entity tag of an organization version's list, in the given encoding.
+// ETag is the strong entity tag of an organization version's list, in the given encoding: each
+// representation has its own (RFC 9110, 8.8.3).
 func ETag(version string, gzip bool) string {
 	if gzip {
-		return `"` + version + gzipSuffix + `"`
+		return `"` + version + `-gzip"`
 	}
 	return `"` + version + `"`
 }
 
 // NoneMatch reports whether an If-None-Match value names the version in either representation,
-// or is "*": then the client's copy is current and the answer is 304. As RFC 9110 asks, the
-// comparison is weak: a W/ prefix is ignored.
+// or is "*": the client's copy is current. The comparison is weak (RFC 9110): W/ is ignored.
 func NoneMatch(ifNoneMatch, version string) bool {
 	for tag := range strings.SplitSeq(ifNoneMatch, ",") {
 		tag = strings.TrimSpace(tag)
@@ -43,18 +39,9 @@ func AcceptsGzip(acceptEncoding []string) bool {
 	for _, header := range acceptEncoding {
 		for part := range strings.SplitSeq(header, ",") {
 			coding, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err != nil {
-				continue
-			}
-			ok := quality(params["q"]) > 0
-			switch coding {
-			case "gzip", "x-gzip":
-				if !ok {
-					refusedByName = true
-				}
+			if ok := quality(params["q"]) > 0; err == nil && (coding == "gzip" || coding == "x-gzip" || coding == "*") {
 				accepted = accepted || ok
-			case "*":
-				accepted = accepted || ok
+				refusedByName = refusedByName || !ok && coding != "*"
 			}
 		}
 	}

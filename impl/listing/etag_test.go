@@ -54,24 +54,24 @@ func TestAcceptsGzip(t *testing.T) {
 func TestBodyCacheStaysWithinItsBytes(t *testing.T) {
 	c := newBodyCache(1000, 400)
 	for i := range 20 {
-		c.put(cacheKey{organization: fmt.Sprint(i)}, cachedBody{data: make([]byte, 300)})
+		c.put(Request{OrganizationID: fmt.Sprint(i)}, &body{size: 300})
 		if c.bytes > 1000 {
 			t.Fatalf("after %d bodies the cache holds %d bytes", i+1, c.bytes)
 		}
 	}
-	if _, ok := c.get(cacheKey{organization: "19"}); !ok {
+	if c.get(Request{OrganizationID: "19"}) == nil {
 		t.Error("the newest body was evicted")
 	}
-	if _, ok := c.get(cacheKey{organization: "0"}); ok {
+	if c.get(Request{OrganizationID: "0"}) != nil {
 		t.Error("the oldest body was kept")
 	}
-	c.put(cacheKey{organization: "big"}, cachedBody{data: make([]byte, 401)})
-	if _, ok := c.get(cacheKey{organization: "big"}); ok {
+	c.put(Request{OrganizationID: "big"}, &body{size: 401})
+	if c.get(Request{OrganizationID: "big"}) != nil {
 		t.Error("a body larger than the largest allowed was cached")
 	}
 	var none *bodyCache
-	none.put(cacheKey{}, cachedBody{data: []byte("x")})
-	if _, ok := none.get(cacheKey{}); ok {
+	none.put(Request{}, &body{size: 1})
+	if none.get(Request{}) != nil {
 		t.Error("a nil cache found a body")
 	}
 }

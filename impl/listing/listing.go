@@ -1,27 +1,16 @@
-// Package listing writes an organization's customer list, the 200 answer of the read path, so
-// that neither its cost nor a slow client can take the service from others:
-//
-//   - small bodies come from a cache of encoded, validated bodies keyed by the organization's
-//     version, so a hot read of an unchanged organization costs a version lookup and a write;
-//   - other reads produce the body from one store snapshot, each customer checked by the
-//     response validator (which remembers documents it passed) before its bytes are kept; the
-//     documents it does not remember are checked on every core, in order (see checkedEncoder);
-//   - a body is held in memory up to a window; a larger one goes to an unlinked temporary file
-//     (the spool). Either way it is complete before its first byte leaves: every answer has a
-//     Content-Length, and a failure is still a 500 problem;
-//   - reads from the store are admitted under a global limit and a per-tenant one, and hold
-//     their slot and database connection only while the database produces the body; beyond
-//     the limits a read waits briefly, then gets 503;
-//   - the body is then sent at the client's pace, every write under a deadline: a client that
-//     stops reading is dropped after a bounded stall.
+// Package listing writes an organization's customer list, the read path's 200, so that neither
+// its cost nor a slow client can take the service from others: bodies come from a cache, or from
+// one store snapshot read under admission limits with every customer checked before its bytes
+// are kept; a body is complete (in memory, or spooled to disk) before its first byte leaves, and
+// is then sent at the client's pace, every write under a deadline.
 package listing
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"runtime"
@@ -30,11 +19,9 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/semaphore"
 
-	"github.com/cyrexa/customer-api/impl/contract"
-	"github.com/cyrexa/customer-api/impl/metrics"
-	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/telemetry"
 )
@@ -43,262 +30,235 @@ import (
 const (
 	DefaultWindow       = 8 << 20
 	DefaultCacheBytes   = 64 << 20
+	DefaultMaxReads     = 4 // each holds a database connection and up to a window of memory
 	DefaultQueueTimeout = 2 * time.Second
 	DefaultSpoolBytes   = 4 << 30
 	DefaultWriteStall   = 10 * time.Second
 )
 
-// DefaultMaxReads is how many reads from the store run at once by default: each holds a
-// database connection and up to a window of memory while the database produces its list.
-const DefaultMaxReads = 4
-
-// DefaultMaxReadsPerTenant is how many of maxReads one tenant may take by default: half of
-// them, and fewer than the CPUs, so that one tenant's reads leave a core to the others (a read
-// keeps a core busy while the database produces its list); at least one.
-func DefaultMaxReadsPerTenant(maxReads int) int {
-	return max(1, min(maxReads/2, runtime.GOMAXPROCS(0)-1))
-}
-
-// memoryWindows is how many windows of memory the bodies being produced and sent may hold in
-// all, beyond the cache; a body that finds no room goes to the spool however small it is.
+// memoryWindows is how many windows of memory the bodies being built and sent may hold in all.
 const memoryWindows = 4
+
+// retryAfter is how long a client refused as busy is asked to wait.
+const retryAfter = 5 * time.Second
 
 // Reader is what the lister needs of the store.
 type Reader interface {
 	ReadOrganization(ctx context.Context, tenantID, organizationID string) (store.Snapshot, error)
 }
 
+// Checker checks the list's documents before their bytes are kept (contract.ResponseValidator).
+type Checker interface {
+	// Passed reports whether the exact bytes of document passed before: then it needs no check.
+	Passed(document []byte) bool
+	// CheckEntry checks document as element index of the list; an error stops the list.
+	CheckEntry(ctx context.Context, index int, document []byte) error
+}
+
 // Options tune a Lister. Zero values take the defaults; a negative CacheBytes caches nothing.
 type Options struct {
-	// Window is the most bytes of one body held in memory; a larger body is spooled to disk.
-	Window int
-	// CacheBytes bounds the cache of encoded bodies; bodies larger than a window or an eighth of
-	// the cache are never cached.
-	CacheBytes int64
-	// MaxReads is how many reads from the store may run at once, and MaxReadsPerTenant how many
-	// of them for one tenant (default: DefaultMaxReadsPerTenant).
-	MaxReads          int
-	MaxReadsPerTenant int
-	// QueueTimeout is how long a read waits for its turn before it is refused with 503.
-	QueueTimeout time.Duration
-	// SpoolDir holds the spool's unlinked files (default: the system's temporary directory).
-	SpoolDir string
-	// SpoolBytes bounds the disk the spooled bodies take together; one tenant may take half.
-	// A read that finds no room is refused with 503.
-	SpoolBytes int64
-	// WriteStall is how long one write of a body to its client may take (a client that reads
-	// nothing for that long is dropped).
-	WriteStall time.Duration
+	Window     int   // the most bytes of one body held in memory; a larger one is spooled
+	CacheBytes int64 // bounds the body cache, which keeps no body over a window or an eighth of it
+	// MaxReads reads from the store run at once, MaxReadsPerTenant of them for one tenant
+	// (default: half, and fewer than the CPUs, so one tenant's reads leave a core to others).
+	MaxReads, MaxReadsPerTenant int
+	QueueTimeout                time.Duration // how long a read waits for its turn before a 503
+	SpoolDir                    string        // where spooled bodies go (default: os.TempDir)
+	SpoolBytes                  int64         // the disk spooled bodies take in all; a tenant half
+	WriteStall                  time.Duration // how long one write to a client may take
 }
 
 // Lister writes customer lists. It is safe for concurrent use.
 type Lister struct {
-	reader    Reader
-	window    int
-	cache     *bodyCache
-	admission *admission
-	memory    *semaphore.Weighted
-	spool     *spoolBudget
-	spoolDir  string
-	stall     time.Duration
-	log       *slog.Logger
-	metrics   *metrics.Metrics
+	reader       Reader
+	checker      Checker
+	outcomes     *prometheus.CounterVec
+	window       int
+	cache        *bodyCache
+	reads, spool *budget
+	queueTimeout time.Duration
+	memory       *semaphore.Weighted
+	spoolDir     string
+	stall        time.Duration
 }
 
-// New returns a Lister reading from r.
-func New(r Reader, opts Options, log *slog.Logger, m *metrics.Metrics) *Lister {
-	if opts.Window <= 0 {
-		opts.Window = DefaultWindow
-	}
+// New returns a Lister reading from r, each document checked by checker, that counts the lists
+// it answers by outcome (cached, read, spooled, busy, cut_short, dropped_erased).
+func New(r Reader, checker Checker, opts Options, outcomes *prometheus.CounterVec) *Lister {
+	opts.Window = orDefault(opts.Window, DefaultWindow)
 	if opts.CacheBytes == 0 {
 		opts.CacheBytes = DefaultCacheBytes
 	}
-	if opts.MaxReads <= 0 {
-		opts.MaxReads = DefaultMaxReads
-	}
-	if opts.MaxReadsPerTenant <= 0 {
-		opts.MaxReadsPerTenant = DefaultMaxReadsPerTenant(opts.MaxReads)
-	}
-	if opts.QueueTimeout <= 0 {
-		opts.QueueTimeout = DefaultQueueTimeout
-	}
+	opts.MaxReads = orDefault(opts.MaxReads, DefaultMaxReads)
+	opts.MaxReadsPerTenant = orDefault(opts.MaxReadsPerTenant, max(1, min(opts.MaxReads/2, runtime.GOMAXPROCS(0)-1)))
 	if opts.SpoolDir == "" {
 		opts.SpoolDir = os.TempDir()
 	}
-	if opts.SpoolBytes <= 0 {
-		opts.SpoolBytes = DefaultSpoolBytes
-	}
-	if opts.WriteStall <= 0 {
-		opts.WriteStall = DefaultWriteStall
-	}
 	return &Lister{
-		reader:    r,
-		window:    opts.Window,
-		cache:     newBodyCache(opts.CacheBytes, min(opts.Window, int(opts.CacheBytes/8))),
-		admission: newAdmission(opts.MaxReads, opts.MaxReadsPerTenant, opts.QueueTimeout),
-		memory:    semaphore.NewWeighted(int64(memoryWindows * opts.Window)),
-		spool:     newSpoolBudget(opts.SpoolBytes),
-		spoolDir:  opts.SpoolDir,
-		stall:     opts.WriteStall,
-		log:       log,
-		metrics:   m,
+		reader:       r,
+		checker:      checker,
+		outcomes:     outcomes,
+		window:       opts.Window,
+		cache:        newBodyCache(opts.CacheBytes, min(opts.Window, int(opts.CacheBytes/8))),
+		reads:        newBudget(int64(opts.MaxReads), int64(opts.MaxReadsPerTenant)),
+		spool:        newBudget(orDefault(opts.SpoolBytes, DefaultSpoolBytes), max(orDefault(opts.SpoolBytes, DefaultSpoolBytes)/2, 1)),
+		memory:       semaphore.NewWeighted(int64(memoryWindows * opts.Window)),
+		queueTimeout: orDefault(opts.QueueTimeout, DefaultQueueTimeout),
+		spoolDir:     opts.SpoolDir,
+		stall:        orDefault(opts.WriteStall, DefaultWriteStall),
 	}
 }
 
-// Request names the list to write.
+func orDefault[T int | int64 | time.Duration](v, otherwise T) T {
+	if v <= 0 {
+		return otherwise
+	}
+	return v
+}
+
+// Request names the list to write, and its cached body. Version is the organization's as the
+// caller found it; the body may be of a newer one, and its ETag then says so.
 type Request struct {
-	TenantID, OrganizationID string
-	// Version is the organization's version as the caller found it; the body may be of a newer
-	// one, and then its ETag says so.
-	Version string
-	Gzip    bool
+	TenantID, OrganizationID, Version string
+	Gzip                              bool
 }
 
 // ErrCutShort wraps the error of a body whose sending failed after its first bytes left: the
-// client went away or stalled. Nothing is left to tell the client; the caller only logs.
+// client went away or stalled. Nothing is left to tell the client.
 var ErrCutShort = errors.New("the list was cut short")
+
+// Why a read is refused as busy.
+var (
+	ErrNoReadSlot = errors.New("no read slot within the queue timeout")
+	ErrSpoolFull  = errors.New("the spool budget for large lists is spent")
+)
+
+// BusyError is a read refused for want of room (Err: ErrNoReadSlot or ErrSpoolFull); the
+// client may retry after RetryAfter.
+type BusyError struct {
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *BusyError) Error() string { return "busy: " + e.Err.Error() }
+func (e *BusyError) Unwrap() error { return e.Err }
 
 // Write writes the list as a 200 answer to w and returns how many customers the client
 // received whole. An error not wrapping ErrCutShort means nothing was sent.
 func (l *Lister) Write(ctx context.Context, w http.ResponseWriter, r Request) (int, error) {
 	ctx, span := telemetry.Start(ctx, "read and write customers")
 	defer span.End()
-	checker := contract.CheckerOf(w)
-	b, key, err := l.find(ctx, r, checker)
+	b, key, err := l.find(ctx, r)
 	if err != nil {
 		return 0, err
 	}
 	defer b.release()
-	setHeaders(w.Header(), key)
-	w.Header().Set("Content-Length", strconv.FormatInt(b.size, 10))
-	if checker != nil {
-		if err := checker.SendChecked(http.StatusOK); err != nil {
-			return 0, err
-		}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("ETag", ETag(key.Version, key.Gzip))
+	h.Set("Vary", "Accept-Encoding")
+	if key.Gzip {
+		h.Set("Content-Encoding", "gzip")
 	}
+	h.Set("Content-Length", strconv.FormatInt(b.size, 10))
 	w.WriteHeader(http.StatusOK)
 	sent, err := send(w, b, l.stall)
 	if err != nil {
-		l.metrics.ListBodies.WithLabelValues("cut_short").Inc()
+		l.outcomes.WithLabelValues("cut_short").Inc()
 		return b.customersWithin(sent), fmt.Errorf("%w after %d of %d bytes: %w", ErrCutShort, sent, b.size, err)
 	}
 	return b.customers, nil
 }
 
 // find returns the body of the list, from the cache or from the store, and the key it answers.
-func (l *Lister) find(ctx context.Context, r Request, checker contract.ListChecker) (*body, cacheKey, error) {
-	key := cacheKey{tenant: r.TenantID, organization: r.OrganizationID, version: r.Version, gzip: r.Gzip}
-	if c, ok := l.cache.get(key); ok {
-		l.metrics.ListBodies.WithLabelValues("cached").Inc()
-		return c.body(), key, nil
-	}
-	if r.Gzip {
-		// The identity body of the same version is as good as the database, and cheaper.
-		identity := key
-		identity.gzip = false
-		if c, ok := l.cache.get(identity); ok {
-			compressed, err := compressCached(c)
-			if err != nil {
-				return nil, key, err
-			}
-			l.cache.put(key, compressed)
-			l.metrics.ListBodies.WithLabelValues("cached").Inc()
-			return compressed.body(), key, nil
-		}
-	}
-	b, key, err := l.produce(ctx, r, checker)
-	if err != nil {
-		return nil, key, err
-	}
-	if b.file != nil {
-		l.metrics.ListBodies.WithLabelValues("spooled").Inc()
+func (l *Lister) find(ctx context.Context, key Request) (*body, Request, error) {
+	if b := l.cache.get(key); b != nil {
+		l.outcomes.WithLabelValues("cached").Inc()
 		return b, key, nil
 	}
-	l.metrics.ListBodies.WithLabelValues("read").Inc()
-	if l.cache.fits(b.size) && l.cache.put(key, cachedBody{data: b.joined(), customers: b.customers, marks: b.marks}) {
-		// The cache keeps a copy: this one's memory goes back now, not after a slow client.
-		c, _ := l.cache.get(key)
-		b.release()
-		return c.body(), key, nil
+	identity := key
+	identity.Gzip = false
+	if b := l.cache.get(identity); key.Gzip && b != nil { // as good as the database, and cheaper
+		compressed := compressCached(b)
+		l.cache.put(key, compressed)
+		l.outcomes.WithLabelValues("cached").Inc()
+		return compressed, key, nil
+	}
+	b, key, err := l.produce(ctx, key)
+	switch {
+	case err != nil:
+		return nil, key, err
+	case b.file != nil:
+		l.outcomes.WithLabelValues("spooled").Inc()
+		return b, key, nil
+	}
+	l.outcomes.WithLabelValues("read").Inc()
+	if l.cache.fits(b.size) {
+		if joined := b.joined(); l.cache.put(key, joined) {
+			b.release() // the cache keeps a copy: this memory goes back now, not after a slow client
+			return joined, key, nil
+		}
 	}
 	return b, key, nil
 }
 
 // produce reads the list from a store snapshot into a body, under admission: the slot and the
 // database connection are given back when the body is complete, before it is sent.
-func (l *Lister) produce(ctx context.Context, r Request, checker contract.ListChecker) (*body, cacheKey, error) {
-	key := cacheKey{tenant: r.TenantID, organization: r.OrganizationID, version: r.Version, gzip: r.Gzip}
-	release, err := l.admission.acquire(ctx, r.TenantID)
-	if errors.Is(err, errBusy) {
-		return nil, key, l.busy("The service is busy with other large reads; retry later.")
-	}
+func (l *Lister) produce(ctx context.Context, key Request) (_ *body, _ Request, err error) {
+	release, err := l.admit(ctx, key.TenantID)
 	if err != nil {
-		return nil, key, err
+		return nil, key, l.busy(err)
 	}
 	defer release()
-	snap, err := l.reader.ReadOrganization(ctx, r.TenantID, r.OrganizationID)
+	snap, err := l.reader.ReadOrganization(ctx, key.TenantID, key.OrganizationID)
 	if err != nil {
-		return nil, key, fmt.Errorf("read organization %q: %w", r.OrganizationID, err)
+		return nil, key, fmt.Errorf("read organization %q: %w", key.OrganizationID, err)
 	}
 	defer snap.Close()
-	key.version = snap.Version()
-	out := &builder{l: l, tenant: r.TenantID}
-	enc := newEncoder(out, key.gzip)
-	defer enc.close()
-	checked := newCheckedEncoder(ctx, checker, enc)
-	defer checked.close()
+	key.Version = snap.Version()
+	out := &body{l: l, tenant: key.TenantID}
+	enc := newEncoder(out, key.Gzip)
+	checked := &checkedEncoder{ctx: ctx, checker: l.checker, enc: enc, serial: runtime.GOMAXPROCS(0) == 1}
+	defer func() {
+		checked.close()
+		enc.close()
+		if err != nil {
+			out.release()
+			err = l.busy(err)
+		}
+	}()
 	for c, err := range snap.Customers() {
 		if err == nil {
 			err = checked.entry(c.Document)
 		}
 		if err != nil {
-			out.discard()
-			return nil, key, l.failed(err)
+			return nil, key, err
 		}
 	}
-	err = checked.end()
-	if err == nil {
-		err = enc.end()
+	for _, end := range []func() error{checked.end, enc.end, snap.Close} {
+		if err := end(); err != nil {
+			return nil, key, err
+		}
 	}
-	if err == nil {
-		err = snap.Close()
+	if err := out.finish(enc.customers, enc.marks); err != nil {
+		return nil, key, err
 	}
-	if err != nil {
-		out.discard()
-		return nil, key, l.failed(err)
-	}
-	b, err := out.finish(enc.customers, enc.marks)
-	return b, key, err
+	return out, key, nil
 }
 
-// failed turns a failure to build a body into what the caller answers.
-func (l *Lister) failed(err error) error {
-	if errors.Is(err, errSpoolFull) {
-		return l.busy("The service is busy with other large answers; retry later.")
+// busy turns a want of room into a BusyError, counted; other errors pass unchanged.
+func (l *Lister) busy(err error) error {
+	if !errors.Is(err, ErrNoReadSlot) && !errors.Is(err, ErrSpoolFull) {
+		return err
 	}
-	return err
-}
-
-func (l *Lister) busy(detail string) error {
-	l.metrics.ListBodies.WithLabelValues("busy").Inc()
-	return &problem.Error{Kind: problem.Unavailable, Detail: detail,
-		Header: http.Header{"Retry-After": {problem.RetryAfterSeconds}}}
-}
-
-// setHeaders sets the representation headers of a 200 list.
-func setHeaders(h http.Header, key cacheKey) {
-	h.Set("Content-Type", "application/json")
-	h.Set("ETag", ETag(key.version, key.gzip))
-	h.Set("Vary", "Accept-Encoding")
-	if key.gzip {
-		h.Set("Content-Encoding", "gzip")
-	}
+	l.outcomes.WithLabelValues("busy").Inc()
+	return &BusyError{RetryAfter: retryAfter, Err: err}
 }
 
 // encoder writes the list's JSON: each document as {"customer": document}, comma separated,
 // compressed when asked, with a mark every markEvery bytes of JSON.
 type encoder struct {
-	out       *builder
+	out       *body
 	w         io.Writer
 	gz        *gzip.Writer
 	customers int
@@ -306,7 +266,7 @@ type encoder struct {
 	unmarked  int
 }
 
-func newEncoder(out *builder, compress bool) *encoder {
+func newEncoder(out *body, compress bool) *encoder {
 	e := &encoder{out: out, w: out}
 	if compress {
 		e.gz = gzipStream.get(out)
@@ -315,19 +275,14 @@ func newEncoder(out *builder, compress bool) *encoder {
 	return e
 }
 
-var (
-	listOpen   = []byte(`[`)
-	entrySep   = []byte(`,`)
-	entryOpen  = []byte(`{"customer":`)
-	entryClose = []byte(`}`)
-)
+var firstOpen, entryOpen, entryClose = []byte(`[{"customer":`), []byte(`,{"customer":`), []byte(`}`)
 
 func (e *encoder) entry(document []byte) error {
-	sep := entrySep
+	open := entryOpen
 	if e.customers == 0 {
-		sep = listOpen
+		open = firstOpen
 	}
-	for _, p := range [][]byte{sep, entryOpen, document, entryClose} {
+	for _, p := range [][]byte{open, document, entryClose} {
 		if _, err := e.w.Write(p); err != nil {
 			return err
 		}
@@ -350,13 +305,10 @@ func (e *encoder) end() error {
 	if e.customers == 0 {
 		closing = "[]\n"
 	}
-	if _, err := e.w.Write([]byte(closing)); err != nil {
+	if _, err := e.w.Write([]byte(closing)); err != nil || e.gz == nil {
 		return err
 	}
-	if e.gz != nil {
-		return e.gz.Close()
-	}
-	return nil
+	return e.gz.Close()
 }
 
 func (e *encoder) close() {
@@ -367,68 +319,44 @@ func (e *encoder) close() {
 }
 
 // compressCached compresses a cached identity body, flushing at its marks so that the gzip
-// body has marks of its own.
-func compressCached(identity cachedBody) (cachedBody, error) {
-	buf := &sliceWriter{}
-	gz := gzipCached.get(buf)
+// body has marks of its own. Writes to a bytes.Buffer do not fail.
+func compressCached(identity *body) *body {
+	var buf bytes.Buffer
+	gz := gzipCached.get(&buf)
 	defer gzipCached.put(gz)
-	out := cachedBody{customers: identity.customers}
+	out := &body{customers: identity.customers}
 	var from int64
 	for _, m := range identity.marks {
-		if _, err := gz.Write(identity.data[from:m.offset]); err != nil {
-			return cachedBody{}, fmt.Errorf("compress: %w", err)
-		}
-		if err := gz.Flush(); err != nil {
-			return cachedBody{}, fmt.Errorf("compress: %w", err)
-		}
-		out.marks = append(out.marks, mark{offset: int64(len(buf.b)), customers: m.customers})
+		_, _ = gz.Write(identity.mem[0][from:m.offset])
+		_ = gz.Flush()
+		out.marks = append(out.marks, mark{offset: int64(buf.Len()), customers: m.customers})
 		from = m.offset
 	}
-	if _, err := gz.Write(identity.data[from:]); err != nil {
-		return cachedBody{}, fmt.Errorf("compress: %w", err)
-	}
-	if err := gz.Close(); err != nil {
-		return cachedBody{}, fmt.Errorf("compress: %w", err)
-	}
-	out.data = buf.b
-	return out, nil
+	_, _ = gz.Write(identity.mem[0][from:])
+	_ = gz.Close()
+	out.mem, out.size = [][]byte{buf.Bytes()}, int64(buf.Len())
+	return out
 }
 
-// sliceWriter collects bytes.
-type sliceWriter struct{ b []byte }
+// Compressors hold several hundred KB of state each: they are recycled. Bodies from the store
+// are compressed as produced, for speed; a cached one once per version.
+var gzipStream, gzipCached = &gzipPool{level: gzip.BestSpeed}, &gzipPool{level: gzip.DefaultCompression}
 
-func (s *sliceWriter) Write(p []byte) (int, error) {
-	s.b = append(s.b, p...)
-	return len(p), nil
-}
-
-// gzipPool recycles compressors of one level: each holds several hundred KB of state.
 type gzipPool struct {
 	level int
-	pool  sync.Pool
+	sync.Pool
 }
 
-// Compression levels: bodies read from the store are compressed as they are produced, where
-// speed matters most; a cached identity body is compressed once per version, so it may take
-// longer.
-var (
-	gzipStream = &gzipPool{level: gzip.BestSpeed}
-	gzipCached = &gzipPool{level: gzip.DefaultCompression}
-)
-
 func (p *gzipPool) get(w io.Writer) *gzip.Writer {
-	if gz, ok := p.pool.Get().(*gzip.Writer); ok {
-		gz.Reset(w)
-		return gz
+	gz, ok := p.Get().(*gzip.Writer)
+	if !ok {
+		gz, _ = gzip.NewWriterLevel(w, p.level) // the levels above are valid
 	}
-	gz, err := gzip.NewWriterLevel(w, p.level)
-	if err != nil {
-		panic(err) // the levels above are valid
-	}
+	gz.Reset(w)
 	return gz
 }
 
 func (p *gzipPool) put(gz *gzip.Writer) {
 	gz.Reset(io.Discard)
-	p.pool.Put(gz)
+	p.Put(gz)
 }

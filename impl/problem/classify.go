@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/auth"
+	"github.com/cyrexa/customer-api/impl/contract"
+	"github.com/cyrexa/customer-api/impl/listing"
 	"github.com/cyrexa/customer-api/impl/ratelimit"
 	"github.com/cyrexa/customer-api/impl/store"
 )
@@ -29,6 +32,9 @@ func FromError(err error) *Error {
 		tooMany  *ratelimit.TooMany
 		refused  *auth.Failure
 		repeated *auth.RepeatedHeader
+		method   *contract.MethodNotAllowedError
+		request  *contract.RequestError
+		busy     *listing.BusyError
 		he       *echo.HTTPError
 	)
 	switch {
@@ -52,6 +58,20 @@ func FromError(err error) *Error {
 		return &Error{Kind: InvalidRequest, Detail: "A credential header was sent more than once.", InvalidParams: params, Cause: err}
 	case errors.Is(err, store.ErrNotFound): // the one thing a request names: its organization
 		return &Error{Kind: NotFound, Detail: "No organization with this id exists for the tenant.", Cause: err}
+	case errors.Is(err, contract.ErrNoOperation):
+		return &Error{Kind: NotFound, Detail: "No resource exists at this path.", Cause: err}
+	case errors.As(err, &method):
+		return &Error{Kind: MethodNotAllowed, Detail: "This resource answers " + method.Allow + " only.",
+			Header: http.Header{"Allow": {method.Allow}}, Cause: err}
+	case errors.As(err, &request): // before isValidationError: the wrapper is no MultiError
+		return fromValidation(request.Err)
+	case errors.As(err, &busy):
+		detail := "The service is busy with other large reads; retry later."
+		if errors.Is(busy.Err, listing.ErrSpoolFull) {
+			detail = "The service is busy with other large answers; retry later."
+		}
+		return &Error{Kind: Unavailable, Detail: detail, Cause: err,
+			Header: http.Header{"Retry-After": {strconv.Itoa(int(busy.RetryAfter / time.Second))}}}
 	case isValidationError(err):
 		return fromValidation(err)
 	case errors.As(err, &he) && he.Internal != nil && isValidationError(he.Internal):

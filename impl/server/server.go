@@ -66,7 +66,8 @@ func New(d Deps) (http.Handler, error) {
 		d.ResponseValidation = contract.Enforce
 	}
 	log := slog.New(telemetry.ContextAttrs(d.Logger.Handler(), withRequestID))
-	responses, err := d.Contract.NewResponseValidator(d.ResponseValidation, d.ValidationCacheEntries, log, d.Metrics)
+	responses, err := d.Contract.NewResponseValidator(d.ResponseValidation, d.ValidationCacheEntries, log,
+		d.Metrics.ResponseValidationFailures, d.Metrics.ResponseValidationCache)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func New(d Deps) (http.Handler, error) {
 		validateRequest,          // every parameter and the bearer's form, all at once: 400 or 401
 		authn.Middleware,         // both credentials verified, then charged to the tenant: 401, 403, 429
 	)
-	lists := listing.New(d.Store, d.Lists, log, d.Metrics)
+	lists := listing.New(d.Store, responses, d.Lists, d.Metrics.ListBodies)
 	if d.Context == nil {
 		d.Context = context.Background()
 	}
