@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -291,6 +292,9 @@ func (s *server) metric(t testing.TB, name string) float64 {
 
 // rssMB is the server's resident set in MB, from /proc.
 func (s *server) rssMB(t testing.TB) float64 { return s.procStatusMB(t, "VmRSS") }
+
+// peakRSSMB is the server's peak resident set so far (VmHWM), in MB.
+func (s *server) peakRSSMB(t testing.TB) float64 { return s.procStatusMB(t, "VmHWM") }
 
 // procStatusMB is a field of the server's /proc status given in kB (VmRSS, VmHWM), in MB.
 func (s *server) procStatusMB(t testing.TB, field string) float64 {
@@ -649,6 +653,45 @@ func (s *slowReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p[:min(len(p), chunk)])
 	time.Sleep(time.Duration(float64(n) / float64(s.rate) * float64(time.Second)))
 	return n, err
+}
+
+// stalledRequest sends the GET from a connection with the smallest receive buffer, reads the
+// status line and headers a byte at a time (so that no body byte is taken), and returns the
+// status and the connection.
+func stalledRequest(ctx context.Context, addr string, c creds, org string) (int, net.Conn) {
+	dialer := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	conn, err := dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return 0, nil
+	}
+	fmt.Fprintf(conn, "GET %s%s HTTP/1.1\r\nHost: %s\r\nAccept-Encoding: identity\r\nAuthorization: %s\r\ntoken: %s\r\ntenantId: %s\r\n\r\n",
+		apiPath, org, addr, c.Bearer, c.Token, c.Tenant)
+	conn.SetReadDeadline(time.Now().Add(5 * time.Minute))
+	r := bufio.NewReaderSize(conn, 16)
+	var head strings.Builder
+	for !strings.HasSuffix(head.String(), "\r\n\r\n") {
+		b, err := r.ReadByte()
+		if err != nil {
+			return 0, conn
+		}
+		head.WriteByte(b)
+	}
+	conn.SetReadDeadline(time.Time{})
+	line, _, _ := strings.Cut(head.String(), "\r\n")
+	var proto string
+	var status int
+	fmt.Sscan(line, &proto, &status) // 0 when it is no status line
+	return status, conn
+}
+
+// sleepCtx sleeps for d, or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
 }
 
 // lockedBuffer is a bytes.Buffer safe for concurrent writers.

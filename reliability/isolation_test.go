@@ -1,7 +1,6 @@
 package reliability
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -15,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -317,44 +315,6 @@ func (r *slowReaderSet) stop() {
 	r.wg.Wait()
 }
 
-// stalledRequest sends the GET from a connection with the smallest receive buffer, reads the
-// status line and headers a byte at a time (so that no body byte is taken), and returns the
-// status and the connection.
-func stalledRequest(ctx context.Context, addr string, c creds, org string) (int, net.Conn) {
-	dialer := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-	}}
-	conn, err := dialer.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return 0, nil
-	}
-	fmt.Fprintf(conn, "GET %s%s HTTP/1.1\r\nHost: %s\r\nAccept-Encoding: identity\r\nAuthorization: %s\r\ntoken: %s\r\ntenantId: %s\r\n\r\n",
-		apiPath, org, addr, c.Bearer, c.Token, c.Tenant)
-	conn.SetReadDeadline(time.Now().Add(5 * time.Minute))
-	r := bufio.NewReaderSize(conn, 16)
-	var head strings.Builder
-	for !strings.HasSuffix(head.String(), "\r\n\r\n") {
-		b, err := r.ReadByte()
-		if err != nil {
-			return 0, conn
-		}
-		head.WriteByte(b)
-	}
-	conn.SetReadDeadline(time.Time{})
-	line, _, _ := strings.Cut(head.String(), "\r\n")
-	var proto string
-	var status int
-	fmt.Sscan(line, &proto, &status) // 0 when it is no status line
-	return status, conn
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
-}
-
 // flood sends requests from many loopback addresses (127.0.0.2 on), each at its own rate.
 type flood struct {
 	answers, tooMany, unauthorized, other atomic.Int64
@@ -447,6 +407,3 @@ func readyzStatus(base string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
-
-// peakRSSMB is the server's peak resident set so far (VmHWM), in MB.
-func (s *server) peakRSSMB(t testing.TB) float64 { return s.procStatusMB(t, "VmHWM") }

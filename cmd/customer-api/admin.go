@@ -284,38 +284,19 @@ func (p *progress) report(now time.Time) {
 	fmt.Fprintf(p.w, "%s\033[K", line)
 }
 
-// tokensCommand issues, lists and revokes API tokens (the `token` header).
-func tokensCommand(ctx context.Context, env environment, args []string) error {
-	fs := newCommand("tokens "+args[0], false)
-	var tenant, name *string
-	var expires *time.Duration
-	var asJSON *bool
-	switch args[0] {
-	case "issue":
-		name = fs.String("name", "", "a name that says what the token is for")
-		expires = fs.Duration("expires", 720*time.Hour, "how long the token is valid (0: until revoked)")
-	case "list":
-		asJSON = fs.Bool("json", false, "print a JSON array instead of a table")
-	}
-	if args[0] != "revoke" {
-		tenant = fs.String("tenant", "", "tenant of the tokens (required)")
-	}
+// tokensIssue issues an API token (the `token` header) and prints it: `tokens issue --tenant T`.
+func tokensIssue(ctx context.Context, env environment, args []string) error {
+	fs := newCommand("tokens issue", false)
+	name := fs.String("name", "", "a name that says what the token is for")
+	expires := fs.Duration("expires", 720*time.Hour, "how long the token is valid (0: until revoked)")
+	tenant := fs.String("tenant", "", "tenant of the tokens (required)")
 	if err := parse(fs.FlagSet, args[1:], env); err != nil {
 		return err
 	}
-	var id string
-	if tenant != nil {
-		if err := checkIDs(*tenant, nil); err != nil {
-			return err
-		}
-	} else if fs.NArg() != 1 {
-		return usageError{"usage: customer-api tokens revoke TOKEN-ID|TOKEN (the id is the first column of `tokens list`)"}
-	} else if tokenID, ok := auth.APITokenID(fs.Arg(0)); ok {
-		id = tokenID
-	} else { // quote nothing of the argument: it may be a mistyped token, secret included
-		return usageError{"tokens revoke: want a token id (32 hex digits, as `tokens list` shows) or the whole token"}
+	if err := checkIDs(*tenant, nil); err != nil {
+		return err
 	}
-	if expires != nil && *expires < 0 {
+	if *expires < 0 {
 		return usageError{fmt.Sprintf("--expires %s: must be 0 (until revoked) or positive", *expires)}
 	}
 	st, err := fs.data.openFor(ctx, env, mustHoldData)
@@ -323,36 +304,64 @@ func tokensCommand(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	defer st.Close()
-	switch args[0] {
-	case "issue":
-		token, _, err := auth.NewAPITokens(st, nil).Issue(ctx, *tenant, *name, *expires)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(env.stdout, token)
-		// Issued all the same: the tenant's data may be imported next.
-		if _, err := st.Organizations(ctx, *tenant); errors.Is(err, store.ErrNotFound) {
-			fmt.Fprintf(env.stderr, "customer-api: warning: the database at %s holds no data of tenant %q: "+
-				"every request with this token answers 404 until customers are imported for it; check --tenant and --data-dir (or --database)\n",
-				fs.data.describeDatabase(), *tenant)
-		}
-		return nil
-	case "list":
-		tokens, err := st.APITokens(ctx, *tenant)
-		if err != nil {
-			return err
-		}
-		now := time.Now()
-		err = printList(env, *asJSON, tokens, "ID\tNAME\tCREATED\tEXPIRES\tSTATE", func(t store.APIToken) (tokenJSON, []any) {
-			expires := formatTime(t.ExpiresAt)
-			return tokenJSON{t.ID, t.Name, t.CreatedAt.Format(time.RFC3339), expires, formatTime(t.RevokedAt), t.State(now)},
-				[]any{t.ID, cmp.Or(t.Name, "-"), t.CreatedAt.Format(time.RFC3339), cmp.Or(expires, "never"), t.State(now)}
-		})
-		if err == nil && !*asJSON && len(tokens) == 0 {
-			fmt.Fprintf(env.stderr, "no API tokens for tenant %q in this database (issue one with `customer-api tokens issue --tenant %s`)\n", *tenant, *tenant)
-		}
+	token, _, err := auth.NewAPITokens(st, nil).Issue(ctx, *tenant, *name, *expires)
+	if err != nil {
 		return err
 	}
+	fmt.Fprintln(env.stdout, token)
+	// Issued all the same: the tenant's data may be imported next.
+	if _, err := st.Organizations(ctx, *tenant); errors.Is(err, store.ErrNotFound) {
+		fmt.Fprintf(env.stderr, "customer-api: warning: the database at %s holds no data of tenant %q: "+
+			"every request with this token answers 404 until customers are imported for it; check --tenant and --data-dir (or --database)\n",
+			fs.data.describeDatabase(), *tenant)
+	}
+	return nil
+}
+
+// tokensList prints a tenant's API tokens: `tokens list --tenant T [--json]`.
+func tokensList(ctx context.Context, env environment, args []string) error {
+	fs := newCommand("tokens list", false)
+	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
+	tenant := fs.String("tenant", "", "tenant of the tokens (required)")
+	st, err := openList(ctx, env, fs, args, mustHoldData)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tokens, err := st.APITokens(ctx, *tenant)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	err = printList(env, *asJSON, tokens, "ID\tNAME\tCREATED\tEXPIRES\tSTATE", func(t store.APIToken) (tokenJSON, []any) {
+		expires := formatTime(t.ExpiresAt)
+		return tokenJSON{t.ID, t.Name, t.CreatedAt.Format(time.RFC3339), expires, formatTime(t.RevokedAt), t.State(now)},
+			[]any{t.ID, cmp.Or(t.Name, "-"), t.CreatedAt.Format(time.RFC3339), cmp.Or(expires, "never"), t.State(now)}
+	})
+	if err == nil && !*asJSON && len(tokens) == 0 {
+		fmt.Fprintf(env.stderr, "no API tokens for tenant %q in this database (issue one with `customer-api tokens issue --tenant %s`)\n", *tenant, *tenant)
+	}
+	return err
+}
+
+// tokensRevoke revokes an API token by its id or the token itself: `tokens revoke TOKEN-ID|TOKEN`.
+func tokensRevoke(ctx context.Context, env environment, args []string) error {
+	fs := newCommand("tokens revoke", false)
+	if err := parse(fs.FlagSet, args[1:], env); err != nil {
+		return err
+	}
+	id, ok := auth.APITokenID(fs.Arg(0))
+	switch {
+	case fs.NArg() != 1:
+		return usageError{"usage: customer-api tokens revoke TOKEN-ID|TOKEN (the id is the first column of `tokens list`)"}
+	case !ok: // quote nothing of the argument: it may be a mistyped token, secret included
+		return usageError{"tokens revoke: want a token id (32 hex digits, as `tokens list` shows) or the whole token"}
+	}
+	st, err := fs.data.openFor(ctx, env, mustHoldData)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 	if err := st.RevokeAPIToken(ctx, id, time.Now()); errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("no API token %q in this database: check the id with `tokens list` and --data-dir or --database", id)
 	} else if err != nil {
@@ -373,7 +382,7 @@ func formatTime(t time.Time) string {
 func tenantsList(ctx context.Context, env environment, args []string) error {
 	fs := newCommand("tenants list", false)
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
-	st, err := openList(ctx, env, fs, args)
+	st, err := openList(ctx, env, fs, args, mustExist)
 	if err != nil {
 		return err
 	}
@@ -396,7 +405,7 @@ func organizationsList(ctx context.Context, env environment, args []string) erro
 	fs := newCommand("organizations list", false)
 	tenant := fs.String("tenant", "", "tenant whose organizations are listed (required)")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
-	st, err := openList(ctx, env, fs, args)
+	st, err := openList(ctx, env, fs, args, mustExist)
 	if err != nil {
 		return err
 	}
@@ -413,8 +422,8 @@ func organizationsList(ctx context.Context, env environment, args []string) erro
 }
 
 // openList parses the arguments of a list command, checks its --tenant if it has one and opens
-// the existing database.
-func openList(ctx context.Context, env environment, fs *commonFlags, args []string) (store.Store, error) {
+// the existing database, as need says.
+func openList(ctx context.Context, env environment, fs *commonFlags, args []string, need existing) (store.Store, error) {
 	if err := parse(fs.FlagSet, args[1:], env); err != nil {
 		return nil, err
 	}
@@ -426,7 +435,7 @@ func openList(ctx context.Context, env environment, fs *commonFlags, args []stri
 			return nil, err
 		}
 	}
-	return fs.data.openFor(ctx, env, mustExist)
+	return fs.data.openFor(ctx, env, need)
 }
 
 // customersDelete erases customers: `customers delete --tenant T ID...`.

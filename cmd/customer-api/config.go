@@ -269,11 +269,11 @@ func credentialParam(name string) bool {
 		func(w string) bool { return strings.Contains(name, w) })
 }
 
-// warnOpenDataDir warns when the data directory or its SQLite file can be read by other users.
-func warnOpenDataDir(log *slog.Logger, dataDir, database string) {
-	paths := []string{dataDir}
-	if !isPostgresURL(database) {
-		paths = append(paths, cmp.Or(database, filepath.Join(dataDir, "customers.db")))
+// warnOpen warns when the data directory or its SQLite file can be read by other users.
+func (d *dataFlags) warnOpen(log *slog.Logger) {
+	paths := []string{d.dataDir}
+	if !isPostgresURL(d.database) {
+		paths = append(paths, d.sqlitePath())
 	}
 	for _, p := range paths {
 		if info, err := os.Stat(p); err == nil && info.Mode().Perm()&0o077 != 0 {

@@ -68,9 +68,9 @@ func init() { // commandList refers to commands whose help reads it
 		{"organizations list", "organizations list --tenant ID [--json] [flags]", "list a tenant's organizations, with their customers", organizationsList},
 		{"organizations delete", "organizations delete --tenant ID [flags] ORGANIZATION-ID", "erase an organization, and its customers that no other organization holds", organizationsDelete},
 		{"customers delete", "customers delete --tenant ID [flags] CUSTOMER-ID...", "erase customers of a tenant, with their secrets and memberships", customersDelete},
-		{"tokens issue", "tokens issue --tenant ID [--name NAME] [--expires 720h] [flags]", "issue an API token (the token header) for a tenant; it is printed this once only", tokensCommand},
-		{"tokens list", "tokens list --tenant ID [--json] [flags]", "list a tenant's API tokens: id, name, created, expires, state (--json: a JSON array)", tokensCommand},
-		{"tokens revoke", "tokens revoke [flags] TOKEN-ID|TOKEN", "revoke an API token by its id or the token itself", tokensCommand},
+		{"tokens issue", "tokens issue --tenant ID [--name NAME] [--expires 720h] [flags]", "issue an API token (the token header) for a tenant; it is printed this once only", tokensIssue},
+		{"tokens list", "tokens list --tenant ID [--json] [flags]", "list a tenant's API tokens: id, name, created, expires, state (--json: a JSON array)", tokensList},
+		{"tokens revoke", "tokens revoke [flags] TOKEN-ID|TOKEN", "revoke an API token by its id or the token itself", tokensRevoke},
 		{"dev-token", "dev-token --tenant ID [--scope S] [--ttl 1h] [flags]", "print an access token from the development issuer of 'serve --dev'", devTokenCommand},
 		{"healthcheck", "healthcheck [--addr HOST:PORT] [--path /readyz] [--timeout 2s]", "exit 0 if the server at --addr is ready (GET /readyz), else 1: a container health check", healthcheck},
 		{"version", "version", "print the version and VCS revision of this binary (also --version)", version},
@@ -84,18 +84,14 @@ func about(name string) commandInfo {
 
 // commandTable lists the commands named prefix..., without the prefix, summaries in one column.
 func commandTable(prefix string) string {
-	width := 0
-	for _, c := range commandList {
-		if strings.HasPrefix(c.name, prefix) {
-			width = max(width, len(c.name)-len(prefix))
-		}
-	}
 	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, c := range commandList {
 		if name, ok := strings.CutPrefix(c.name, prefix); ok {
-			fmt.Fprintf(&b, "  %-*s  %s\n", width, name, c.summary)
+			fmt.Fprintf(w, "  %s\t%s\n", name, c.summary)
 		}
 	}
+	w.Flush()
 	return b.String()
 }
 

@@ -548,7 +548,8 @@ func TestServeWarnsAboutADataDirectoryOthersCanRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	warnOpenDataDir(slog.New(slog.NewJSONHandler(&logs, nil)), dir, "")
+	data := &dataFlags{dataDir: dir}
+	data.warnOpen(slog.New(slog.NewJSONHandler(&logs, nil)))
 	if !strings.Contains(logs.String(), `"level":"WARN"`) || !strings.Contains(logs.String(), `"mode":"0755"`) {
 		t.Errorf("no warning for a data directory of mode 0755: %s", logs.String())
 	}
@@ -556,7 +557,7 @@ func TestServeWarnsAboutADataDirectoryOthersCanRead(t *testing.T) {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	warnOpenDataDir(slog.New(slog.NewJSONHandler(&logs, nil)), dir, "")
+	data.warnOpen(slog.New(slog.NewJSONHandler(&logs, nil)))
 	if logs.Len() != 0 {
 		t.Errorf("a warning for a data directory of mode 0700: %s", logs.String())
 	}

@@ -122,7 +122,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	}
 	defer st.Close()
 	log.Info("data", "data_dir", absPath(data.dataDir), "database", data.describeDatabase())
-	warnOpenDataDir(log, data.dataDir, data.database)
+	data.warnOpen(log)
 	creds, err := authn.load(ctx, log, data.dataDir, *addr, st)
 	if err != nil {
 		return err
