@@ -5,7 +5,6 @@ package importer
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -84,7 +83,7 @@ const ahead = 1024
 // pending is one record on its way through the pipeline; done receives its outcome.
 type pending struct {
 	index int
-	raw   json.RawMessage
+	raw   gojson.RawMessage
 	done  chan prepared
 }
 
@@ -174,7 +173,7 @@ func (p *preparer) read(ctx context.Context, r io.Reader, work, order chan<- *pe
 }
 
 // prepare validates one record against the contract and turns it into a store customer.
-func (p *preparer) prepare(ctx context.Context, raw json.RawMessage) (store.Customer, error) {
+func (p *preparer) prepare(ctx context.Context, raw gojson.RawMessage) (store.Customer, error) {
 	if err := p.validator.ValidateRecord(raw); err != nil {
 		if lacksWrapper(raw) {
 			return store.Customer{}, fmt.Errorf(`%w; each record is {"customer": {...}}, as in the API's response, not a bare customer`, err)
