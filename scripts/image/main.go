@@ -144,41 +144,32 @@ func build(binary string, platform v1.Platform, ca, version, revision string) (v
 	if err != nil {
 		return nil, err
 	}
-	base := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	base = mutate.ConfigMediaType(base, types.OCIConfigJSON)
-	img, err := mutate.AppendLayers(base, layer)
+	// The image runs as uid 65532, listens on every interface of the container and keeps the
+	// data in the volume; a fixed time keeps the image the same for the same binary.
+	cfg := &v1.ConfigFile{Architecture: platform.Architecture, OS: platform.OS, Variant: platform.Variant,
+		Created: v1.Time{Time: time.Unix(0, 0).UTC()}, RootFS: v1.RootFS{Type: "layers"}, Config: v1.Config{
+			User:         fmt.Sprintf("%d:%d", uid, gid),
+			Entrypoint:   []string{binaryPath},
+			Cmd:          []string{"serve"},
+			WorkingDir:   dataDir,
+			Env:          []string{"CUSTOMER_API_ADDR=:8080", "CUSTOMER_API_DATA_DIR=" + dataDir, "SSL_CERT_FILE=" + caPath},
+			ExposedPorts: map[string]struct{}{"8080/tcp": {}},
+			// The image has no shell or curl: the binary asks the server of CUSTOMER_API_ADDR for /readyz.
+			Healthcheck: &v1.HealthConfig{Test: []string{"CMD", binaryPath, "healthcheck"},
+				Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 30 * time.Second, Retries: 3},
+			Volumes: map[string]struct{}{dataDir: {}},
+			Labels: map[string]string{
+				"org.opencontainers.image.title":    "customer-api",
+				"org.opencontainers.image.version":  version,
+				"org.opencontainers.image.revision": revision,
+				"org.opencontainers.image.source":   "https://github.com/cyrexa/customer-api",
+			},
+		}}
+	base, err := mutate.ConfigFile(mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON), cfg)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cfg = cfg.DeepCopy()
-	cfg.Architecture, cfg.OS, cfg.Variant = platform.Architecture, platform.OS, platform.Variant
-	cfg.Config.User = fmt.Sprintf("%d:%d", uid, gid)
-	cfg.Config.Entrypoint = []string{binaryPath}
-	cfg.Config.Cmd = []string{"serve"}
-	cfg.Config.WorkingDir = dataDir
-	// Listen on every interface of the container; keep the data in the volume.
-	cfg.Config.Env = []string{"CUSTOMER_API_ADDR=:8080", "CUSTOMER_API_DATA_DIR=" + dataDir, "SSL_CERT_FILE=" + caPath}
-	cfg.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
-	// The image has no shell or curl: the binary asks the server of CUSTOMER_API_ADDR for /readyz.
-	cfg.Config.Healthcheck = &v1.HealthConfig{Test: []string{"CMD", binaryPath, "healthcheck"},
-		Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 30 * time.Second, Retries: 3}
-	cfg.Config.Volumes = map[string]struct{}{dataDir: {}}
-	cfg.Config.Labels = map[string]string{
-		"org.opencontainers.image.title":    "customer-api",
-		"org.opencontainers.image.version":  version,
-		"org.opencontainers.image.revision": revision,
-		"org.opencontainers.image.source":   "https://github.com/cyrexa/customer-api",
-	}
-	img, err = mutate.ConfigFile(img, cfg)
-	if err != nil {
-		return nil, err
-	}
-	// A fixed time keeps the image the same for the same binary.
-	return mutate.CreatedAt(img, v1.Time{Time: time.Unix(0, 0).UTC()})
+	return mutate.AppendLayers(base, layer)
 }
 
 // layerTar is the image's file system as a tar; a name ending in / is a directory.
