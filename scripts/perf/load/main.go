@@ -21,18 +21,12 @@ import (
 	"time"
 )
 
-// headers is the repeated -H flag.
-type headers []string
-
-func (h *headers) String() string     { return strings.Join(*h, ", ") }
-func (h *headers) Set(v string) error { *h = append(*h, v); return nil }
-
 func main() {
 	target := flag.String("url", "", "URL to GET (http only)")
 	conns := flag.Int("conns", 8, "connections, each with one request at a time")
 	duration := flag.Duration("duration", 5*time.Second, "how long to send requests")
-	var hs headers
-	flag.Var(&hs, "H", "a request header, 'Name: value' (repeatable)")
+	var hs []string
+	flag.Func("H", "a request header, 'Name: value' (repeatable)", func(v string) error { hs = append(hs, v); return nil })
 	flag.Parse()
 	u, err := url.Parse(*target)
 	if err != nil || u.Scheme != "http" {
