@@ -93,17 +93,14 @@ func importFile(ctx context.Context, env environment, args []string) error {
 	organization := fs.String("organization", "", "organization the customers join (required; created if missing)")
 	replace := fs.Bool("replace", false, "make the organization's members exactly the file's customers: the others leave it, and those then in no organization are deleted")
 	dryRun := fs.Bool("dry-run", false, "validate the whole file and report what the import would do, writing nothing")
-	eraseWait := eraseWaitFlag(fs)
+	fs.eraseWaitFlag()
 	if err := parse(fs.FlagSet, args[1:], env); err != nil {
 		return err
 	}
 	if *tenant == "" || *organization == "" || fs.NArg() != 1 {
 		return usageError{"usage: customer-api import --tenant ID --organization ID [--replace] [--dry-run] FILE (FILE - reads stdin)"}
 	}
-	if err := checkEraseWait(*eraseWait); err != nil {
-		return err
-	}
-	log := fs.logs.logger(env)
+	log := fs.logger(env)
 	c, err := contract.Load()
 	if err != nil {
 		return err
@@ -135,7 +132,6 @@ func importFile(ctx context.Context, env environment, args []string) error {
 		return err
 	}
 	defer st.Close()
-	setEraseWait(st, *eraseWait)
 	// An import allocates much and keeps little: measured, a third less time with a larger heap.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	prog := newProgress(env.stderr, log, size, in.n.Load)
@@ -167,11 +163,8 @@ func importFile(ctx context.Context, env environment, args []string) error {
 // openForImport opens the database of an import. A dry run where no SQLite database exists yet
 // runs against a new one in a temporary directory, so every customer counts as created.
 func openForImport(ctx context.Context, env environment, data *dataFlags, dryRun bool) (store.Store, error) {
-	if !dryRun || isPostgresURL(data.database) {
+	if _, err := os.Stat(data.sqlitePath()); !dryRun || isPostgresURL(data.database) || !errors.Is(err, os.ErrNotExist) {
 		return data.openFor(ctx, env, mayCreate)
-	}
-	if _, err := os.Stat(data.sqlitePath()); !errors.Is(err, os.ErrNotExist) {
-		return data.openFor(ctx, env, mustExist)
 	}
 	dir, err := os.MkdirTemp("", "customer-api-dry-run-")
 	if err != nil {
@@ -179,7 +172,7 @@ func openForImport(ctx context.Context, env environment, data *dataFlags, dryRun
 	}
 	tmp := *data
 	tmp.database = filepath.Join(dir, "customers.db")
-	st, err := tmp.openMigrated(ctx)
+	st, err := tmp.openFor(ctx, environment{stderr: io.Discard}, mayCreate) // a scratch database: no notice
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -498,23 +491,10 @@ func tenantsDelete(ctx context.Context, env environment, args []string) error {
 	})
 }
 
-// eraseWaitFlag registers --erase-wait, a flag of the commands that delete customers.
-func eraseWaitFlag(fs *commonFlags) *time.Duration {
-	return fs.Duration("erase-wait", sqlite.EraseWait, "SQLite: how long a deletion waits for readers of older snapshots to let it erase the deleted data from the database's files, before it says where the data still is (0: no wait)")
-}
-
-func checkEraseWait(wait time.Duration) error {
-	if wait < 0 {
-		return usageError{fmt.Sprintf("--erase-wait %s: must be 0 or positive", wait)}
-	}
-	return nil
-}
-
-// setEraseWait applies --erase-wait to a store whose deletions wait for readers (SQLite's).
-func setEraseWait(st store.Store, wait time.Duration) {
-	if w, ok := st.(interface{ SetEraseWait(time.Duration) }); ok {
-		w.SetEraseWait(wait)
-	}
+// eraseWaitFlag registers --erase-wait, a flag of the commands that delete customers; openFor
+// applies it.
+func (c *commonFlags) eraseWaitFlag() {
+	c.data.eraseWait = c.Duration("erase-wait", sqlite.EraseWait, "SQLite: how long a deletion waits for readers of older snapshots to let it erase the deleted data from the database's files, before it says where the data still is (0: no wait)")
 }
 
 // notErased adds what to do to the error of a deletion that is done but whose erasure from the
@@ -545,7 +525,7 @@ func erase(ctx context.Context, env environment, args []string, name, tenantHelp
 	if tenantHelp != "" {
 		tenant = fs.String("tenant", "", tenantHelp)
 	}
-	wait := eraseWaitFlag(fs)
+	fs.eraseWaitFlag()
 	if err := parse(fs.FlagSet, args[1:], env); err != nil {
 		return err
 	}
@@ -556,9 +536,6 @@ func erase(ctx context.Context, env environment, args []string, name, tenantHelp
 	if tenantHelp == "" {
 		*tenant, ids = ids[0], nil
 	}
-	if err := checkEraseWait(*wait); err != nil {
-		return err
-	}
 	if err := checkIDs(*tenant, ids); err != nil {
 		return err
 	}
@@ -567,8 +544,7 @@ func erase(ctx context.Context, env environment, args []string, name, tenantHelp
 		return err
 	}
 	defer st.Close()
-	setEraseWait(st, *wait)
-	return del(erasure{tenant: *tenant, describe: fs.data.describeDatabase(), ids: fs.Args(), log: fs.logs.logger(env), st: st})
+	return del(erasure{tenant: *tenant, describe: fs.data.describeDatabase(), ids: fs.Args(), log: fs.logger(env), st: st})
 }
 
 // checkIDs refuses a missing or malformed tenant id and malformed ids.

@@ -41,8 +41,8 @@ func newFlagSet(name string) *flag.FlagSet {
 // commonFlags are the flags of every command that touches data.
 type commonFlags struct {
 	*flag.FlagSet
-	data dataFlags
-	logs logFlags
+	data     dataFlags
+	logLevel slog.Level
 }
 
 // newCommand returns the flag set of a data command with the common flags registered; with
@@ -50,7 +50,7 @@ type commonFlags struct {
 func newCommand(name string, pepper bool) *commonFlags {
 	c := &commonFlags{FlagSet: newFlagSet(name)}
 	c.data.register(c.FlagSet)
-	c.Var(levelValue{&c.logs.level}, "log-level", "log `level`: debug, info, warn or error; logs are JSON lines on stderr")
+	c.Var(levelValue{&c.logLevel}, "log-level", "log `level`: debug, info, warn or error; logs are JSON lines on stderr")
 	if pepper {
 		c.StringVar(&c.data.pepperFile, "pepper-file", "", "file holding the pepper mixed into PINs and secret answers before hashing (or set "+pepperEnv+"); keep it out of the database and its backups")
 	}
@@ -104,6 +104,7 @@ type dataFlags struct {
 	dbMaxConns                    int
 	dbConnectTimeout              time.Duration
 	dbStatementTimeout            time.Duration
+	eraseWait                     *time.Duration // --erase-wait, nil where the command has none
 }
 
 func (d *dataFlags) register(fs *flag.FlagSet) {
@@ -145,14 +146,25 @@ const (
 
 const wrongDatabaseHint = "pass --data-dir (or --database) of the server's data, or run this command from the directory that holds its ./var"
 
-// openFor opens the configured database, as need says, and migrates it.
+// openFor opens the configured database, as need says, migrates it and applies --erase-wait.
 func (d *dataFlags) openFor(ctx context.Context, env environment, need existing) (store.Store, error) {
+	if d.eraseWait != nil && *d.eraseWait < 0 {
+		return nil, usageError{fmt.Sprintf("--erase-wait %s: must be 0 or positive", *d.eraseWait)}
+	}
 	if err := d.checkExists(env, need); err != nil {
 		return nil, err
 	}
-	st, err := d.openMigrated(ctx)
+	st, err := d.openStore()
 	if err != nil {
 		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	// SQLite's deletions wait for readers of older snapshots.
+	if w, ok := st.(interface{ SetEraseWait(time.Duration) }); ok && d.eraseWait != nil {
+		w.SetEraseWait(*d.eraseWait)
 	}
 	if need == mustHoldData {
 		empty, err := st.Empty(ctx)
@@ -178,19 +190,6 @@ func (d *dataFlags) checkExists(env environment, need existing) error {
 		}
 	}
 	return nil
-}
-
-// openMigrated opens the configured database and brings its schema up to date.
-func (d *dataFlags) openMigrated(ctx context.Context) (store.Store, error) {
-	st, err := d.openStore()
-	if err != nil {
-		return nil, err
-	}
-	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	return st, nil
 }
 
 // openStore opens the configured database; callers migrate it.
@@ -309,12 +308,9 @@ func loadPepper(file string) (*secrets.Pepper, error) {
 	return p, nil
 }
 
-// logFlags are the logging flags; every command takes them.
-type logFlags struct{ level slog.Level }
-
 // logger returns the JSON logger of --log-level on stderr, with the trace of a traced request.
-func (l *logFlags) logger(env environment) *slog.Logger {
-	return slog.New(telemetry.NewLogHandler(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: l.level})))
+func (c *commonFlags) logger(env environment) *slog.Logger {
+	return slog.New(telemetry.NewLogHandler(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: c.logLevel})))
 }
 
 // levelValue is the flag of a slog level; its zero value prints as "", so -h shows no default.

@@ -66,7 +66,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 	if err := parse(fs.FlagSet, args[1:], env); err != nil {
 		return err
 	}
-	log := fs.logs.logger(env)
+	log := fs.logger(env)
 	build := buildinfo.Read()
 	log.Info("customer-api starting", "version", build.Version, "revision", build.Revision,
 		"modified", build.Modified, "go_version", build.GoVersion)
