@@ -154,13 +154,20 @@ func parseCustomers(args []string, stdout io.Writer) (options, error) {
 	fs.SetOutput(io.Discard)                        // errors are printed once, by the caller
 	short := fs.String("o", "", "same as --output") // a flag of its own, so that -o wins over CUSTOMER_API_OUTPUT
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long the request may take")
-	fs.StringVar(&o.url, "url", defaultURL, "base URL of the API (env CUSTOMER_API_URL)")
-	fs.StringVar(&o.tenant, "tenant", "", "tenant id, sent as tenantId (env CUSTOMER_API_TENANT)")
-	fs.StringVar(&o.bearer, "bearer", "", "OAuth 2.0 access token (env CUSTOMER_API_BEARER; prefer the environment: flags show in ps)")
-	fs.StringVar(&o.token, "token", "", "the tenant's API token, sent as token (env CUSTOMER_API_TOKEN; prefer the environment)")
-	fs.StringVar(&o.organization, "organization", "", "organization id (required)")
-	fs.StringVar(&o.output, "output", "json", "output: json (the response, indented) or table (id, name, type, status, email)")
-	fs.StringVar(&o.etagFile, "etag-file", "", "file keeping the list's ETag: sent as If-None-Match when present, written after a 200; exit 7 and no output when nothing changed")
+	for _, f := range []struct {
+		value               *string
+		name, value0, usage string
+	}{
+		{&o.url, "url", defaultURL, "base URL of the API (env CUSTOMER_API_URL)"},
+		{&o.tenant, "tenant", "", "tenant id, sent as tenantId (env CUSTOMER_API_TENANT)"},
+		{&o.bearer, "bearer", "", "OAuth 2.0 access token (env CUSTOMER_API_BEARER; prefer the environment: flags show in ps)"},
+		{&o.token, "token", "", "the tenant's API token, sent as token (env CUSTOMER_API_TOKEN; prefer the environment)"},
+		{&o.organization, "organization", "", "organization id (required)"},
+		{&o.output, "output", "json", "output: json (the response, indented) or table (id, name, type, status, email)"},
+		{&o.etagFile, "etag-file", "", "file keeping the list's ETag: sent as If-None-Match when present, written after a 200; exit 7 and no output when nothing changed"},
+	} {
+		fs.StringVar(f.value, f.name, f.value0, f.usage)
+	}
 	err := ff.Parse(fs, args, ff.WithEnvVarPrefix("CUSTOMER_API"))
 	switch {
 	case errors.Is(err, flag.ErrHelp):
