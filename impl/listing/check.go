@@ -44,12 +44,12 @@ func (c *checkedEncoder) entry(document []byte) error {
 		return c.enc.entry(document)
 	}
 	if c.serial {
-		if err := c.checker.CheckEntry(c.ctx, c.enc.customers, document); err != nil {
+		if err := c.checker.CheckEntry(c.ctx, c.enc.out.customers, document); err != nil {
 			return err
 		}
 		return c.enc.entry(document)
 	}
-	p := &pendingEntry{index: c.enc.customers + pending, document: append([]byte(nil), document...)}
+	p := &pendingEntry{index: c.enc.out.customers + pending, document: append([]byte(nil), document...)}
 	if pending == 0 || !c.checker.Passed(document) {
 		p.done = make(chan struct{})
 		c.start()
