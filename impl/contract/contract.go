@@ -77,16 +77,15 @@ func (c *Contract) ValidateRecord(raw []byte) error {
 
 // pointer is the JSON pointer of a schema error's value, "" for the whole value.
 func pointer(se *openapi3.SchemaError) string {
-	parts := se.JSONPointer()
-	if len(parts) == 0 {
-		return ""
+	var b strings.Builder
+	for _, p := range se.JSONPointer() {
+		b.WriteString("/" + pointerToken.Replace(p))
 	}
-	r := strings.NewReplacer("~", "~0", "/", "~1")
-	for i, p := range parts {
-		parts[i] = r.Replace(p)
-	}
-	return "/" + strings.Join(parts, "/")
+	return b.String()
 }
+
+// pointerToken escapes a JSON pointer's reference token (RFC 6901).
+var pointerToken = strings.NewReplacer("~", "~0", "/", "~1")
 
 // ValidIdentifier reports whether id is a valid tenant, organization or customer id.
 func (c *Contract) ValidIdentifier(id string) bool {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 
@@ -115,11 +116,9 @@ func (v *ResponseValidator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		// Replaced by a 500 problem, which keeps only the request id and Cache-Control.
-		for name := range res.Header() {
-			if name != "X-Request-Id" && name != "Cache-Control" { // the id the access log set
-				res.Header().Del(name)
-			}
-		}
+		maps.DeleteFunc(res.Header(), func(name string, _ []string) bool {
+			return name != "X-Request-Id" && name != "Cache-Control" // the id the access log set
+		})
 		res.Committed, res.Size = false, 0
 		c.Error(ErrBreaksContract)
 		return nil
@@ -129,10 +128,12 @@ func (v *ResponseValidator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 // Passed reports whether the exact bytes of document passed CheckEntry before, for the cost of
 // a digest; in off mode every document passes.
 func (v *ResponseValidator) Passed(document []byte) bool {
-	if v.mode == Off {
-		return true
-	}
-	if v.passed == nil || !v.passed.Contains(sha256.Sum256(document)) {
+	return v.mode == Off || v.hit(sha256.Sum256(document))
+}
+
+// hit reports whether the document of digest key passed before, counted as a cache hit.
+func (v *ResponseValidator) hit(key [sha256.Size]byte) bool {
+	if v.passed == nil || !v.passed.Contains(key) {
 		return false
 	}
 	v.hits.Inc()
@@ -144,8 +145,7 @@ func (v *ResponseValidator) Passed(document []byte) bool {
 // written) in enforce mode, and in any mode for a write-only value. Safe for concurrent use.
 func (v *ResponseValidator) CheckEntry(ctx context.Context, index int, document []byte) error {
 	key := sha256.Sum256(document)
-	if v.passed != nil && v.passed.Contains(key) {
-		v.hits.Inc()
+	if v.hit(key) {
 		return nil
 	}
 	_, err, _ := v.validating.Do(string(key[:]), func() (any, error) {

@@ -47,11 +47,9 @@ func writeOnlyPaths(s *openapi3.Schema, at Path, seen []*openapi3.Schema) []Path
 	if s.Items != nil {
 		out = append(out, writeOnlyPaths(s.Items.Value, append(slices.Clone(at), Items), seen)...)
 	}
-	for _, group := range []openapi3.SchemaRefs{s.AllOf, s.AnyOf, s.OneOf} {
-		for _, ref := range group {
-			if ref != nil {
-				out = append(out, writeOnlyPaths(ref.Value, at, seen)...)
-			}
+	for _, ref := range slices.Concat(s.AllOf, s.AnyOf, s.OneOf) {
+		if ref != nil {
+			out = append(out, writeOnlyPaths(ref.Value, at, seen)...)
 		}
 	}
 	return out

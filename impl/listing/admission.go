@@ -58,7 +58,7 @@ func (l *Lister) admit(ctx context.Context, tenant string) (release func(), err 
 			return func() { l.reads.give(tenant, 1) }, nil
 		}
 		if timeout == nil {
-			timer := time.NewTimer(l.queueTimeout)
+			timer := time.NewTimer(l.opts.QueueTimeout)
 			defer timer.Stop()
 			timeout = timer.C
 		}

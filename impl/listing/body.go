@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -54,11 +55,7 @@ func (b *body) customersWithin(sent int64) int {
 
 // joined returns a copy of a body held in memory, as one chunk of its exact size.
 func (b *body) joined() *body {
-	data := make([]byte, 0, b.size)
-	for _, c := range b.mem {
-		data = append(data, c...)
-	}
-	return &body{mem: [][]byte{data}, size: b.size, customers: b.customers, marks: b.marks}
+	return &body{mem: [][]byte{slices.Concat(b.mem...)}, size: b.size, customers: b.customers, marks: b.marks}
 }
 
 // send writes b to w, at most chunkSize bytes under each write deadline of stall: a client that
@@ -119,7 +116,7 @@ var chunks = sync.Pool{New: func() any { return new([chunkSize]byte) }}
 
 func (b *body) Write(p []byte) (int, error) {
 	if b.file == nil {
-		if need := b.size + int64(len(p)); need <= int64(b.l.window) && b.holdMemory(need) {
+		if need := b.size + int64(len(p)); need <= int64(b.l.opts.Window) && b.holdMemory(need) {
 			b.append(p)
 			return len(p), nil
 		}
@@ -169,7 +166,7 @@ func (b *body) holdMemory(need int64) bool {
 
 // spill moves the body to a new spool file and goes on there.
 func (b *body) spill() error {
-	f, err := os.CreateTemp(b.l.spoolDir, "customer-api-list-*")
+	f, err := os.CreateTemp(b.l.opts.SpoolDir, "customer-api-list-*")
 	if err != nil {
 		return fmt.Errorf("spool a large list: %w", err)
 	}
@@ -198,9 +195,8 @@ func (b *body) freeMemory(mem [][]byte) {
 	b.memHeld = 0
 }
 
-// finish completes the body with the customers it holds and their marks.
-func (b *body) finish(customers int, marks []mark) error {
-	b.customers, b.marks = customers, marks
+// flush writes out what waits for the spool file.
+func (b *body) flush() error {
 	if b.file != nil {
 		if err := b.out.Flush(); err != nil {
 			return fmt.Errorf("spool a large list: %w", err)

@@ -10,7 +10,8 @@ import (
 
 // bodyCache keeps encoded bodies of small organizations, bounded by their bytes: the least
 // recently used go first. A new version is a new key, so a stale body is never found again; a
-// body over maxBody is never kept, as it would evict many small ones.
+// body over maxBody is never kept, as it would evict many small ones. The LRU locks itself; mu
+// keeps bytes in step with it where bodies are added and evicted.
 type bodyCache struct {
 	mu      sync.Mutex
 	bodies  *lru.Cache[Request, *body]
@@ -35,8 +36,6 @@ func (c *bodyCache) get(k Request) *body {
 	if c == nil {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	b, _ := c.bodies.Get(k)
 	return b
 }
@@ -78,21 +77,20 @@ const erasureCheck = time.Second
 // ctx ends: erasure runs in another process, and no cached body may keep erased data in memory.
 func (l *Lister) DropErased(ctx context.Context, count func(context.Context) (int64, error)) {
 	seen, err := count(ctx)
-	known := err == nil
+	if err != nil {
+		seen = -1 // unknown: the first count that succeeds drops the cache
+	}
 	tick := time.NewTicker(erasureCheck)
 	defer tick.Stop()
-	for {
+	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
-			return
 		case <-tick.C:
-		}
-		if n, err := count(ctx); err == nil { // a failed look is tried again at the next tick
-			if !known || n != seen {
+			if n, err := count(ctx); err == nil && n != seen { // a failed look is tried again at the next tick
 				l.cache.clear()
 				l.outcomes.WithLabelValues("dropped_erased").Inc()
+				seen = n
 			}
-			seen, known = n, true
 		}
 	}
 }

@@ -44,12 +44,12 @@ func (c *checkedEncoder) entry(document []byte) error {
 		return c.enc.entry(document)
 	}
 	if c.serial {
-		if err := c.checker.CheckEntry(c.ctx, c.enc.customers, document); err != nil {
+		if err := c.checker.CheckEntry(c.ctx, c.enc.out.customers, document); err != nil {
 			return err
 		}
 		return c.enc.entry(document)
 	}
-	p := &pendingEntry{index: c.enc.customers + pending, document: append([]byte(nil), document...)}
+	p := &pendingEntry{index: c.enc.out.customers + pending, document: append([]byte(nil), document...)}
 	if pending == 0 || !c.checker.Passed(document) {
 		p.done = make(chan struct{})
 		c.start()
@@ -57,23 +57,34 @@ func (c *checkedEncoder) entry(document []byte) error {
 	}
 	c.queue = append(c.queue, p)
 	c.bytes += len(p.document)
-	// Write what is ready; wait while the queue is full.
-	for len(c.queue) > c.head {
-		full := len(c.queue)-c.head >= c.limit || c.bytes > pendingBytes
-		if !full && !c.headReady() {
-			return nil
-		}
-		if err := c.writeHead(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.write(false)
 }
 
 // end writes every entry still pending.
-func (c *checkedEncoder) end() error {
+func (c *checkedEncoder) end() error { return c.write(true) }
+
+// write writes the pending entries in order, each once it is checked: all of them, or those
+// ready, and more while the queue is over its bounds.
+func (c *checkedEncoder) write(all bool) error {
 	for len(c.queue) > c.head {
-		if err := c.writeHead(); err != nil {
+		p := c.queue[c.head]
+		full := len(c.queue)-c.head >= c.limit || c.bytes > pendingBytes
+		if !all && !full && !ready(p) {
+			return nil
+		}
+		if p.done != nil {
+			<-p.done
+		}
+		if p.err != nil {
+			return p.err
+		}
+		c.queue[c.head] = nil
+		c.head++
+		c.bytes -= len(p.document)
+		if c.head == len(c.queue) {
+			c.queue, c.head = c.queue[:0], 0
+		}
+		if err := c.enc.entry(p.document); err != nil {
 			return err
 		}
 	}
@@ -108,29 +119,12 @@ func (c *checkedEncoder) start() {
 	}
 }
 
-func (c *checkedEncoder) headReady() bool {
+// ready reports whether p needs no check or was checked.
+func ready(p *pendingEntry) bool {
 	select {
-	case <-c.queue[c.head].done: // a nil channel (no check) is never ready here
+	case <-p.done: // a nil channel (no check) is never ready here
 		return true
 	default:
-		return c.queue[c.head].done == nil
+		return p.done == nil
 	}
-}
-
-// writeHead writes the first pending entry once it is checked.
-func (c *checkedEncoder) writeHead() error {
-	p := c.queue[c.head]
-	if p.done != nil {
-		<-p.done
-	}
-	if p.err != nil {
-		return p.err
-	}
-	c.queue[c.head] = nil
-	c.head++
-	c.bytes -= len(p.document)
-	if c.head == len(c.queue) {
-		c.queue, c.head = c.queue[:0], 0
-	}
-	return c.enc.entry(p.document)
 }

@@ -74,7 +74,7 @@ func list(t *testing.T, f *fakeChecker, documents []string) ([]byte, error) {
 	if err := enc.end(); err != nil {
 		t.Fatal(err)
 	}
-	if err := out.finish(enc.customers, enc.marks); err != nil {
+	if err := out.flush(); err != nil {
 		t.Fatal(err)
 	}
 	defer out.release()

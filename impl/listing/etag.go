@@ -1,6 +1,7 @@
 package listing
 
 import (
+	"cmp"
 	"context"
 	"mime"
 	"strconv"
@@ -39,25 +40,14 @@ func AcceptsGzip(acceptEncoding []string) bool {
 	for _, header := range acceptEncoding {
 		for part := range strings.SplitSeq(header, ",") {
 			coding, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if ok := quality(params["q"]) > 0; err == nil && (coding == "gzip" || coding == "x-gzip" || coding == "*") {
+			q, qErr := strconv.ParseFloat(cmp.Or(params["q"], "1"), 64) // a malformed q refuses
+			if ok := qErr == nil && q > 0; err == nil && (coding == "gzip" || coding == "x-gzip" || coding == "*") {
 				accepted = accepted || ok
 				refusedByName = refusedByName || !ok && coding != "*"
 			}
 		}
 	}
 	return accepted && !refusedByName
-}
-
-// quality parses a q parameter; a missing one is 1 and a malformed one 0.
-func quality(q string) float64 {
-	if q == "" {
-		return 1
-	}
-	v, err := strconv.ParseFloat(q, 64)
-	if err != nil {
-		return 0
-	}
-	return v
 }
 
 type gzipKey struct{}

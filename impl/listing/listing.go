@@ -7,6 +7,7 @@ package listing
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -73,39 +74,32 @@ type Lister struct {
 	reader       Reader
 	checker      Checker
 	outcomes     *prometheus.CounterVec
-	window       int
+	opts         Options // with the defaults filled in
 	cache        *bodyCache
 	reads, spool *budget
-	queueTimeout time.Duration
 	memory       *semaphore.Weighted
-	spoolDir     string
-	stall        time.Duration
 }
 
 // New returns a Lister reading from r, each document checked by checker, that counts the lists
 // it answers by outcome (cached, read, spooled, busy, cut_short, dropped_erased).
 func New(r Reader, checker Checker, opts Options, outcomes *prometheus.CounterVec) *Lister {
 	opts.Window = orDefault(opts.Window, DefaultWindow)
-	if opts.CacheBytes == 0 {
-		opts.CacheBytes = DefaultCacheBytes
-	}
+	opts.CacheBytes = cmp.Or(opts.CacheBytes, DefaultCacheBytes)
 	opts.MaxReads = orDefault(opts.MaxReads, DefaultMaxReads)
 	opts.MaxReadsPerTenant = orDefault(opts.MaxReadsPerTenant, max(1, min(opts.MaxReads/2, runtime.GOMAXPROCS(0)-1)))
-	if opts.SpoolDir == "" {
-		opts.SpoolDir = os.TempDir()
-	}
+	opts.QueueTimeout = orDefault(opts.QueueTimeout, DefaultQueueTimeout)
+	opts.SpoolDir = cmp.Or(opts.SpoolDir, os.TempDir())
+	opts.SpoolBytes = orDefault(opts.SpoolBytes, DefaultSpoolBytes)
+	opts.WriteStall = orDefault(opts.WriteStall, DefaultWriteStall)
 	return &Lister{
-		reader:       r,
-		checker:      checker,
-		outcomes:     outcomes,
-		window:       opts.Window,
-		cache:        newBodyCache(opts.CacheBytes, min(opts.Window, int(opts.CacheBytes/8))),
-		reads:        newBudget(int64(opts.MaxReads), int64(opts.MaxReadsPerTenant)),
-		spool:        newBudget(orDefault(opts.SpoolBytes, DefaultSpoolBytes), max(orDefault(opts.SpoolBytes, DefaultSpoolBytes)/2, 1)),
-		memory:       semaphore.NewWeighted(int64(memoryWindows * opts.Window)),
-		queueTimeout: orDefault(opts.QueueTimeout, DefaultQueueTimeout),
-		spoolDir:     opts.SpoolDir,
-		stall:        orDefault(opts.WriteStall, DefaultWriteStall),
+		reader:   r,
+		checker:  checker,
+		outcomes: outcomes,
+		opts:     opts,
+		cache:    newBodyCache(opts.CacheBytes, min(opts.Window, int(opts.CacheBytes/8))),
+		reads:    newBudget(int64(opts.MaxReads), int64(opts.MaxReadsPerTenant)),
+		spool:    newBudget(opts.SpoolBytes, max(opts.SpoolBytes/2, 1)),
+		memory:   semaphore.NewWeighted(int64(memoryWindows * opts.Window)),
 	}
 }
 
@@ -162,7 +156,7 @@ func (l *Lister) Write(ctx context.Context, w http.ResponseWriter, r Request) (i
 	}
 	h.Set("Content-Length", strconv.FormatInt(b.size, 10))
 	w.WriteHeader(http.StatusOK)
-	sent, err := send(w, b, l.stall)
+	sent, err := send(w, b, l.opts.WriteStall)
 	if err != nil {
 		l.outcomes.WithLabelValues("cut_short").Inc()
 		return b.customersWithin(sent), fmt.Errorf("%w after %d of %d bytes: %w", ErrCutShort, sent, b.size, err)
@@ -235,13 +229,10 @@ func (l *Lister) produce(ctx context.Context, key Request) (_ *body, _ Request, 
 			return nil, key, err
 		}
 	}
-	for _, end := range []func() error{checked.end, enc.end, snap.Close} {
+	for _, end := range []func() error{checked.end, enc.end, snap.Close, out.flush} {
 		if err := end(); err != nil {
 			return nil, key, err
 		}
-	}
-	if err := out.finish(enc.customers, enc.marks); err != nil {
-		return nil, key, err
 	}
 	return out, key, nil
 }
@@ -256,14 +247,13 @@ func (l *Lister) busy(err error) error {
 }
 
 // encoder writes the list's JSON: each document as {"customer": document}, comma separated,
-// compressed when asked, with a mark every markEvery bytes of JSON.
+// compressed when asked, with a mark every markEvery bytes of JSON; it counts the customers and
+// keeps the marks in the body.
 type encoder struct {
-	out       *body
-	w         io.Writer
-	gz        *gzip.Writer
-	customers int
-	marks     []mark
-	unmarked  int
+	out      *body
+	w        io.Writer
+	gz       *gzip.Writer
+	unmarked int
 }
 
 func newEncoder(out *body, compress bool) *encoder {
@@ -279,7 +269,7 @@ var firstOpen, entryOpen, entryClose = []byte(`[{"customer":`), []byte(`,{"custo
 
 func (e *encoder) entry(document []byte) error {
 	open := entryOpen
-	if e.customers == 0 {
+	if e.out.customers == 0 {
 		open = firstOpen
 	}
 	for _, p := range [][]byte{open, document, entryClose} {
@@ -287,7 +277,7 @@ func (e *encoder) entry(document []byte) error {
 			return err
 		}
 	}
-	e.customers++
+	e.out.customers++
 	if e.unmarked += len(document); e.unmarked >= markEvery {
 		e.unmarked = 0
 		if e.gz != nil {
@@ -295,14 +285,14 @@ func (e *encoder) entry(document []byte) error {
 				return err
 			}
 		}
-		e.marks = append(e.marks, mark{offset: e.out.size, customers: e.customers})
+		e.out.marks = append(e.out.marks, mark{offset: e.out.size, customers: e.out.customers})
 	}
 	return nil
 }
 
 func (e *encoder) end() error {
 	closing := "]\n"
-	if e.customers == 0 {
+	if e.out.customers == 0 {
 		closing = "[]\n"
 	}
 	if _, err := e.w.Write([]byte(closing)); err != nil || e.gz == nil {
