@@ -23,7 +23,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/listing"
-	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/ratelimit"
 	"github.com/cyrexa/customer-api/impl/store"
@@ -35,7 +34,7 @@ type Deps struct {
 	Contract *contract.Contract
 	Store    store.Store
 	Logger   *slog.Logger
-	Metrics  *metrics.Metrics
+	Metrics  *Metrics
 	Auth     *auth.Authenticator
 	// RateLimit is each tenant's requests per second (0: unlimited), with RateBurst.
 	RateLimit float64
