@@ -158,23 +158,18 @@ func docsSpec(doc []byte) ([]byte, []string, error) {
 		if err := json.Unmarshal(doc[start:end], &servers); err != nil {
 			return nil, nil, fmt.Errorf("docs spec: servers: %w", err)
 		}
-		slices.SortStableFunc(servers, func(a, b json.RawMessage) int {
-			return boolRank(serverURL(a).IsAbs()) - boolRank(serverURL(b).IsAbs())
-		})
+		var relative, absolute [][]byte
 		for _, s := range servers {
 			if u := serverURL(s); u.IsAbs() {
+				absolute = append(absolute, s)
 				origins = append(origins, u.Scheme+"://"+u.Host)
+			} else {
+				relative = append(relative, s)
 			}
 		}
 		// Joined by hand: json.Marshal would escape HTML characters the contract writes plainly.
-		reordered := []byte{'['}
-		for i, s := range servers {
-			if i > 0 {
-				reordered = append(reordered, ',')
-			}
-			reordered = append(reordered, s...)
-		}
-		doc = slices.Concat(doc[:start], append(reordered, ']'), doc[end:])
+		joined := bytes.Join(append(relative, absolute...), []byte{','})
+		doc = slices.Concat(doc[:start], []byte{'['}, joined, []byte{']'}, doc[end:])
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, doc); err != nil {
@@ -205,13 +200,6 @@ func topLevelMember(doc []byte, name string) (start, end int, err error) {
 		}
 	}
 	return 0, 0, nil
-}
-
-func boolRank(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func serverURL(server json.RawMessage) *url.URL {
