@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -195,10 +196,7 @@ func mustAuthenticator(t testing.TB, st store.Store, logger *slog.Logger, issuer
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	keyOpts := auth.KeySetOptions{UnknownKeyRefetch: time.Millisecond}
-	if keySet != nil {
-		keyOpts = *keySet
-	}
+	keyOpts := *cmp.Or(keySet, &auth.KeySetOptions{UnknownKeyRefetch: time.Millisecond})
 	keyOpts.Logger = logger
 	keys, err := auth.RemoteKeys(ctx, issuer.JWKSURL, keyOpts)
 	if err != nil {
@@ -270,13 +268,9 @@ func writeOnlyValues(t testing.TB, c *contract.Contract, customer gen.Customer) 
 	}
 	var out []string
 	for _, values := range found {
-		for _, v := range values {
-			if v != "" {
-				out = append(out, v)
-			}
-		}
+		out = append(out, values...)
 	}
-	return out
+	return slices.DeleteFunc(out, func(v string) bool { return v == "" })
 }
 
 // WriteOnlyNames returns the contract's write-only property names, quoted as in JSON.
