@@ -59,11 +59,7 @@ func NewMetrics() *Metrics {
 		Name: "customer_api_build_info",
 		Help: "Always 1; its labels say which build is running: module version, VCS revision (+modified), Go version.",
 	}, []string{"version", "revision", "goversion"})
-	revision := build.Revision
-	if build.Modified {
-		revision += "+modified"
-	}
-	buildInfo.WithLabelValues(build.Version, revision, build.GoVersion).Set(1)
+	buildInfo.WithLabelValues(build.Version, build.FullRevision(), build.GoVersion).Set(1)
 	m.registry.MustRegister(buildInfo,
 		m.ResponseValidationFailures, m.ResponseValidationCache, m.ListBodies, m.Requests, m.RequestDuration, m.AuthFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
