@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -268,9 +267,13 @@ func writeOnlyValues(t testing.TB, c *contract.Contract, customer gen.Customer) 
 	}
 	var out []string
 	for _, values := range found {
-		out = append(out, values...)
+		for _, v := range values {
+			if v != "" {
+				out = append(out, v)
+			}
+		}
 	}
-	return slices.DeleteFunc(out, func(v string) bool { return v == "" })
+	return out
 }
 
 // WriteOnlyNames returns the contract's write-only property names, quoted as in JSON.
