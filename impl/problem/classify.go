@@ -72,10 +72,8 @@ func FromError(err error) *Error {
 		}
 		return &Error{Kind: Unavailable, Detail: detail, Cause: err,
 			Header: http.Header{"Retry-After": {strconv.Itoa(int(busy.RetryAfter / time.Second))}}}
-	case isValidationError(err):
+	case isValidationError(err): // inside an *echo.HTTPError too: it unwraps to its Internal
 		return fromValidation(err)
-	case errors.As(err, &he) && he.Internal != nil && isValidationError(he.Internal):
-		return fromValidation(he.Internal)
 	case errors.As(err, &he):
 		return fromStatus(he.Code, err)
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
