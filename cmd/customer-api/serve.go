@@ -25,7 +25,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/importer"
 	"github.com/cyrexa/customer-api/impl/listing"
-	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/ratelimit"
 	"github.com/cyrexa/customer-api/impl/server"
 	"github.com/cyrexa/customer-api/impl/store"
@@ -152,7 +151,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 		log.Info("tracing: exporting spans", "exporter", cmp.Or(tracing.Exporter, "otlp"), "endpoint", cmp.Or(redactDSN(tracing.Endpoint), "the exporter's default"),
 			"set_by", cmp.Or(tracing.EndpointVariable, "default"))
 	}
-	m := metrics.New()
+	m := server.NewMetrics()
 	draining := make(chan struct{})
 	handler, err := server.New(server.Deps{Context: ctx, Contract: c, Store: st, Logger: log, Metrics: m, Draining: draining,
 		Auth: creds.authenticator, DevJWKS: creds.devJWKS, RateLimit: *rateLimit, RateBurst: *rateBurst, ClientLimit: clients,
@@ -248,7 +247,7 @@ func printDemoCurl(ctx context.Context, env environment, log *slog.Logger, st st
 
 // serveMetrics answers /metrics on addr (and, with profiling, Go's profiles); "" or "off" serves
 // nothing. It returns the function that stops the listener.
-func serveMetrics(env environment, addr string, m *metrics.Metrics, profiling bool, log *slog.Logger) (func(context.Context) error, error) {
+func serveMetrics(env environment, addr string, m *server.Metrics, profiling bool, log *slog.Logger) (func(context.Context) error, error) {
 	if addr == "" || addr == "off" {
 		return func(context.Context) error { return nil }, nil
 	}

@@ -30,7 +30,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/importer"
-	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/server"
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/sqlite"
@@ -133,7 +132,7 @@ type Service struct {
 	Handler http.Handler
 	Issuer  *Issuer // signs access tokens the service accepts; Tokens issues API tokens
 	Tokens  *auth.APITokens
-	Metrics *metrics.Metrics
+	Metrics *server.Metrics
 	Logs    *SyncBuffer // everything the service logged
 }
 
@@ -151,7 +150,7 @@ func MustService(t testing.TB, c *contract.Contract, st store.Store, opts ...Opt
 		o.issuer(issuer)
 	}
 	authenticator := mustAuthenticator(t, st, logger, issuer, o.keySet)
-	m := metrics.New()
+	m := server.NewMetrics()
 	deps := server.Deps{Context: t.Context(), Contract: c, Store: st, Logger: logger, Metrics: m,
 		Auth:               authenticator,
 		ResponseValidation: contract.Enforce, ValidationCacheEntries: contract.DefaultCacheEntries}
@@ -196,10 +195,7 @@ func mustAuthenticator(t testing.TB, st store.Store, logger *slog.Logger, issuer
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	keyOpts := auth.KeySetOptions{UnknownKeyRefetch: time.Millisecond}
-	if keySet != nil {
-		keyOpts = *keySet
-	}
+	keyOpts := *cmp.Or(keySet, &auth.KeySetOptions{UnknownKeyRefetch: time.Millisecond})
 	keyOpts.Logger = logger
 	keys, err := auth.RemoteKeys(ctx, issuer.JWKSURL, keyOpts)
 	if err != nil {

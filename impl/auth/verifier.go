@@ -92,12 +92,8 @@ func NewVerifier(cfg VerifierConfig, keys jwt.Keyfunc) (*Verifier, error) {
 	if cfg.Issuer == "" || cfg.Audience == "" {
 		return nil, errors.New("access tokens need an issuer and an audience to be checked against")
 	}
-	if cfg.TenantClaim == "" {
-		cfg.TenantClaim = "tenant_id"
-	}
-	if cfg.MaxLifetime == 0 {
-		cfg.MaxLifetime = DefaultMaxLifetime
-	}
+	cfg.TenantClaim = cmp.Or(cfg.TenantClaim, "tenant_id")
+	cfg.MaxLifetime = cmp.Or(cfg.MaxLifetime, DefaultMaxLifetime)
 	if cfg.MaxLifetime < 0 {
 		return nil, fmt.Errorf("maximum lifetime %s: must be positive", cfg.MaxLifetime)
 	}

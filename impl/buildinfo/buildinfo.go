@@ -3,6 +3,7 @@
 package buildinfo
 
 import (
+	"cmp"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -35,12 +36,8 @@ func Read() Info {
 }
 
 func fromBuildInfo(bi *debug.BuildInfo, info Info) Info {
-	if v := bi.Main.Version; v != "" {
-		info.Version = v
-	}
-	if bi.GoVersion != "" {
-		info.GoVersion = bi.GoVersion
-	}
+	info.Version = cmp.Or(bi.Main.Version, info.Version)
+	info.GoVersion = cmp.Or(bi.GoVersion, info.GoVersion)
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
@@ -57,11 +54,15 @@ func fromBuildInfo(bi *debug.BuildInfo, info Info) Info {
 // Stamped reports whether the build recorded its VCS revision.
 func (i Info) Stamped() bool { return i.Revision != "unknown" && i.Revision != "" }
 
+// FullRevision is Revision, with "+modified" when the work tree had uncommitted changes.
+func (i Info) FullRevision() string {
+	if i.Modified {
+		return i.Revision + "+modified"
+	}
+	return i.Revision
+}
+
 // String is the line `version` prints.
 func (i Info) String() string {
-	rev := i.Revision
-	if i.Modified {
-		rev += "+modified"
-	}
-	return fmt.Sprintf("%s (revision %s, %s)", i.Version, rev, i.GoVersion)
+	return fmt.Sprintf("%s (revision %s, %s)", i.Version, i.FullRevision(), i.GoVersion)
 }

@@ -10,8 +10,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
-
-	"github.com/cyrexa/customer-api/impl/metrics"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // countingRouter counts the route matches the contract makes.
@@ -34,8 +33,9 @@ func TestARequestIsMatchedToItsOperationOnce(t *testing.T) {
 	}
 	counter := &countingRouter{Router: c.router}
 	c.router = counter
-	m := metrics.New()
-	responses, err := c.NewResponseValidator(Enforce, 16, slog.New(slog.DiscardHandler), m.ResponseValidationFailures, m.ResponseValidationCache)
+	failures := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "failures"}, []string{"operation", "status"})
+	cache := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cache"}, []string{"result"})
+	responses, err := c.NewResponseValidator(Enforce, 16, slog.New(slog.DiscardHandler), failures, cache)
 	if err != nil {
 		t.Fatal(err)
 	}

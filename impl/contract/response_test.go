@@ -12,23 +12,29 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/cyrexa/customer-api/impl/contract"
-	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/problem"
 )
 
 const route = "/organization/getCustomers/:organizationId"
 
-// newValidator returns a validator in mode that logs to logs, and the service's metrics.
-func newValidator(t *testing.T, mode contract.Mode, logs *bytes.Buffer) (*contract.Contract, *contract.ResponseValidator, *metrics.Metrics) {
+// counters stand in for the server's metrics: the two counters a response validator is given.
+type counters struct{ ResponseValidationFailures, ResponseValidationCache *prometheus.CounterVec }
+
+// newValidator returns a validator in mode that logs to logs, and its counters.
+func newValidator(t *testing.T, mode contract.Mode, logs *bytes.Buffer) (*contract.Contract, *contract.ResponseValidator, counters) {
 	t.Helper()
 	c, err := contract.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := metrics.New()
+	m := counters{
+		ResponseValidationFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "failures"}, []string{"operation", "status"}),
+		ResponseValidationCache:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cache"}, []string{"result"}),
+	}
 	v, err := c.NewResponseValidator(mode, 16, slog.New(slog.NewJSONHandler(logs, nil)), m.ResponseValidationFailures, m.ResponseValidationCache)
 	if err != nil {
 		t.Fatal(err)

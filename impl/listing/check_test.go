@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cyrexa/customer-api/impl/metrics"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // fakeChecker remembers the documents listed in known, fails the document fail (if any), and
@@ -53,7 +53,7 @@ var errFake = errors.New("breaks the contract")
 // list runs documents through a checked encoder into a body and returns the body's JSON.
 func list(t *testing.T, f *fakeChecker, documents []string) ([]byte, error) {
 	t.Helper()
-	l := New(nil, f, Options{}, metrics.New().ListBodies)
+	l := New(nil, f, Options{}, prometheus.NewCounterVec(prometheus.CounterOpts{Name: "list_bodies"}, []string{"outcome"}))
 	out := &body{l: l, tenant: "t"}
 	enc := newEncoder(out, false)
 	c := &checkedEncoder{ctx: t.Context(), checker: f, enc: enc, serial: runtime.GOMAXPROCS(0) == 1}

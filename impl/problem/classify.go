@@ -72,10 +72,8 @@ func FromError(err error) *Error {
 		}
 		return &Error{Kind: Unavailable, Detail: detail, Cause: err,
 			Header: http.Header{"Retry-After": {strconv.Itoa(int(busy.RetryAfter / time.Second))}}}
-	case isValidationError(err):
+	case isValidationError(err): // inside an *echo.HTTPError too: it unwraps to its Internal
 		return fromValidation(err)
-	case errors.As(err, &he) && he.Internal != nil && isValidationError(he.Internal):
-		return fromValidation(he.Internal)
 	case errors.As(err, &he):
 		return fromStatus(he.Code, err)
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
@@ -85,26 +83,15 @@ func FromError(err error) *Error {
 	return &Error{Kind: Internal, Detail: "The service failed to answer; the failure has been logged.", Cause: err}
 }
 
-// fromStatus covers the errors Echo raises itself (no route, wrong method, body limit).
+// fromStatus covers the errors Echo raises itself (no route, wrong method) and the generated
+// wrapper's 400s; no middleware the service installs raises another status.
 func fromStatus(status int, cause error) *Error {
-	switch status {
-	case http.StatusNotFound:
+	switch {
+	case status == http.StatusNotFound:
 		return &Error{Kind: NotFound, Detail: "No resource exists at this path.", Cause: cause}
-	case http.StatusMethodNotAllowed:
+	case status == http.StatusMethodNotAllowed:
 		return &Error{Kind: MethodNotAllowed, Detail: "This resource does not answer this method.", Cause: cause}
-	case http.StatusRequestEntityTooLarge:
-		return &Error{Kind: TooLarge, Detail: "The request is too large.", Cause: cause}
-	case http.StatusUnauthorized:
-		return unauthenticated(cause)
-	case http.StatusForbidden:
-		return &Error{Kind: Forbidden, Detail: "The credentials do not allow this request.", Cause: cause}
-	case http.StatusTooManyRequests:
-		return &Error{Kind: TooManyRequests, Detail: "Too many requests; retry later.", Cause: cause}
-	case http.StatusServiceUnavailable:
-		return &Error{Kind: Unavailable, Detail: "The service cannot answer right now; retry later.",
-			Header: http.Header{"Retry-After": {RetryAfterSeconds}}, Cause: cause}
-	}
-	if status >= 400 && status < 500 {
+	case status >= 400 && status < 500:
 		return &Error{Kind: InvalidRequest, Detail: "The request cannot be served as sent.", Cause: cause}
 	}
 	return &Error{Kind: Internal, Detail: "The service failed to answer; the failure has been logged.", Cause: cause}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -40,7 +41,6 @@ var (
 	NotFound         = Kind{"not-found", "Not found", http.StatusNotFound}
 	MethodNotAllowed = Kind{"method-not-allowed", "Method not allowed", http.StatusMethodNotAllowed}
 	NotAcceptable    = Kind{"not-acceptable", "Not acceptable", http.StatusNotAcceptable}
-	TooLarge         = Kind{"request-too-large", "Request too large", http.StatusRequestEntityTooLarge}
 	TooManyRequests  = Kind{"too-many-requests", "Too many requests", http.StatusTooManyRequests}
 	Internal         = Kind{"internal", "Internal server error", http.StatusInternalServerError}
 	Unavailable      = Kind{"unavailable", "Service unavailable", http.StatusServiceUnavailable}
@@ -89,9 +89,7 @@ func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 // Write renders p as the response, under the request id the response's header carries.
 func Write(w http.ResponseWriter, req *http.Request, p *Error) {
 	h := w.Header()
-	for k, v := range p.Header {
-		h[k] = v
-	}
+	maps.Copy(h, p.Header)
 	h.Set("Content-Type", ContentType)
 	w.WriteHeader(p.Kind.Status)
 	if req.Method == http.MethodHead {

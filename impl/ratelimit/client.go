@@ -61,16 +61,22 @@ func NewFailures(cfg ClientConfig) *Failures {
 	return f
 }
 
-func (f *Failures) off() bool { return f.cfg.PerClient <= 0 && f.global == nil }
+// key is the address req's attempts are charged to; false without any limit.
+func (f *Failures) key(req *http.Request) (netip.Prefix, bool) {
+	if f.cfg.PerClient <= 0 && f.global == nil {
+		return netip.Prefix{}, false
+	}
+	return clientKey(req, f.cfg.TrustForwardedFor), true
+}
 
 // Admit returns *TooMany for a request whose credentials should not be checked (see Failures).
 // A bearer token the verifier remembers costs no signature check, so only the address's own
 // bucket refuses it: its API token still costs a lookup.
 func (f *Failures) Admit(req *http.Request, remembered bool) error {
-	if f.off() {
+	key, limited := f.key(req)
+	if !limited {
 		return nil
 	}
-	key := clientKey(req, f.cfg.TrustForwardedFor)
 	now := time.Now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -101,10 +107,10 @@ func empty(bucket *rate.Limiter, now time.Time) error {
 // Failed charges a failed attempt to its address and to the global budget. An empty bucket
 // stays empty rather than go into debt: a burst delays the next attempt by one refill at most.
 func (f *Failures) Failed(req *http.Request) {
-	if f.off() {
+	key, limited := f.key(req)
+	if !limited {
 		return
 	}
-	key := clientKey(req, f.cfg.TrustForwardedFor)
 	now := time.Now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -127,10 +133,10 @@ func (f *Failures) Failed(req *http.Request) {
 
 // Succeeded notes that a request of the address verified. It charges nothing.
 func (f *Failures) Succeeded(req *http.Request) {
-	if f.off() {
+	key, limited := f.key(req)
+	if !limited {
 		return
 	}
-	key := clientKey(req, f.cfg.TrustForwardedFor)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c, ok := f.clients.Peek(key); ok {

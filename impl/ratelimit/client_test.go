@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -102,9 +103,7 @@ func TestFailuresRefuseOnlyAddressesThatFail(t *testing.T) {
 		t.Parallel()
 		f := ratelimit.NewFailures(ratelimit.ClientConfig{PerClient: 0.001, PerClientBurst: 3, Global: 0.001, GlobalBurst: 1000})
 		for i := range 3 {
-			if err := f.Admit(from("192.0.2.1"), false); err != nil {
-				t.Fatalf("attempt %d: %v", i, err)
-			}
+			wantAdmitted(t, f.Admit(from("192.0.2.1"), false), fmt.Sprintf("attempt %d", i))
 			f.Failed(from("192.0.2.1"))
 		}
 		wantRefused(t, f.Admit(from("192.0.2.1"), false), "a fourth attempt")
@@ -116,9 +115,7 @@ func TestFailuresRefuseOnlyAddressesThatFail(t *testing.T) {
 		t.Parallel()
 		f := ratelimit.NewFailures(ratelimit.ClientConfig{PerClient: 0.001, PerClientBurst: 1, Global: 0.001, GlobalBurst: 1})
 		for i := range 100 {
-			if err := f.Admit(from("192.0.2.1"), false); err != nil {
-				t.Fatalf("request %d: %v", i, err)
-			}
+			wantAdmitted(t, f.Admit(from("192.0.2.1"), false), fmt.Sprintf("request %d", i))
 			f.Succeeded(from("192.0.2.1"))
 		}
 	})

@@ -18,7 +18,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cyrexa/customer-api/impl/auth"
-	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/problem"
 )
 
@@ -58,7 +57,7 @@ func withRequestID(ctx context.Context, r slog.Record) slog.Record {
 // one line per request: who, what, how it ended and which credential check refused it; never a
 // header or a body. A client gone is logged at info as 499; a failed write or an aborted answer
 // at warn.
-func accessLog(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
+func accessLog(log *slog.Logger, m *Metrics) echo.MiddlewareFunc {
 	for _, r := range auth.Reasons {
 		m.AuthFailures.WithLabelValues(string(r)) // every reason shows, at 0, from the start
 	}
@@ -96,7 +95,7 @@ func accessLog(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 	}
 }
 
-func writeLine(log *slog.Logger, m *metrics.Metrics, c echo.Context, x *exchange, w *errorRecorder, start time.Time, aborted bool) {
+func writeLine(log *slog.Logger, m *Metrics, c echo.Context, x *exchange, w *errorRecorder, start time.Time, aborted bool) {
 	req, res := c.Request(), c.Response()
 	elapsed := time.Since(start)
 	status, level := res.Status, slog.LevelInfo

@@ -132,11 +132,19 @@ func TestAttacksOnTheCredentials(t *testing.T) {
 		return "Bearer " + s
 	}
 	header := `{"alg":"EdDSA","kid":"` + issuer.Key().ID + `"}`
+	// withCrit signs a header whose members after alg and kid are crit's (a crit and what it names).
+	withCrit := func(crit string) string {
+		return rawBearer(`{"alg":"EdDSA","kid":"`+issuer.Key().ID+`",`+crit+`}`, claimsJSON(nil))
+	}
 	valid := credentials{bearer: bearer(claims(nil)), apiToken: validToken, tenantID: "tenant-a"}
 	with := func(change func(*credentials)) credentials {
 		c := valid
 		change(&c)
 		return c
+	}
+	// withClaims is valid credentials with the access token's claims changed.
+	withClaims := func(change func(jwt.MapClaims)) credentials {
+		return with(func(c *credentials) { c.bearer = bearer(claims(change)) })
 	}
 
 	tests := []struct {
@@ -148,46 +156,28 @@ func TestAttacksOnTheCredentials(t *testing.T) {
 		wantReason   auth.Reason // what the access line and the metric say; never the client
 	}{
 		{"valid credentials", "org-a", valid, 200, "", ""},
-		{"expired within the leeway", "org-a", with(func(c *credentials) {
-			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["exp"] = now.Add(-10 * time.Second).Unix() }))
-		}), 200, "", ""},
-		{"scopes as an scp array", "org-a", with(func(c *credentials) {
-			c.bearer = bearer(claims(func(m jwt.MapClaims) { delete(m, "scope"); m["scp"] = []string{"other", auth.DefaultScope} }))
-		}), 200, "", ""},
+		{"expired within the leeway", "org-a", withClaims(func(m jwt.MapClaims) { m["exp"] = now.Add(-10 * time.Second).Unix() }), 200, "", ""},
+		{"scopes as an scp array", "org-a", withClaims(func(m jwt.MapClaims) { delete(m, "scope"); m["scp"] = []string{"other", auth.DefaultScope} }), 200, "", ""},
 		{"typ at+jwt", "org-a", with(func(c *credentials) { c.bearer = withTyp("at+jwt") }), 200, "", ""},
 		{"typ application/AT+JWT", "org-a", with(func(c *credentials) { c.bearer = withTyp("application/AT+JWT") }), 200, "", ""},
-		{"valid for exactly the maximum lifetime", "org-a", with(func(c *credentials) {
-			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["exp"] = now.Add(auth.DefaultMaxLifetime).Unix(); m["iat"] = now.Unix() }))
-		}), 200, "", ""},
+		{"valid for exactly the maximum lifetime", "org-a", withClaims(func(m jwt.MapClaims) { m["exp"] = now.Add(auth.DefaultMaxLifetime).Unix(); m["iat"] = now.Unix() }), 200, "", ""},
 		{"no bearer", "org-a", with(func(c *credentials) { c.bearer = "" }), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
 		{"malformed bearer", "org-a", with(func(c *credentials) { c.bearer = "Bearer not.a.jwt" }), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
 		{"bad signature", "org-a", with(func(c *credentials) {
 			s, _ := auth.Sign(otherKey, claims(nil))
 			c.bearer = "Bearer " + s
 		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonBadSignature},
-		{"expired", "org-a", with(func(c *credentials) {
-			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["exp"] = now.Add(-2 * time.Minute).Unix() }))
-		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonExpired},
-		{"no expiry", "org-a", with(func(c *credentials) {
-			c.bearer = bearer(claims(func(m jwt.MapClaims) { delete(m, "exp") }))
-		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
-		{"not yet valid", "org-a", with(func(c *credentials) {
-			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["nbf"] = now.Add(2 * time.Minute).Unix() }))
+		{"expired", "org-a", withClaims(func(m jwt.MapClaims) { m["exp"] = now.Add(-2 * time.Minute).Unix() }), 401, problem.Unauthorized.TypeURI(), auth.ReasonExpired},
+		{"no expiry", "org-a", withClaims(func(m jwt.MapClaims) { delete(m, "exp") }), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
+		{"not yet valid", "org-a", withClaims(func(m jwt.MapClaims) { m["nbf"] = now.Add(2 * time.Minute).Unix() }), 401, problem.Unauthorized.TypeURI(), auth.ReasonNotYetValid},
+		{"issued a year in the future", "org-a", withClaims(func(m jwt.MapClaims) {
+			m["iat"] = now.AddDate(1, 0, 0).Unix()
+			m["exp"] = now.AddDate(1, 0, 0).Add(time.Hour).Unix()
 		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonNotYetValid},
-		{"issued a year in the future", "org-a", with(func(c *credentials) {
-			c.bearer = bearer(claims(func(m jwt.MapClaims) {
-				m["iat"] = now.AddDate(1, 0, 0).Unix()
-				m["exp"] = now.AddDate(1, 0, 0).Add(time.Hour).Unix()
-			}))
-		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonNotYetValid},
-		{"valid for longer than the maximum lifetime", "org-a", with(func(c *credentials) {
-			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["exp"] = now.Add(auth.DefaultMaxLifetime + time.Minute).Unix() }))
-		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
-		{"expiring in the year 3000 without iat", "org-a", with(func(c *credentials) {
-			c.bearer = bearer(claims(func(m jwt.MapClaims) {
-				delete(m, "iat")
-				m["exp"] = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
-			}))
+		{"valid for longer than the maximum lifetime", "org-a", withClaims(func(m jwt.MapClaims) { m["exp"] = now.Add(auth.DefaultMaxLifetime + time.Minute).Unix() }), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
+		{"expiring in the year 3000 without iat", "org-a", withClaims(func(m jwt.MapClaims) {
+			delete(m, "iat")
+			m["exp"] = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
 		{"typ of another kind of token", "org-a", with(func(c *credentials) { c.bearer = withTyp("dpop+jwt") }), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
 		{"typ that is not a string", "org-a", with(func(c *credentials) { c.bearer = withTyp(1) }), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
@@ -203,39 +193,21 @@ func TestAttacksOnTheCredentials(t *testing.T) {
 		{"the same key in sibling objects is fine", "org-a", with(func(c *credentials) {
 			c.bearer = rawBearer(header, `{"cnf":{"a":{"x":1},"b":{"x":1}},`+claimsJSON(nil)[1:])
 		}), 200, "", ""},
-		{"crit naming an extension", "org-a", with(func(c *credentials) {
-			c.bearer = rawBearer(`{"alg":"EdDSA","kid":"`+issuer.Key().ID+`","crit":["x-ext"],"x-ext":true}`, claimsJSON(nil))
-		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
-		{"crit naming a registered header", "org-a", with(func(c *credentials) {
-			c.bearer = rawBearer(`{"alg":"EdDSA","kid":"`+issuer.Key().ID+`","crit":["exp"]}`, claimsJSON(nil))
-		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
-		{"crit empty", "org-a", with(func(c *credentials) {
-			c.bearer = rawBearer(`{"alg":"EdDSA","kid":"`+issuer.Key().ID+`","crit":[]}`, claimsJSON(nil))
-		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
-		{"crit that is not a list", "org-a", with(func(c *credentials) {
-			c.bearer = rawBearer(`{"alg":"EdDSA","kid":"`+issuer.Key().ID+`","crit":"x-ext"}`, claimsJSON(nil))
-		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
-		{"wrong issuer", "org-a", with(func(c *credentials) {
-			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["iss"] = "https://evil.test/" }))
-		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonWrongIssuer},
-		{"wrong audience", "org-a", with(func(c *credentials) {
-			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["aud"] = "another-api" }))
-		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonWrongAudience},
+		{"crit naming an extension", "org-a", with(func(c *credentials) { c.bearer = withCrit(`"crit":["x-ext"],"x-ext":true`) }), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
+		{"crit naming a registered header", "org-a", with(func(c *credentials) { c.bearer = withCrit(`"crit":["exp"]`) }), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
+		{"crit empty", "org-a", with(func(c *credentials) { c.bearer = withCrit(`"crit":[]`) }), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
+		{"crit that is not a list", "org-a", with(func(c *credentials) { c.bearer = withCrit(`"crit":"x-ext"`) }), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
+		{"wrong issuer", "org-a", withClaims(func(m jwt.MapClaims) { m["iss"] = "https://evil.test/" }), 401, problem.Unauthorized.TypeURI(), auth.ReasonWrongIssuer},
+		{"wrong audience", "org-a", withClaims(func(m jwt.MapClaims) { m["aud"] = "another-api" }), 401, problem.Unauthorized.TypeURI(), auth.ReasonWrongAudience},
 		{"alg none", "org-a", with(func(c *credentials) { c.bearer = "Bearer " + unsigned(claims(nil)) }), 401, problem.Unauthorized.TypeURI(), auth.ReasonBadSignature},
 		{"HS256 signed with the public key", "org-a", with(func(c *credentials) { c.bearer = hmacWithPublicKey() }), 401, problem.Unauthorized.TypeURI(), auth.ReasonBadSignature},
 		{"unknown kid", "org-a", with(func(c *credentials) {
 			s, _ := auth.Sign(unknownKey, claims(nil))
 			c.bearer = "Bearer " + s
 		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonUnknownKey},
-		{"no tenant claim", "org-a", with(func(c *credentials) {
-			c.bearer = bearer(claims(func(m jwt.MapClaims) { delete(m, "tenant_id") }))
-		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
-		{"tenant claim differs from the header", "org-a", with(func(c *credentials) {
-			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["tenant_id"] = "tenant-b" }))
-		}), 403, problem.Forbidden.TypeURI(), auth.ReasonTenantMismatch},
-		{"missing scope", "org-a", with(func(c *credentials) {
-			c.bearer = bearer(claims(func(m jwt.MapClaims) { m["scope"] = "customers:write profile" }))
-		}), 403, problem.Forbidden.TypeURI(), auth.ReasonMissingScope},
+		{"no tenant claim", "org-a", withClaims(func(m jwt.MapClaims) { delete(m, "tenant_id") }), 401, problem.Unauthorized.TypeURI(), auth.ReasonMalformed},
+		{"tenant claim differs from the header", "org-a", withClaims(func(m jwt.MapClaims) { m["tenant_id"] = "tenant-b" }), 403, problem.Forbidden.TypeURI(), auth.ReasonTenantMismatch},
+		{"missing scope", "org-a", withClaims(func(m jwt.MapClaims) { m["scope"] = "customers:write profile" }), 403, problem.Forbidden.TypeURI(), auth.ReasonMissingScope},
 		{"API token unknown", "org-a", with(func(c *credentials) {
 			c.apiToken = "cat_00000000000000000000000000000000.AAAA"
 		}), 401, problem.Unauthorized.TypeURI(), auth.ReasonAPITokenUnknown},

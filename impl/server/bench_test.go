@@ -18,7 +18,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/importer"
 	"github.com/cyrexa/customer-api/impl/listing"
-	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/server"
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/postgres"
@@ -117,7 +116,7 @@ func benchGetCustomers(b *testing.B, c *contract.Contract, st store.Store) {
 		for _, m := range modes {
 			b.Run(fmt.Sprintf("customers=%d/validation=%s", n, m.name), func(b *testing.B) {
 				handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: slog.New(slog.DiscardHandler),
-					Metrics: metrics.New(), Auth: authenticator, ResponseValidation: m.mode, ValidationCacheEntries: m.cache, Lists: m.lists})
+					Metrics: server.NewMetrics(), Auth: authenticator, ResponseValidation: m.mode, ValidationCacheEntries: m.cache, Lists: m.lists})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -160,7 +159,7 @@ func BenchmarkNotFound(b *testing.B) {
 		b.Fatal(err)
 	}
 	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: slog.New(slog.DiscardHandler),
-		Metrics: metrics.New(), Auth: authenticator})
+		Metrics: server.NewMetrics(), Auth: authenticator})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -206,7 +205,7 @@ func BenchmarkReadAfterOneChange(b *testing.B) {
 	bearer := issuer.MustToken(b, issuer.Claims("tenant-bench"))
 	serve := func(lists listing.Options) func(b *testing.B) {
 		handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: slog.New(slog.DiscardHandler),
-			Metrics: metrics.New(), Auth: authenticator, ValidationCacheEntries: contract.DefaultCacheEntries, Lists: lists})
+			Metrics: server.NewMetrics(), Auth: authenticator, ValidationCacheEntries: contract.DefaultCacheEntries, Lists: lists})
 		if err != nil {
 			b.Fatal(err)
 		}

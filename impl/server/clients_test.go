@@ -23,7 +23,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/apitest"
 	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/listing"
-	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/server"
 	"github.com/cyrexa/customer-api/impl/store"
 )
@@ -167,7 +166,7 @@ func (w *timingOutWriter) Write(b []byte) (int, error) {
 func TestTheAccessLineRecordsWhatWasReallyWritten(t *testing.T) {
 	var logs bytes.Buffer
 	e := echo.New()
-	e.Use(server.AccessLog(slog.New(slog.NewJSONHandler(&logs, nil)), metrics.New()))
+	e.Use(server.AccessLog(slog.New(slog.NewJSONHandler(&logs, nil)), server.NewMetrics()))
 	e.GET("/big", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, "application/octet-stream", bytes.Repeat([]byte("x"), 10_000))
 	})
@@ -192,7 +191,7 @@ func TestTheAccessLineRecordsWhatWasReallyWritten(t *testing.T) {
 func TestARequestWhoseClientLeftAfterTheWholeAnswerKeepsItsStatus(t *testing.T) {
 	var logs apitest.SyncBuffer
 	e := echo.New()
-	e.Use(server.AccessLog(slog.New(slog.NewJSONHandler(&logs, nil)), metrics.New()))
+	e.Use(server.AccessLog(slog.New(slog.NewJSONHandler(&logs, nil)), server.NewMetrics()))
 	e.GET("/whole", func(c echo.Context) error {
 		c.Response().Header().Set("Content-Length", "9") // the whole answer, before the handler returns
 		if err := c.Blob(http.StatusOK, "text/plain", []byte("all of it")); err != nil {

@@ -35,24 +35,11 @@ const (
 // specCacheControl keeps the contract five minutes, then revalidates it (304 while unchanged).
 const specCacheControl = "public, max-age=300"
 
-// publishedDocument is one representation of the contract, fixed at start-up.
-type publishedDocument struct {
-	Body        []byte
-	ContentType string
-	ETag        string
-}
-
-// document is b as served, with a strong ETag of its bytes alone (the same on every instance).
-func document(b []byte, contentType string) publishedDocument {
-	sum := sha256.Sum256(b)
-	return publishedDocument{Body: b, ContentType: contentType, ETag: `"` + base64.RawURLEncoding.EncodeToString(sum[:]) + `"`}
-}
-
 // registerDocs adds the published contract (openapi.yaml and openapi.json byte for byte) and
 // the docs page to the site group.
 func registerDocs(site *echo.Group) error {
-	site.Any(SpecYAMLPath, readOnly(serveDocument(document(customerapi.OpenAPIYAML, "application/yaml"))))
-	site.Any(SpecJSONPath, readOnly(serveDocument(document(customerapi.OpenAPIJSON, "application/json"))))
+	site.Any(SpecYAMLPath, readOnly(serveDocument(customerapi.OpenAPIYAML, "application/yaml")))
+	site.Any(SpecJSONPath, readOnly(serveDocument(customerapi.OpenAPIJSON, "application/json")))
 
 	ui := v5emb.NewHandlerWithConfig(swgui.Config{
 		Title:       "Cyrexa Customer API",
@@ -74,7 +61,7 @@ func registerDocs(site *echo.Group) error {
 	if err != nil {
 		return err
 	}
-	site.Any(DocsSpecPath, readOnly(serveDocument(document(specForDocs, "application/json"))))
+	site.Any(DocsSpecPath, readOnly(serveDocument(specForDocs, "application/json")))
 	docs := func(c echo.Context) error {
 		name := strings.TrimPrefix(c.Request().URL.Path, DocsPath)
 		name = strings.TrimPrefix(name, "/")
@@ -128,15 +115,18 @@ func assetNames() (map[string]bool, error) {
 	return names, nil
 }
 
-// serveDocument answers with doc, or 304 for its ETag; the zero time keeps Last-Modified out.
-func serveDocument(doc publishedDocument) echo.HandlerFunc {
+// serveDocument answers with body, fixed at start-up, or 304 for its strong ETag (of its bytes
+// alone: the same on every instance); the zero time keeps Last-Modified out.
+func serveDocument(body []byte, contentType string) echo.HandlerFunc {
+	sum := sha256.Sum256(body)
+	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:]) + `"`
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("Content-Type", doc.ContentType)
-		h.Set("ETag", doc.ETag)
+		h.Set("Content-Type", contentType)
+		h.Set("ETag", etag)
 		h.Set("Cache-Control", specCacheControl)
 		h.Set("X-Content-Type-Options", "nosniff")
-		http.ServeContent(c.Response(), c.Request(), "", time.Time{}, bytes.NewReader(doc.Body))
+		http.ServeContent(c.Response(), c.Request(), "", time.Time{}, bytes.NewReader(body))
 		return nil
 	}
 }
@@ -158,23 +148,18 @@ func docsSpec(doc []byte) ([]byte, []string, error) {
 		if err := json.Unmarshal(doc[start:end], &servers); err != nil {
 			return nil, nil, fmt.Errorf("docs spec: servers: %w", err)
 		}
-		slices.SortStableFunc(servers, func(a, b json.RawMessage) int {
-			return boolRank(serverURL(a).IsAbs()) - boolRank(serverURL(b).IsAbs())
-		})
+		var relative, absolute [][]byte
 		for _, s := range servers {
 			if u := serverURL(s); u.IsAbs() {
+				absolute = append(absolute, s)
 				origins = append(origins, u.Scheme+"://"+u.Host)
+			} else {
+				relative = append(relative, s)
 			}
 		}
 		// Joined by hand: json.Marshal would escape HTML characters the contract writes plainly.
-		reordered := []byte{'['}
-		for i, s := range servers {
-			if i > 0 {
-				reordered = append(reordered, ',')
-			}
-			reordered = append(reordered, s...)
-		}
-		doc = slices.Concat(doc[:start], append(reordered, ']'), doc[end:])
+		joined := bytes.Join(append(relative, absolute...), []byte{','})
+		doc = slices.Concat(doc[:start], []byte{'['}, joined, []byte{']'}, doc[end:])
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, doc); err != nil {
@@ -205,13 +190,6 @@ func topLevelMember(doc []byte, name string) (start, end int, err error) {
 		}
 	}
 	return 0, 0, nil
-}
-
-func boolRank(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func serverURL(server json.RawMessage) *url.URL {

@@ -3,6 +3,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -23,7 +24,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/listing"
-	"github.com/cyrexa/customer-api/impl/metrics"
 	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/ratelimit"
 	"github.com/cyrexa/customer-api/impl/store"
@@ -35,7 +35,7 @@ type Deps struct {
 	Contract *contract.Contract
 	Store    store.Store
 	Logger   *slog.Logger
-	Metrics  *metrics.Metrics
+	Metrics  *Metrics
 	Auth     *auth.Authenticator
 	// RateLimit is each tenant's requests per second (0: unlimited), with RateBurst.
 	RateLimit float64
@@ -62,9 +62,7 @@ func New(d Deps) (http.Handler, error) {
 	if d.Auth == nil {
 		return nil, errors.New("server: no authenticator")
 	}
-	if d.ResponseValidation == "" {
-		d.ResponseValidation = contract.Enforce
-	}
+	d.ResponseValidation = cmp.Or(d.ResponseValidation, contract.Enforce)
 	log := slog.New(telemetry.ContextAttrs(d.Logger.Handler(), withRequestID))
 	responses, err := d.Contract.NewResponseValidator(d.ResponseValidation, d.ValidationCacheEntries, log,
 		d.Metrics.ResponseValidationFailures, d.Metrics.ResponseValidationCache)
@@ -123,9 +121,7 @@ func New(d Deps) (http.Handler, error) {
 		authn.Middleware,         // both credentials verified, then charged to the tenant: 401, 403, 429
 	)
 	lists := listing.New(d.Store, responses, d.Lists, d.Metrics.ListBodies)
-	if d.Context == nil {
-		d.Context = context.Background()
-	}
+	d.Context = cmp.Or(d.Context, context.Background())
 	go lists.DropErased(d.Context, d.Store.ErasureCount) // erased in another process: gone from memory too
 	counted := func(ctx context.Context, n int) {
 		if x := exchangeOf(ctx); x != nil {
@@ -201,7 +197,7 @@ func acceptsJSON(accept []string) bool {
 		return true
 	}
 	for _, header := range accept {
-		for _, part := range strings.Split(header, ",") {
+		for part := range strings.SplitSeq(header, ",") {
 			mediaType, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 			if err != nil || refused(params["q"]) {
 				continue

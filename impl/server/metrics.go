@@ -1,6 +1,4 @@
-// Package metrics defines the service's Prometheus metrics. Each server gets its own registry,
-// so tests can run servers side by side and read their counters.
-package metrics
+package server
 
 import (
 	"net/http"
@@ -12,7 +10,8 @@ import (
 	"github.com/cyrexa/customer-api/impl/buildinfo"
 )
 
-// Metrics are the service's own instruments.
+// Metrics are the service's own Prometheus instruments. Each server gets its own registry,
+// so tests can run servers side by side and read their counters.
 type Metrics struct {
 	registry *prometheus.Registry
 
@@ -35,48 +34,33 @@ type Metrics struct {
 	AuthFailures *prometheus.CounterVec
 }
 
-// New registers the service's metrics, plus the Go runtime's and the process's, in a new registry.
-func New() *Metrics {
-	reg := prometheus.NewRegistry()
+// counter is a counter vector named customer_api_<name>_total.
+func counter(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "customer_api_" + name + "_total", Help: help}, labels)
+}
+
+// NewMetrics registers the service's metrics, plus the Go runtime's and the process's, in a new registry.
+func NewMetrics() *Metrics {
 	m := &Metrics{
-		registry: reg,
-		ResponseValidationFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "customer_api_response_validation_failures_total",
-			Help: "Responses that failed validation against the contract.",
-		}, []string{"operation", "status"}),
-		ResponseValidationCache: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "customer_api_response_validation_cache_total",
-			Help: "Customer documents whose validation was found in the cache (hit) or computed (miss).",
-		}, []string{"result"}),
-		ListBodies: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "customer_api_list_bodies_total",
-			Help: "Customer lists answered, by outcome: cached, read, spooled, busy or cut_short; dropped_erased: body cache emptied after an erasure.",
-		}, []string{"outcome"}),
-		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "customer_api_http_requests_total",
-			Help: "Answered HTTP requests.",
-		}, []string{"route", "status"}),
+		registry:                   prometheus.NewRegistry(),
+		ResponseValidationFailures: counter("response_validation_failures", "Responses that failed validation against the contract.", "operation", "status"),
+		ResponseValidationCache:    counter("response_validation_cache", "Customer documents whose validation was found in the cache (hit) or computed (miss).", "result"),
+		ListBodies:                 counter("list_bodies", "Customer lists answered, by outcome: cached, read, spooled, busy or cut_short; dropped_erased: body cache emptied after an erasure.", "outcome"),
+		Requests:                   counter("http_requests", "Answered HTTP requests.", "route", "status"),
 		RequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "customer_api_http_request_duration_seconds",
 			Help:    "Time to answer HTTP requests.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"route"}),
-		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "customer_api_auth_failures_total",
-			Help: "Refused credentials, by the check that refused them.",
-		}, []string{"reason"}),
+		AuthFailures: counter("auth_failures", "Refused credentials, by the check that refused them.", "reason"),
 	}
 	build := buildinfo.Read()
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "customer_api_build_info",
 		Help: "Always 1; its labels say which build is running: module version, VCS revision (+modified), Go version.",
 	}, []string{"version", "revision", "goversion"})
-	revision := build.Revision
-	if build.Modified {
-		revision += "+modified"
-	}
-	buildInfo.WithLabelValues(build.Version, revision, build.GoVersion).Set(1)
-	reg.MustRegister(buildInfo,
+	buildInfo.WithLabelValues(build.Version, build.FullRevision(), build.GoVersion).Set(1)
+	m.registry.MustRegister(buildInfo,
 		m.ResponseValidationFailures, m.ResponseValidationCache, m.ListBodies, m.Requests, m.RequestDuration, m.AuthFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
