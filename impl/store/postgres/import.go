@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -264,13 +263,9 @@ func (b *batch) add(c store.Customer) error {
 	}
 	sec := c.Secrets
 	has := !sec.IsZero()
-	hashes := sec.SecretAnswerHashes
-	if hashes == nil {
-		hashes = []string{}
-	}
-	answers, err := json.Marshal(hashes)
+	answers, err := sqlstore.EncodeAnswers(sec.SecretAnswerHashes)
 	if err != nil {
-		return fmt.Errorf("encode secret answer hashes: %w", err)
+		return err
 	}
 	b.ids = append(b.ids, c.ID)
 	b.documents = append(b.documents, string(c.Document))

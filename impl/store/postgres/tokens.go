@@ -24,16 +24,12 @@ func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
 
 // APIToken returns the token with the given id, or store.ErrNotFound, on the lookups' pool.
 func (s *Store) APIToken(ctx context.Context, id string) (store.APIToken, error) {
+	var t store.APIToken
 	conn, err := s.acquire(ctx, s.lookups)
-	if err != nil {
-		return store.APIToken{}, s.fail(err, "load API token %q", id)
+	if err == nil {
+		defer conn.Release()
+		t, err = scanToken(conn.QueryRow(ctx, sqlstore.TokenSQL, id))
 	}
-	defer conn.Release()
-	rows, err := conn.Query(ctx, sqlstore.TokenSQL, id)
-	if err != nil {
-		return store.APIToken{}, s.fail(err, "load API token %q", id)
-	}
-	t, err := pgx.CollectExactlyOneRow(rows, scanToken)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.APIToken{}, sqlstore.TokenNotFound(id)
 	}
@@ -49,12 +45,9 @@ func (s *Store) APITokens(ctx context.Context, tenantID string) ([]store.APIToke
 	if err != nil {
 		return nil, s.fail(err, "list API tokens of tenant %q", tenantID)
 	}
-	tokens, err := pgx.CollectRows(rows, scanToken)
+	tokens, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.APIToken, error) { return scanToken(row) })
 	if err != nil {
 		return nil, s.fail(err, "list API tokens of tenant %q", tenantID)
-	}
-	if tokens == nil {
-		tokens = []store.APIToken{}
 	}
 	return tokens, nil
 }
@@ -71,7 +64,7 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) err
 	return nil
 }
 
-func scanToken(row pgx.CollectableRow) (store.APIToken, error) {
+func scanToken(row pgx.Row) (store.APIToken, error) {
 	var (
 		t                store.APIToken
 		expires, revoked *time.Time

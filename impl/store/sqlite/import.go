@@ -311,7 +311,7 @@ func (t *importTx) insert(created []store.Customer, docs map[string]int64) error
 	for _, c := range created {
 		args = append(args, t.tenantID, c.ID, string(c.Document))
 	}
-	rows, err := t.query(insertCustomersSQL, len(created), 3, args)
+	rows, err := run(t, insertCustomersSQL, len(created), 3, args, (*sql.Stmt).QueryContext, (*sql.Tx).QueryContext)
 	if err != nil {
 		return err
 	}
@@ -338,16 +338,16 @@ func (t *importTx) putSecrets(created, changed []store.Customer) error {
 				cleared = append(cleared, c.ID)
 				continue
 			}
-			answers, err := encodeAnswers(c.Secrets.SecretAnswerHashes)
+			answers, err := sqlstore.EncodeAnswers(c.Secrets.SecretAnswerHashes)
 			if err != nil {
 				return err
 			}
-			args = append(args, t.tenantID, c.ID, c.Secrets.PasswordHash, c.Secrets.PINHash, answers)
+			args = append(args, t.tenantID, c.ID, c.Secrets.PasswordHash, c.Secrets.PINHash, string(answers))
 			n++
 		}
 	}
 	if n > 0 {
-		if _, err := t.exec(upsertSecretsSQL, n, 5, args); err != nil {
+		if err := t.exec(upsertSecretsSQL, n, 5, args); err != nil {
 			return err
 		}
 	}
@@ -369,45 +369,31 @@ func (t *importTx) join(docs map[string]int64) error {
 	for _, c := range t.batch {
 		args = append(args, t.tenantID, t.organizationID, c.ID, docs[c.ID])
 	}
-	_, err := t.exec(addMembersSQL, len(t.batch), 4, args)
-	return err
+	return t.exec(addMembersSQL, len(t.batch), 4, args)
 }
 
-// statement returns query with its VALUES list, prepared once per transaction for a full batch.
-func (t *importTx) statement(query string, rows, columns int) (*sql.Stmt, string, error) {
-	text := fmt.Sprintf(query, values(rows, columns))
+// run runs query with a VALUES list of rows tuples of columns parameters: through a statement
+// prepared once per transaction for a full batch, as text for a shorter one.
+func run[T any](t *importTx, query string, rows, columns int, args []any,
+	prepared func(*sql.Stmt, context.Context, ...any) (T, error),
+	text func(*sql.Tx, context.Context, string, ...any) (T, error)) (T, error) {
+	q := fmt.Sprintf(query, values(rows, columns))
 	if rows != importBatch {
-		return nil, text, nil
+		return text(t.tx, t.ctx, q, args...)
 	}
-	if st, ok := t.stmts[query]; ok {
-		return st, text, nil
+	st, ok := t.stmts[query]
+	if !ok {
+		var err error
+		if st, err = t.tx.PrepareContext(t.ctx, q); err != nil {
+			var zero T
+			return zero, err
+		}
+		t.stmts[query] = st
 	}
-	st, err := t.tx.PrepareContext(t.ctx, text)
-	if err != nil {
-		return nil, text, err
-	}
-	t.stmts[query] = st
-	return st, text, nil
+	return prepared(st, t.ctx, args...)
 }
 
-func (t *importTx) exec(query string, rows, columns int, args []any) (sql.Result, error) {
-	st, text, err := t.statement(query, rows, columns)
-	if err != nil {
-		return nil, err
-	}
-	if st != nil {
-		return st.ExecContext(t.ctx, args...)
-	}
-	return t.tx.ExecContext(t.ctx, text, args...)
-}
-
-func (t *importTx) query(query string, rows, columns int, args []any) (*sql.Rows, error) {
-	st, text, err := t.statement(query, rows, columns)
-	if err != nil {
-		return nil, err
-	}
-	if st != nil {
-		return st.QueryContext(t.ctx, args...)
-	}
-	return t.tx.QueryContext(t.ctx, text, args...)
+func (t *importTx) exec(query string, rows, columns int, args []any) error {
+	_, err := run(t, query, rows, columns, args, (*sql.Stmt).ExecContext, (*sql.Tx).ExecContext)
+	return err
 }

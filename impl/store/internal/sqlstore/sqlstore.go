@@ -4,6 +4,7 @@ package sqlstore
 import (
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -92,6 +93,18 @@ func DeleteTenant(tenantID string, exec func(query string, args ...any) (int64, 
 		return store.TenantDeletion{}, store.ErrNotFound
 	}
 	return del, nil
+}
+
+// EncodeAnswers is the stored form of secret answer hashes: a JSON array, never null.
+func EncodeAnswers(hashes []string) ([]byte, error) {
+	if hashes == nil {
+		hashes = []string{}
+	}
+	b, err := json.Marshal(hashes)
+	if err != nil {
+		return nil, fmt.Errorf("encode secret answer hashes: %w", err)
+	}
+	return b, nil
 }
 
 // TokenNotFound is the error of a lookup of an unknown API token.

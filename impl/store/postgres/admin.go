@@ -11,6 +11,100 @@ import (
 	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
 )
 
+// Deleting a customer cascades to its secrets and memberships, whose triggers change the
+// versions. NOT IN over a sub-select of the array is a hashed set, not a scan per row.
+const (
+	leaveSQL = `
+DELETE FROM organization_customers
+WHERE tenant_id = $1 AND organization_id = $2
+  AND customer_id NOT IN (SELECT unnest($3::text[]) COLLATE "C")
+RETURNING customer_id`
+	deleteOrphansSQL = `
+DELETE FROM customers AS c
+WHERE c.tenant_id = $1 AND c.id = ANY ($2::text[])
+  AND NOT EXISTS (SELECT 1 FROM organization_customers AS oc WHERE oc.tenant_id = c.tenant_id AND oc.customer_id = c.id)
+RETURNING c.id`
+	deleteCustomersSQL = `
+DELETE FROM customers WHERE tenant_id = $1 AND id = ANY ($2::text[])
+RETURNING id`
+)
+
+// DeleteCustomers deletes the customers in one transaction (dead tuples until VACUUM).
+func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerIDs []string) (store.CustomerDeletion, error) {
+	ids := sqlstore.DistinctIDs(customerIDs)
+	var deleted []string
+	err := s.inTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		deleted, err = collectIDs(ctx, tx, deleteCustomersSQL, tenantID, ids)
+		return err
+	})
+	if err != nil {
+		return store.CustomerDeletion{}, s.fail(err, "delete customers of tenant %q", tenantID)
+	}
+	var del store.CustomerDeletion
+	del.Deleted, del.Unknown = sqlstore.Partition(ids, deleted)
+	return del, nil
+}
+
+// DeleteOrganization deletes the organization and its customers no other organization holds.
+func (s *Store) DeleteOrganization(ctx context.Context, tenantID, organizationID string) (store.OrganizationDeletion, error) {
+	var del store.OrganizationDeletion
+	err := s.inTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		members, err := collectIDs(ctx, tx, sqlstore.OrganizationMembersSQL, tenantID, organizationID)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, sqlstore.DeleteOrganizationSQL, tenantID, organizationID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrNotFound
+		}
+		if len(members) == 0 {
+			return nil
+		}
+		deleted, err := collectIDs(ctx, tx, deleteOrphansSQL, tenantID, members)
+		if err != nil {
+			return err
+		}
+		del.Deleted, del.Kept = sqlstore.Partition(members, deleted)
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.OrganizationDeletion{}, fmt.Errorf("delete organization %q of tenant %q: %w", organizationID, tenantID, err)
+	}
+	if err != nil {
+		return store.OrganizationDeletion{}, s.fail(err, "delete organization %q of tenant %q", organizationID, tenantID)
+	}
+	return del, nil
+}
+
+// inTenantTx runs fn in a transaction scoped to the tenant and commits it when fn returns nil.
+func (s *Store) inTenantTx(ctx context.Context, tenantID string, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+	if _, err := tx.Exec(ctx, setTenantSQL, tenantID); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// collectIDs runs a statement that returns one text column and collects it.
+func collectIDs(ctx context.Context, tx pgx.Tx, query string, args ...any) ([]string, error) {
+	rows, err := tx.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
 // Row-level security hides other tenants' data, so tenants are counted one at a time.
 const (
 	tenantIDsSQL = `
