@@ -4,9 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cyrexa/customer-api/impl/store"
@@ -25,13 +25,9 @@ RETURNING id`
 // (see checkpoint).
 func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerIDs []string) (store.CustomerDeletion, error) {
 	ids := sqlstore.DistinctIDs(customerIDs)
-	arg, err := json.Marshal(ids)
-	if err != nil {
-		return store.CustomerDeletion{}, fmt.Errorf("encode customer ids: %w", err)
-	}
 	var deleted []string
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		deleted, err = queryIDs(ctx, tx, deleteCustomersSQL, tenantID, string(arg))
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		deleted, err = queryIDs(ctx, tx, deleteCustomersSQL, tenantID, jsonArray(ids))
 		return err
 	})
 	if err != nil {
@@ -178,27 +174,20 @@ func (s *Store) Tenants(ctx context.Context) ([]store.TenantSummary, error) {
 
 // Organizations returns the tenant's organizations with their numbers of customers.
 func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.OrganizationSummary, error) {
-	type row struct {
-		id sql.NullString
-		n  int
-	}
-	rows, err := queryAll(ctx, s.db, sqlstore.OrganizationsSQL, func(rows *sql.Rows) (r row, err error) {
-		err = rows.Scan(&r.id, &r.n)
-		return r, err
+	orgs, err := queryAll(ctx, s.db, sqlstore.OrganizationsSQL, func(rows *sql.Rows) (o store.OrganizationSummary, err error) {
+		var id sql.NullString // NULL in the one row of a tenant without organizations
+		err = rows.Scan(&id, &o.Customers)
+		o.ID = id.String
+		return o, err
 	}, tenantID)
 	if err != nil {
 		return nil, s.fail(err, "list organizations of tenant %q", tenantID)
 	}
-	if len(rows) == 0 {
+	if len(orgs) == 0 {
 		return nil, fmt.Errorf("tenant %q: %w", tenantID, store.ErrNotFound)
 	}
-	orgs := []store.OrganizationSummary{}
-	for _, r := range rows {
-		if r.id.Valid {
-			orgs = append(orgs, store.OrganizationSummary{ID: r.id.String, Customers: r.n})
-		}
-	}
-	return orgs, nil
+	// Imports refuse empty ids: only the NULL row has one.
+	return slices.DeleteFunc(orgs, func(o store.OrganizationSummary) bool { return o.ID == "" }), nil
 }
 
 // DeleteTenant deletes everything of the tenant in one transaction, then erases (see checkpoint).

@@ -158,11 +158,7 @@ RETURNING id`
 )
 
 func (t *importTx) Replace(imported []string) (left, deleted int, err error) {
-	keep, err := json.Marshal(imported)
-	if err != nil {
-		return 0, 0, fmt.Errorf("encode imported ids: %w", err)
-	}
-	leavers, err := queryIDs(t.ctx, t.tx, leaveSQL, t.tenantID, t.organizationID, string(keep))
+	leavers, err := queryIDs(t.ctx, t.tx, leaveSQL, t.tenantID, t.organizationID, jsonArray(imported))
 	if err != nil {
 		return 0, 0, t.s.fail(err, "remove members not imported")
 	}
@@ -178,15 +174,18 @@ func (t *importTx) Replace(imported []string) (left, deleted int, err error) {
 
 // deleteOrphans deletes the customers of ids that belong to no organization.
 func (s *Store) deleteOrphans(ctx context.Context, tx *sql.Tx, tenantID string, ids []string) ([]string, error) {
-	arg, err := json.Marshal(ids)
-	if err != nil {
-		return nil, fmt.Errorf("encode customer ids: %w", err)
-	}
-	gone, err := queryIDs(ctx, tx, deleteOrphansSQL, tenantID, string(arg))
+	gone, err := queryIDs(ctx, tx, deleteOrphansSQL, tenantID, jsonArray(ids))
 	if err != nil {
 		return nil, s.fail(err, "delete customers left in no organization")
 	}
 	return gone, nil
+}
+
+// jsonArray is ids as the JSON array json_each reads (null, no rows, for nil); encoding strings
+// cannot fail.
+func jsonArray(ids []string) string {
+	b, _ := json.Marshal(ids)
+	return string(b)
 }
 
 // queryIDs runs a statement that returns one text column and collects it.
@@ -275,11 +274,7 @@ func (t *importTx) stored() (map[string]stored, error) {
 	for i, c := range t.batch {
 		ids[i] = c.ID
 	}
-	arg, err := json.Marshal(ids)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := t.tx.QueryContext(t.ctx, storedSQL, t.tenantID, string(arg))
+	rows, err := t.tx.QueryContext(t.ctx, storedSQL, t.tenantID, jsonArray(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -352,11 +347,7 @@ func (t *importTx) putSecrets(created, changed []store.Customer) error {
 		}
 	}
 	if len(changed) > 0 && len(cleared) > 0 {
-		arg, err := json.Marshal(cleared)
-		if err != nil {
-			return err
-		}
-		if _, err := t.tx.ExecContext(t.ctx, deleteSecretsSQL, t.tenantID, string(arg)); err != nil {
+		if _, err := t.tx.ExecContext(t.ctx, deleteSecretsSQL, t.tenantID, jsonArray(cleared)); err != nil {
 			return err
 		}
 	}

@@ -274,12 +274,8 @@ func TestDeletedDataIsInNoFile(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				dir := t.TempDir()
-				st := mustOpenAt(t, filepath.Join(dir, "customers.db"))
-				MustMigrate(t, st)
 				mark := "Zebulon-Quaxley-7f3a9c"
-				storetest.MustImport(t, st, "t-1", "o-1", personal(t, "c-erase", mark))
-				storetest.MustImport(t, st, "t-1", "o-2", storetest.Customer("c-other", "Ada"))
+				st, dir, _ := mustHold(t, "t-1", "t-1", mark)
 				if checkpointed {
 					// Any deletion checkpoints: the customer's pages move into the database file.
 					if _, err := st.DeleteCustomers(t.Context(), "t-1", []string{"c-other"}); err != nil {
@@ -350,17 +346,25 @@ func serving(t *testing.T, path string, orgs ...string) (end func()) {
 	return end
 }
 
-// mustHoldErasable opens a store on a new database and imports a customer, c-erase of o-1, whose
-// values hold mark into the database file (not only into the write-ahead log), and another, of
-// o-2, that stays.
-func mustHoldErasable(t *testing.T, mark string) (st *sqlite.Store, dir, path string) {
+// mustHold opens a migrated store in a new directory holding customer c-erase, whose document
+// holds mark, in organization o-1 of tenant erased, and c-other in o-2 of tenant kept.
+func mustHold(t *testing.T, erased, kept, mark string) (st *sqlite.Store, dir, path string) {
 	t.Helper()
 	dir = t.TempDir()
 	path = filepath.Join(dir, "customers.db")
 	st = mustOpenAt(t, path)
 	MustMigrate(t, st)
-	storetest.MustImport(t, st, "t-1", "o-1", personal(t, "c-erase", mark))
-	storetest.MustImport(t, st, "t-1", "o-2", storetest.Customer("c-other", "Ada"))
+	storetest.MustImport(t, st, erased, "o-1", personal(t, "c-erase", mark))
+	storetest.MustImport(t, st, kept, "o-2", storetest.Customer("c-other", "Ada"))
+	return st, dir, path
+}
+
+// mustHoldErasable opens a store on a new database and imports a customer, c-erase of o-1, whose
+// values hold mark into the database file (not only into the write-ahead log), and another, of
+// o-2, that stays.
+func mustHoldErasable(t *testing.T, mark string) (st *sqlite.Store, dir, path string) {
+	t.Helper()
+	st, dir, path = mustHold(t, "t-1", "t-1", mark)
 	if _, err := st.DeleteCustomers(t.Context(), "t-1", []string{"nobody"}); err != nil {
 		t.Fatal(err) // a deletion of nothing checkpoints
 	}
@@ -462,12 +466,8 @@ func TestErasureHeldUpTooLong(t *testing.T) {
 // TestDeletedDataIsInNoFile does for customers and organizations.
 func TestDeletedTenantIsInNoFile(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	st := mustOpenAt(t, filepath.Join(dir, "customers.db"))
-	MustMigrate(t, st)
 	mark := "Philippa-Vandersteen-c41d"
-	storetest.MustImport(t, st, "t-erase", "o-1", personal(t, "c-erase", mark))
-	storetest.MustImport(t, st, "t-keep", "o-1", storetest.Customer("c-other", "Ada"))
+	st, dir, _ := mustHold(t, "t-erase", "t-keep", mark)
 	storetest.MustToken(t, st, "tok-erase", "t-erase")
 	if got := filesHolding(t, dir, []byte(mark)); len(got) == 0 {
 		t.Fatal("the imported value is in no file: the test would prove nothing")
