@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"slices"
@@ -113,11 +112,7 @@ func (s *Store) checkpoint(ctx context.Context) error {
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", checkpointAttempt.Milliseconds())); err != nil {
 		return s.notErased(s.fail(err, "checkpoint"), -1, -1)
 	}
-	defer func() {
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())); err != nil {
-			conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // closes the connection rather than pool it
-		}
-	}()
+	defer restore(ctx, conn, fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds()))
 	deadline := time.Now().Add(s.eraseWait)
 	for {
 		// busy is 1 when readers held it up; copied of logFrames frames reached the file.

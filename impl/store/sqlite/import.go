@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"iter"
@@ -114,9 +113,7 @@ const importCacheKiB = 32 << 10
 
 // endImportConn gives the page cache back and pools the connection, or closes it.
 func endImportConn(ctx context.Context, conn *sql.Conn) {
-	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000"); err != nil {
-		conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // closes the connection rather than pool it
-	}
+	restore(ctx, conn, "PRAGMA cache_size = -2000")
 	conn.Close()
 }
 
@@ -132,14 +129,12 @@ func (t *importTx) End(commit bool) error {
 		st.Close()
 	}
 	defer endImportConn(t.ctx, t.conn)
+	end, what := t.tx.Commit, "commit"
 	if !commit {
-		if err := t.tx.Rollback(); err != nil {
-			return t.s.fail(err, "roll back")
-		}
-		return nil
+		end, what = t.tx.Rollback, "roll back"
 	}
-	if err := t.tx.Commit(); err != nil {
-		return t.s.fail(err, "commit")
+	if err := end(); err != nil {
+		return t.s.fail(err, "%s", what)
 	}
 	return nil
 }
