@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
@@ -147,33 +149,28 @@ func (s *Store) Tenants(ctx context.Context) ([]store.TenantSummary, error) {
 // Organizations returns the tenant's organizations with their numbers of customers.
 func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.OrganizationSummary, error) {
 	var orgs []store.OrganizationSummary
-	found := false
 	err := s.inTenant(ctx, s.pool, tenantID, func(b *pgx.Batch) {
 		b.Queue(sqlstore.OrganizationsSQL, tenantID)
 	}, func(br pgx.BatchResults) error {
 		rows, err := br.Query()
-		if err != nil {
-			return err
+		if err == nil {
+			orgs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (o store.OrganizationSummary, err error) {
+				var id pgtype.Text // NULL in the one row of a tenant without organizations
+				err = row.Scan(&id, &o.Customers)
+				o.ID = id.String
+				return o, err
+			})
 		}
-		orgs = []store.OrganizationSummary{}
-		var id *string
-		var n int
-		_, err = pgx.ForEachRow(rows, []any{&id, &n}, func() error {
-			found = true
-			if id != nil {
-				orgs = append(orgs, store.OrganizationSummary{ID: *id, Customers: n})
-			}
-			return nil
-		})
 		return err
 	})
 	if err != nil {
 		return nil, s.fail(err, "list organizations of tenant %q", tenantID)
 	}
-	if !found {
+	if len(orgs) == 0 {
 		return nil, fmt.Errorf("tenant %q: %w", tenantID, store.ErrNotFound)
 	}
-	return orgs, nil
+	// Imports refuse empty ids: only the NULL row has one.
+	return slices.DeleteFunc(orgs, func(o store.OrganizationSummary) bool { return o.ID == "" }), nil
 }
 
 // DeleteTenant deletes everything of the tenant in one transaction (dead tuples until VACUUM).
