@@ -262,17 +262,12 @@ func (b *batch) add(c store.Customer) error {
 		return errors.New("empty document")
 	}
 	sec := c.Secrets
-	has := !sec.IsZero()
-	answers, err := sqlstore.EncodeAnswers(sec.SecretAnswerHashes)
-	if err != nil {
-		return err
-	}
 	b.ids = append(b.ids, c.ID)
 	b.documents = append(b.documents, string(c.Document))
-	b.hasSecrets = append(b.hasSecrets, has)
+	b.hasSecrets = append(b.hasSecrets, !sec.IsZero())
 	b.passwords = append(b.passwords, sec.PasswordHash)
 	b.pins = append(b.pins, sec.PINHash)
-	b.answers = append(b.answers, string(answers))
+	b.answers = append(b.answers, sqlstore.JSONArray(sec.SecretAnswerHashes))
 	b.seen[c.ID] = struct{}{}
 	return nil
 }

@@ -26,7 +26,7 @@ func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerID
 	ids := sqlstore.DistinctIDs(customerIDs)
 	var deleted []string
 	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
-		deleted, err = queryIDs(ctx, tx, deleteCustomersSQL, tenantID, jsonArray(ids))
+		deleted, err = queryIDs(ctx, tx, deleteCustomersSQL, tenantID, sqlstore.JSONArray(ids))
 		return err
 	})
 	if err != nil {

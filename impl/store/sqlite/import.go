@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"iter"
 	"strings"
@@ -153,7 +152,7 @@ RETURNING id`
 )
 
 func (t *importTx) Replace(imported []string) (left, deleted int, err error) {
-	leavers, err := queryIDs(t.ctx, t.tx, leaveSQL, t.tenantID, t.organizationID, jsonArray(imported))
+	leavers, err := queryIDs(t.ctx, t.tx, leaveSQL, t.tenantID, t.organizationID, sqlstore.JSONArray(imported))
 	if err != nil {
 		return 0, 0, t.s.fail(err, "remove members not imported")
 	}
@@ -169,18 +168,11 @@ func (t *importTx) Replace(imported []string) (left, deleted int, err error) {
 
 // deleteOrphans deletes the customers of ids that belong to no organization.
 func (s *Store) deleteOrphans(ctx context.Context, tx *sql.Tx, tenantID string, ids []string) ([]string, error) {
-	gone, err := queryIDs(ctx, tx, deleteOrphansSQL, tenantID, jsonArray(ids))
+	gone, err := queryIDs(ctx, tx, deleteOrphansSQL, tenantID, sqlstore.JSONArray(ids))
 	if err != nil {
 		return nil, s.fail(err, "delete customers left in no organization")
 	}
 	return gone, nil
-}
-
-// jsonArray is ids as the JSON array json_each reads (null, no rows, for nil); encoding strings
-// cannot fail.
-func jsonArray(ids []string) string {
-	b, _ := json.Marshal(ids)
-	return string(b)
 }
 
 // queryIDs runs a statement that returns one text column and collects it.
@@ -269,7 +261,7 @@ func (t *importTx) stored() (map[string]stored, error) {
 	for i, c := range t.batch {
 		ids[i] = c.ID
 	}
-	rows, err := t.tx.QueryContext(t.ctx, storedSQL, t.tenantID, jsonArray(ids))
+	rows, err := t.tx.QueryContext(t.ctx, storedSQL, t.tenantID, sqlstore.JSONArray(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -328,11 +320,7 @@ func (t *importTx) putSecrets(created, changed []store.Customer) error {
 				cleared = append(cleared, c.ID)
 				continue
 			}
-			answers, err := sqlstore.EncodeAnswers(c.Secrets.SecretAnswerHashes)
-			if err != nil {
-				return err
-			}
-			args = append(args, t.tenantID, c.ID, c.Secrets.PasswordHash, c.Secrets.PINHash, string(answers))
+			args = append(args, t.tenantID, c.ID, c.Secrets.PasswordHash, c.Secrets.PINHash, sqlstore.JSONArray(c.Secrets.SecretAnswerHashes))
 			n++
 		}
 	}
@@ -342,7 +330,7 @@ func (t *importTx) putSecrets(created, changed []store.Customer) error {
 		}
 	}
 	if len(changed) > 0 && len(cleared) > 0 {
-		if _, err := t.tx.ExecContext(t.ctx, deleteSecretsSQL, t.tenantID, jsonArray(cleared)); err != nil {
+		if _, err := t.tx.ExecContext(t.ctx, deleteSecretsSQL, t.tenantID, sqlstore.JSONArray(cleared)); err != nil {
 			return err
 		}
 	}

@@ -95,16 +95,14 @@ func DeleteTenant(tenantID string, exec func(query string, args ...any) (int64, 
 	return del, nil
 }
 
-// EncodeAnswers is the stored form of secret answer hashes: a JSON array, never null.
-func EncodeAnswers(hashes []string) ([]byte, error) {
-	if hashes == nil {
-		hashes = []string{}
+// JSONArray is list as a JSON array, never null (encoding strings cannot fail): the stored form
+// of secret answer hashes, and the form of the id sets SQLite's json_each reads.
+func JSONArray(list []string) string {
+	if list == nil {
+		list = []string{}
 	}
-	b, err := json.Marshal(hashes)
-	if err != nil {
-		return nil, fmt.Errorf("encode secret answer hashes: %w", err)
-	}
-	return b, nil
+	b, _ := json.Marshal(list)
+	return string(b)
 }
 
 // TokenNotFound is the error of a lookup of an unknown API token.
