@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -166,11 +165,7 @@ func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.Org
 	if err != nil {
 		return nil, s.fail(err, "list organizations of tenant %q", tenantID)
 	}
-	if len(orgs) == 0 {
-		return nil, fmt.Errorf("tenant %q: %w", tenantID, store.ErrNotFound)
-	}
-	// Imports refuse empty ids: only the NULL row has one.
-	return slices.DeleteFunc(orgs, func(o store.OrganizationSummary) bool { return o.ID == "" }), nil
+	return sqlstore.Organizations(tenantID, orgs)
 }
 
 // DeleteTenant deletes everything of the tenant in one transaction (dead tuples until VACUUM).

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/cyrexa/customer-api/impl/store"
@@ -178,11 +177,7 @@ func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.Org
 	if err != nil {
 		return nil, s.fail(err, "list organizations of tenant %q", tenantID)
 	}
-	if len(orgs) == 0 {
-		return nil, fmt.Errorf("tenant %q: %w", tenantID, store.ErrNotFound)
-	}
-	// Imports refuse empty ids: only the NULL row has one.
-	return slices.DeleteFunc(orgs, func(o store.OrganizationSummary) bool { return o.ID == "" }), nil
+	return sqlstore.Organizations(tenantID, orgs)
 }
 
 // DeleteTenant deletes everything of the tenant in one transaction, then erases (see checkpoint).

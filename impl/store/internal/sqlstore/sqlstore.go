@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 
 	"github.com/pressly/goose/v3"
 
@@ -103,6 +104,16 @@ func JSONArray(list []string) string {
 	}
 	b, _ := json.Marshal(list)
 	return string(b)
+}
+
+// Organizations returns the rows of OrganizationsSQL as store.Store.Organizations does: none is
+// an unknown tenant; the NULL row of a tenant without organizations is left out.
+func Organizations(tenantID string, rows []store.OrganizationSummary) ([]store.OrganizationSummary, error) {
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("tenant %q: %w", tenantID, store.ErrNotFound)
+	}
+	// Imports refuse empty ids: only the NULL row has one.
+	return slices.DeleteFunc(rows, func(o store.OrganizationSummary) bool { return o.ID == "" }), nil
 }
 
 // TokenNotFound is the error of a lookup of an unknown API token.
