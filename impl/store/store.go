@@ -33,15 +33,8 @@ type Secrets struct {
 
 // IsZero reports whether the customer has no secret at all.
 func (s Secrets) IsZero() bool {
-	if s.PasswordHash != "" || s.PINHash != "" {
-		return false
-	}
-	for _, h := range s.SecretAnswerHashes {
-		if h != "" {
-			return false
-		}
-	}
-	return true
+	return s.PasswordHash == "" && s.PINHash == "" &&
+		!slices.ContainsFunc(s.SecretAnswerHashes, func(h string) bool { return h != "" })
 }
 
 // Equal reports whether s and t hold the same hashes (nil and empty answer lists are equal): what

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -263,21 +262,12 @@ func (b *batch) add(c store.Customer) error {
 		return errors.New("empty document")
 	}
 	sec := c.Secrets
-	has := !sec.IsZero()
-	hashes := sec.SecretAnswerHashes
-	if hashes == nil {
-		hashes = []string{}
-	}
-	answers, err := json.Marshal(hashes)
-	if err != nil {
-		return fmt.Errorf("encode secret answer hashes: %w", err)
-	}
 	b.ids = append(b.ids, c.ID)
 	b.documents = append(b.documents, string(c.Document))
-	b.hasSecrets = append(b.hasSecrets, has)
+	b.hasSecrets = append(b.hasSecrets, !sec.IsZero())
 	b.passwords = append(b.passwords, sec.PasswordHash)
 	b.pins = append(b.pins, sec.PINHash)
-	b.answers = append(b.answers, string(answers))
+	b.answers = append(b.answers, sqlstore.JSONArray(sec.SecretAnswerHashes))
 	b.seen[c.ID] = struct{}{}
 	return nil
 }

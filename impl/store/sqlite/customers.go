@@ -161,15 +161,3 @@ func scanSecrets(password, pin, answers sql.NullString) (store.Secrets, error) {
 	}
 	return sec, nil
 }
-
-// encodeAnswers is the stored form of SecretAnswerHashes: a JSON array, never null.
-func encodeAnswers(hashes []string) (string, error) {
-	if hashes == nil {
-		hashes = []string{}
-	}
-	b, err := json.Marshal(hashes)
-	if err != nil {
-		return "", fmt.Errorf("encode secret answer hashes: %w", err)
-	}
-	return string(b), nil
-}

@@ -21,11 +21,8 @@ func createPrivate(path string) error {
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
-	if err := f.Chmod(FileMode); err != nil { // the umask may have taken bits away; never added
-		f.Close()
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
+	// The umask may have taken bits away; never added.
+	if err := errors.Join(f.Chmod(FileMode), f.Close()); err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
 	return nil

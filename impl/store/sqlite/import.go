@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"encoding/json"
 	"fmt"
 	"iter"
 	"strings"
@@ -114,9 +112,7 @@ const importCacheKiB = 32 << 10
 
 // endImportConn gives the page cache back and pools the connection, or closes it.
 func endImportConn(ctx context.Context, conn *sql.Conn) {
-	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000"); err != nil {
-		conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // closes the connection rather than pool it
-	}
+	restore(ctx, conn, "PRAGMA cache_size = -2000")
 	conn.Close()
 }
 
@@ -132,14 +128,12 @@ func (t *importTx) End(commit bool) error {
 		st.Close()
 	}
 	defer endImportConn(t.ctx, t.conn)
+	end, what := t.tx.Commit, "commit"
 	if !commit {
-		if err := t.tx.Rollback(); err != nil {
-			return t.s.fail(err, "roll back")
-		}
-		return nil
+		end, what = t.tx.Rollback, "roll back"
 	}
-	if err := t.tx.Commit(); err != nil {
-		return t.s.fail(err, "commit")
+	if err := end(); err != nil {
+		return t.s.fail(err, "%s", what)
 	}
 	return nil
 }
@@ -158,11 +152,7 @@ RETURNING id`
 )
 
 func (t *importTx) Replace(imported []string) (left, deleted int, err error) {
-	keep, err := json.Marshal(imported)
-	if err != nil {
-		return 0, 0, fmt.Errorf("encode imported ids: %w", err)
-	}
-	leavers, err := queryIDs(t.ctx, t.tx, leaveSQL, t.tenantID, t.organizationID, string(keep))
+	leavers, err := queryIDs(t.ctx, t.tx, leaveSQL, t.tenantID, t.organizationID, sqlstore.JSONArray(imported))
 	if err != nil {
 		return 0, 0, t.s.fail(err, "remove members not imported")
 	}
@@ -178,11 +168,7 @@ func (t *importTx) Replace(imported []string) (left, deleted int, err error) {
 
 // deleteOrphans deletes the customers of ids that belong to no organization.
 func (s *Store) deleteOrphans(ctx context.Context, tx *sql.Tx, tenantID string, ids []string) ([]string, error) {
-	arg, err := json.Marshal(ids)
-	if err != nil {
-		return nil, fmt.Errorf("encode customer ids: %w", err)
-	}
-	gone, err := queryIDs(ctx, tx, deleteOrphansSQL, tenantID, string(arg))
+	gone, err := queryIDs(ctx, tx, deleteOrphansSQL, tenantID, sqlstore.JSONArray(ids))
 	if err != nil {
 		return nil, s.fail(err, "delete customers left in no organization")
 	}
@@ -275,11 +261,7 @@ func (t *importTx) stored() (map[string]stored, error) {
 	for i, c := range t.batch {
 		ids[i] = c.ID
 	}
-	arg, err := json.Marshal(ids)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := t.tx.QueryContext(t.ctx, storedSQL, t.tenantID, string(arg))
+	rows, err := t.tx.QueryContext(t.ctx, storedSQL, t.tenantID, sqlstore.JSONArray(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +293,7 @@ func (t *importTx) insert(created []store.Customer, docs map[string]int64) error
 	for _, c := range created {
 		args = append(args, t.tenantID, c.ID, string(c.Document))
 	}
-	rows, err := t.query(insertCustomersSQL, len(created), 3, args)
+	rows, err := run(t, insertCustomersSQL, len(created), 3, args, (*sql.Stmt).QueryContext, (*sql.Tx).QueryContext)
 	if err != nil {
 		return err
 	}
@@ -338,25 +320,17 @@ func (t *importTx) putSecrets(created, changed []store.Customer) error {
 				cleared = append(cleared, c.ID)
 				continue
 			}
-			answers, err := encodeAnswers(c.Secrets.SecretAnswerHashes)
-			if err != nil {
-				return err
-			}
-			args = append(args, t.tenantID, c.ID, c.Secrets.PasswordHash, c.Secrets.PINHash, answers)
+			args = append(args, t.tenantID, c.ID, c.Secrets.PasswordHash, c.Secrets.PINHash, sqlstore.JSONArray(c.Secrets.SecretAnswerHashes))
 			n++
 		}
 	}
 	if n > 0 {
-		if _, err := t.exec(upsertSecretsSQL, n, 5, args); err != nil {
+		if err := t.exec(upsertSecretsSQL, n, 5, args); err != nil {
 			return err
 		}
 	}
 	if len(changed) > 0 && len(cleared) > 0 {
-		arg, err := json.Marshal(cleared)
-		if err != nil {
-			return err
-		}
-		if _, err := t.tx.ExecContext(t.ctx, deleteSecretsSQL, t.tenantID, string(arg)); err != nil {
+		if _, err := t.tx.ExecContext(t.ctx, deleteSecretsSQL, t.tenantID, sqlstore.JSONArray(cleared)); err != nil {
 			return err
 		}
 	}
@@ -369,45 +343,31 @@ func (t *importTx) join(docs map[string]int64) error {
 	for _, c := range t.batch {
 		args = append(args, t.tenantID, t.organizationID, c.ID, docs[c.ID])
 	}
-	_, err := t.exec(addMembersSQL, len(t.batch), 4, args)
-	return err
+	return t.exec(addMembersSQL, len(t.batch), 4, args)
 }
 
-// statement returns query with its VALUES list, prepared once per transaction for a full batch.
-func (t *importTx) statement(query string, rows, columns int) (*sql.Stmt, string, error) {
-	text := fmt.Sprintf(query, values(rows, columns))
+// run runs query with a VALUES list of rows tuples of columns parameters: through a statement
+// prepared once per transaction for a full batch, as text for a shorter one.
+func run[T any](t *importTx, query string, rows, columns int, args []any,
+	prepared func(*sql.Stmt, context.Context, ...any) (T, error),
+	text func(*sql.Tx, context.Context, string, ...any) (T, error)) (T, error) {
+	q := fmt.Sprintf(query, values(rows, columns))
 	if rows != importBatch {
-		return nil, text, nil
+		return text(t.tx, t.ctx, q, args...)
 	}
-	if st, ok := t.stmts[query]; ok {
-		return st, text, nil
+	st, ok := t.stmts[query]
+	if !ok {
+		var err error
+		if st, err = t.tx.PrepareContext(t.ctx, q); err != nil {
+			var zero T
+			return zero, err
+		}
+		t.stmts[query] = st
 	}
-	st, err := t.tx.PrepareContext(t.ctx, text)
-	if err != nil {
-		return nil, text, err
-	}
-	t.stmts[query] = st
-	return st, text, nil
+	return prepared(st, t.ctx, args...)
 }
 
-func (t *importTx) exec(query string, rows, columns int, args []any) (sql.Result, error) {
-	st, text, err := t.statement(query, rows, columns)
-	if err != nil {
-		return nil, err
-	}
-	if st != nil {
-		return st.ExecContext(t.ctx, args...)
-	}
-	return t.tx.ExecContext(t.ctx, text, args...)
-}
-
-func (t *importTx) query(query string, rows, columns int, args []any) (*sql.Rows, error) {
-	st, text, err := t.statement(query, rows, columns)
-	if err != nil {
-		return nil, err
-	}
-	if st != nil {
-		return st.QueryContext(t.ctx, args...)
-	}
-	return t.tx.QueryContext(t.ctx, text, args...)
+func (t *importTx) exec(query string, rows, columns int, args []any) error {
+	_, err := run(t, query, rows, columns, args, (*sql.Stmt).ExecContext, (*sql.Tx).ExecContext)
+	return err
 }

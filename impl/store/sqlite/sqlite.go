@@ -171,6 +171,13 @@ func (s *Store) lookup(ctx context.Context, query string, args ...any) *sql.Row 
 	return st.QueryRowContext(ctx, args...)
 }
 
+// restore runs pragma to give a setting of conn back, or has conn closed rather than pooled.
+func restore(ctx context.Context, conn *sql.Conn, pragma string) {
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), pragma); err != nil {
+		conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // closes the connection rather than pool it
+	}
+}
+
 // Close closes the database; later calls fail with store.ErrUnavailable.
 func (s *Store) Close() error {
 	s.closed.Store(true)

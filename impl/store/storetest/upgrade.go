@@ -83,3 +83,41 @@ func CheckUpgrade(t *testing.T, st store.Store, migrate func()) {
 	WantCustomers(t, MustCustomers(t, st, "t-1", "o-2"), []store.Customer{doc("c-3", "Three")})
 	WantCustomers(t, MustCustomers(t, st, "t-2", "o-1"), want[[2]string{"t-2", "o-1"}])
 }
+
+// CheckVersionTriggers checks that statements run outside the store with exec change the
+// versions: deleting a customer changes those of its organizations only, and an organization
+// deleted and created again never gets an old version back. It leaves t-1's o-c holding c-1
+// (Ada), and t-2's o-a holding c-1 of that tenant.
+func CheckVersionTriggers(t *testing.T, st store.Store, exec func(tb testing.TB, statements ...string)) {
+	t.Helper()
+	ada, grace := Customer("c-1", "Ada"), Customer("c-2", "Grace")
+	MustImport(t, st, "t-1", "o-a", ada, grace)
+	MustImport(t, st, "t-1", "o-b", grace)
+	MustImport(t, st, "t-1", "o-c", ada)
+	MustImport(t, st, "t-2", "o-a", ada)
+
+	t.Run("deleting a customer changes the versions of its organizations", func(t *testing.T) {
+		a, b, c := MustVersion(t, st, "t-1", "o-a"), MustVersion(t, st, "t-1", "o-b"), MustVersion(t, st, "t-1", "o-c")
+		exec(t, `DELETE FROM customers WHERE tenant_id = 't-1' AND id = 'c-2'`)
+		if MustVersion(t, st, "t-1", "o-a") == a || MustVersion(t, st, "t-1", "o-b") == b {
+			t.Error("an organization that held the deleted customer kept its version")
+		}
+		if MustVersion(t, st, "t-1", "o-c") != c {
+			t.Error("an organization that did not hold the deleted customer changed its version")
+		}
+	})
+
+	t.Run("an organization deleted and created again gets a new version", func(t *testing.T) {
+		seen := map[string]bool{}
+		for range 3 {
+			v := MustVersion(t, st, "t-1", "o-c")
+			if seen[v] {
+				t.Errorf("version %q came back", v)
+			}
+			seen[v] = true
+			exec(t, `DELETE FROM organizations WHERE tenant_id = 't-1' AND id = 'o-c'`)
+			WantNotFound(t, st, "t-1", "o-c")
+			MustImport(t, st, "t-1", "o-c", ada)
+		}
+	})
+}

@@ -4,9 +4,11 @@ package sqlstore
 import (
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 
 	"github.com/pressly/goose/v3"
 
@@ -92,6 +94,26 @@ func DeleteTenant(tenantID string, exec func(query string, args ...any) (int64, 
 		return store.TenantDeletion{}, store.ErrNotFound
 	}
 	return del, nil
+}
+
+// JSONArray is list as a JSON array, never null (encoding strings cannot fail): the stored form
+// of secret answer hashes, and the form of the id sets SQLite's json_each reads.
+func JSONArray(list []string) string {
+	if list == nil {
+		list = []string{}
+	}
+	b, _ := json.Marshal(list)
+	return string(b)
+}
+
+// Organizations returns the rows of OrganizationsSQL as store.Store.Organizations does: none is
+// an unknown tenant; the NULL row of a tenant without organizations is left out.
+func Organizations(tenantID string, rows []store.OrganizationSummary) ([]store.OrganizationSummary, error) {
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("tenant %q: %w", tenantID, store.ErrNotFound)
+	}
+	// Imports refuse empty ids: only the NULL row has one.
+	return slices.DeleteFunc(rows, func(o store.OrganizationSummary) bool { return o.ID == "" }), nil
 }
 
 // TokenNotFound is the error of a lookup of an unknown API token.

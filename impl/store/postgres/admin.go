@@ -1,0 +1,280 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/cyrexa/customer-api/impl/store"
+	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
+)
+
+// Deleting a customer cascades to its secrets and memberships, whose triggers change the
+// versions. NOT IN over a sub-select of the array is a hashed set, not a scan per row.
+const (
+	leaveSQL = `
+DELETE FROM organization_customers
+WHERE tenant_id = $1 AND organization_id = $2
+  AND customer_id NOT IN (SELECT unnest($3::text[]) COLLATE "C")
+RETURNING customer_id`
+	deleteOrphansSQL = `
+DELETE FROM customers AS c
+WHERE c.tenant_id = $1 AND c.id = ANY ($2::text[])
+  AND NOT EXISTS (SELECT 1 FROM organization_customers AS oc WHERE oc.tenant_id = c.tenant_id AND oc.customer_id = c.id)
+RETURNING c.id`
+	deleteCustomersSQL = `
+DELETE FROM customers WHERE tenant_id = $1 AND id = ANY ($2::text[])
+RETURNING id`
+)
+
+// DeleteCustomers deletes the customers in one transaction (dead tuples until VACUUM).
+func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerIDs []string) (store.CustomerDeletion, error) {
+	ids := sqlstore.DistinctIDs(customerIDs)
+	var deleted []string
+	err := s.inTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		deleted, err = collectIDs(ctx, tx, deleteCustomersSQL, tenantID, ids)
+		return err
+	})
+	if err != nil {
+		return store.CustomerDeletion{}, s.fail(err, "delete customers of tenant %q", tenantID)
+	}
+	var del store.CustomerDeletion
+	del.Deleted, del.Unknown = sqlstore.Partition(ids, deleted)
+	return del, nil
+}
+
+// DeleteOrganization deletes the organization and its customers no other organization holds.
+func (s *Store) DeleteOrganization(ctx context.Context, tenantID, organizationID string) (store.OrganizationDeletion, error) {
+	var del store.OrganizationDeletion
+	err := s.inTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		members, err := collectIDs(ctx, tx, sqlstore.OrganizationMembersSQL, tenantID, organizationID)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, sqlstore.DeleteOrganizationSQL, tenantID, organizationID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrNotFound
+		}
+		if len(members) == 0 {
+			return nil
+		}
+		deleted, err := collectIDs(ctx, tx, deleteOrphansSQL, tenantID, members)
+		if err != nil {
+			return err
+		}
+		del.Deleted, del.Kept = sqlstore.Partition(members, deleted)
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.OrganizationDeletion{}, fmt.Errorf("delete organization %q of tenant %q: %w", organizationID, tenantID, err)
+	}
+	if err != nil {
+		return store.OrganizationDeletion{}, s.fail(err, "delete organization %q of tenant %q", organizationID, tenantID)
+	}
+	return del, nil
+}
+
+// inTenantTx runs fn in a transaction scoped to the tenant and commits it when fn returns nil.
+func (s *Store) inTenantTx(ctx context.Context, tenantID string, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+	if _, err := tx.Exec(ctx, setTenantSQL, tenantID); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// collectIDs runs a statement that returns one text column and collects it.
+func collectIDs(ctx context.Context, tx pgx.Tx, query string, args ...any) ([]string, error) {
+	rows, err := tx.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// Row-level security hides other tenants' data, so tenants are counted one at a time.
+const (
+	tenantIDsSQL = `
+SELECT ids.id, (SELECT count(*) FROM api_tokens AS t WHERE t.tenant_id = ids.id)
+FROM (SELECT id FROM tenants UNION SELECT tenant_id FROM api_tokens) AS ids
+ORDER BY ids.id`
+	tenantCountsSQL = `
+SELECT (SELECT count(*) FROM organizations WHERE tenant_id = $1),
+       (SELECT count(*) FROM customers WHERE tenant_id = $1)`
+)
+
+// Tenants returns every tenant holding data or API tokens, with its counts.
+func (s *Store) Tenants(ctx context.Context) ([]store.TenantSummary, error) {
+	rows, err := s.pool.Query(ctx, tenantIDsSQL)
+	if err != nil {
+		return nil, s.fail(err, "list tenants")
+	}
+	tenants, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.TenantSummary, error) {
+		var t store.TenantSummary
+		err := row.Scan(&t.ID, &t.APITokens)
+		return t, err
+	})
+	if err != nil {
+		return nil, s.fail(err, "list tenants")
+	}
+	for i := range tenants {
+		t := &tenants[i]
+		err := s.inTenant(ctx, s.pool, t.ID, func(b *pgx.Batch) {
+			b.Queue(tenantCountsSQL, t.ID)
+		}, func(br pgx.BatchResults) error {
+			return br.QueryRow().Scan(&t.Organizations, &t.Customers)
+		})
+		if err != nil {
+			return nil, s.fail(err, "count the data of tenant %q", t.ID)
+		}
+	}
+	return tenants, nil
+}
+
+// Organizations returns the tenant's organizations with their numbers of customers.
+func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.OrganizationSummary, error) {
+	var orgs []store.OrganizationSummary
+	err := s.inTenant(ctx, s.pool, tenantID, func(b *pgx.Batch) {
+		b.Queue(sqlstore.OrganizationsSQL, tenantID)
+	}, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err == nil {
+			orgs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (o store.OrganizationSummary, err error) {
+				var id pgtype.Text // NULL in the one row of a tenant without organizations
+				err = row.Scan(&id, &o.Customers)
+				o.ID = id.String
+				return o, err
+			})
+		}
+		return err
+	})
+	if err != nil {
+		return nil, s.fail(err, "list organizations of tenant %q", tenantID)
+	}
+	return sqlstore.Organizations(tenantID, orgs)
+}
+
+// DeleteTenant deletes everything of the tenant in one transaction (dead tuples until VACUUM).
+func (s *Store) DeleteTenant(ctx context.Context, tenantID string) (store.TenantDeletion, error) {
+	var del store.TenantDeletion
+	err := s.inTenantTx(ctx, tenantID, func(tx pgx.Tx) (err error) {
+		del, err = sqlstore.DeleteTenant(tenantID, func(query string, args ...any) (int64, error) {
+			tag, err := tx.Exec(ctx, query, args...)
+			return tag.RowsAffected(), err
+		})
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.TenantDeletion{}, fmt.Errorf("delete tenant %q: %w", tenantID, err)
+	}
+	if err != nil {
+		return store.TenantDeletion{}, s.fail(err, "delete tenant %q", tenantID)
+	}
+	return del, nil
+}
+
+// DeleteAPIToken deletes the API token with the given id.
+func (s *Store) DeleteAPIToken(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, sqlstore.DeleteTokenSQL, id)
+	if err != nil {
+		return s.fail(err, "delete API token %q", id)
+	}
+	if tag.RowsAffected() == 0 {
+		return sqlstore.TokenNotFound(id)
+	}
+	return nil
+}
+
+var _ store.TokenStore = (*Store)(nil)
+
+// CreateAPIToken stores a new API token.
+func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
+	_, err := s.pool.Exec(ctx, sqlstore.CreateTokenSQL, t.ID, t.TenantID, t.Name, t.SecretHash, t.CreatedAt, optionalTime(t.ExpiresAt))
+	if err != nil {
+		return s.fail(err, "create API token of tenant %q", t.TenantID)
+	}
+	return nil
+}
+
+// APIToken returns the token with the given id, or store.ErrNotFound, on the lookups' pool.
+func (s *Store) APIToken(ctx context.Context, id string) (store.APIToken, error) {
+	var t store.APIToken
+	conn, err := s.acquire(ctx, s.lookups)
+	if err == nil {
+		defer conn.Release()
+		t, err = scanToken(conn.QueryRow(ctx, sqlstore.TokenSQL, id))
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.APIToken{}, sqlstore.TokenNotFound(id)
+	}
+	if err != nil {
+		return store.APIToken{}, s.fail(err, "load API token %q", id)
+	}
+	return t, nil
+}
+
+// APITokens returns the tenant's API tokens, oldest first.
+func (s *Store) APITokens(ctx context.Context, tenantID string) ([]store.APIToken, error) {
+	rows, err := s.pool.Query(ctx, sqlstore.TokensSQL, tenantID)
+	if err != nil {
+		return nil, s.fail(err, "list API tokens of tenant %q", tenantID)
+	}
+	tokens, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.APIToken, error) { return scanToken(row) })
+	if err != nil {
+		return nil, s.fail(err, "list API tokens of tenant %q", tenantID)
+	}
+	return tokens, nil
+}
+
+// RevokeAPIToken marks the token revoked, keeping the first revocation time.
+func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, sqlstore.RevokeTokenSQL, at, id)
+	if err != nil {
+		return s.fail(err, "revoke API token %q", id)
+	}
+	if tag.RowsAffected() == 0 {
+		return sqlstore.TokenNotFound(id)
+	}
+	return nil
+}
+
+func scanToken(row pgx.Row) (store.APIToken, error) {
+	var (
+		t                store.APIToken
+		expires, revoked *time.Time
+	)
+	if err := row.Scan(&t.ID, &t.TenantID, &t.Name, &t.SecretHash, &t.CreatedAt, &expires, &revoked); err != nil {
+		return store.APIToken{}, err
+	}
+	t.CreatedAt = t.CreatedAt.UTC()
+	if expires != nil {
+		t.ExpiresAt = expires.UTC()
+	}
+	if revoked != nil {
+		t.RevokedAt = revoked.UTC()
+	}
+	return t, nil
+}
+
+// optionalTime is the stored form of an optional time: NULL for the zero time.
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
