@@ -241,12 +241,27 @@ func personal(t *testing.T, id, mark string) store.Customer {
 	return store.Customer{ID: id, Document: doc, Secrets: store.Secrets{PasswordHash: "$argon2id$" + mark}}
 }
 
-// deletions are the three ways of erasing customer c-erase, the only member of organization o-1
-// of tenant t-1.
-var deletions = []struct {
+type deletion struct {
 	name   string
 	delete func(ctx context.Context, st *sqlite.Store) error
-}{
+}
+
+// forEachDeletion runs check in parallel for every deletion, each on its own store from
+// mustHoldErasable(mark).
+func forEachDeletion(t *testing.T, mark string, check func(t *testing.T, tc deletion, st *sqlite.Store, dir, path string)) {
+	t.Parallel()
+	for _, tc := range deletions {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st, dir, path := mustHoldErasable(t, mark)
+			check(t, tc, st, dir, path)
+		})
+	}
+}
+
+// deletions are the three ways of erasing customer c-erase, the only member of organization o-1
+// of tenant t-1.
+var deletions = []deletion{
 	{"a deleted customer", func(ctx context.Context, st *sqlite.Store) error {
 		_, err := st.DeleteCustomers(ctx, "t-1", []string{"c-erase"})
 		return err
@@ -378,45 +393,40 @@ func mustHoldErasable(t *testing.T, mark string) (st *sqlite.Store, dir, path st
 // older snapshots hold the checkpoint up, and the deletion waits for them rather than give up,
 // while new reads come and go; once they end, the deleted values are in no file.
 func TestErasureWaitsForReaders(t *testing.T) {
-	t.Parallel()
-	for _, tc := range deletions {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			mark := "Wilhelmina-Oberkofler-51c2"
-			st, dir, path := mustHoldErasable(t, mark)
-			end := serving(t, path, "o-1", "o-2")
-			busy := make(chan struct{}, 1)
-			sqlite.OnCheckpointBusy(st, func() {
-				select {
-				case busy <- struct{}{}:
-				default:
-				}
-			})
-			done := make(chan error, 1)
-			go func() { done <- tc.delete(t.Context(), st) }()
-
-			// New reads, of the latest snapshot, come and go while the deletion waits.
-			reader := mustOpenAt(t, path)
-			for range 3 { // the deletion keeps trying
-				select {
-				case <-busy:
-				case err := <-done:
-					t.Fatalf("the deletion returned %v while older snapshots were open", err)
-				}
-				storetest.MustCustomers(t, reader, "t-1", "o-2")
-			}
-			if got := filesHolding(t, dir, []byte(mark)); !slices.Contains(got, "customers.db") {
-				t.Errorf("while readers hold the log, the deleted value is in %q; want it still in customers.db", got)
-			}
-			end()
-			if err := <-done; err != nil {
-				t.Fatalf("%s once the readers ended: %v", tc.name, err)
-			}
-			if got := filesHolding(t, dir, []byte(mark)); len(got) != 0 {
-				t.Errorf("after the deletion, the deleted value is still in %q", got)
+	const mark = "Wilhelmina-Oberkofler-51c2"
+	forEachDeletion(t, mark, func(t *testing.T, tc deletion, st *sqlite.Store, dir, path string) {
+		end := serving(t, path, "o-1", "o-2")
+		busy := make(chan struct{}, 1)
+		sqlite.OnCheckpointBusy(st, func() {
+			select {
+			case busy <- struct{}{}:
+			default:
 			}
 		})
-	}
+		done := make(chan error, 1)
+		go func() { done <- tc.delete(t.Context(), st) }()
+
+		// New reads, of the latest snapshot, come and go while the deletion waits.
+		reader := mustOpenAt(t, path)
+		for range 3 { // the deletion keeps trying
+			select {
+			case <-busy:
+			case err := <-done:
+				t.Fatalf("the deletion returned %v while older snapshots were open", err)
+			}
+			storetest.MustCustomers(t, reader, "t-1", "o-2")
+		}
+		if got := filesHolding(t, dir, []byte(mark)); !slices.Contains(got, "customers.db") {
+			t.Errorf("while readers hold the log, the deleted value is in %q; want it still in customers.db", got)
+		}
+		end()
+		if err := <-done; err != nil {
+			t.Fatalf("%s once the readers ended: %v", tc.name, err)
+		}
+		if got := filesHolding(t, dir, []byte(mark)); len(got) != 0 {
+			t.Errorf("after the deletion, the deleted value is still in %q", got)
+		}
+	})
 }
 
 // TestErasureHeldUpTooLong checks a deletion that readers hold up longer than it waits: it is
@@ -424,42 +434,37 @@ func TestErasureWaitsForReaders(t *testing.T) {
 // the command again once the readers have gone (which finds nothing left to delete) finishes
 // the erasure.
 func TestErasureHeldUpTooLong(t *testing.T) {
-	t.Parallel()
-	for _, tc := range deletions {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			mark := "Zebulon-Quaxley-7f3a9c"
-			st, dir, path := mustHoldErasable(t, mark)
-			st.SetEraseWait(300 * time.Millisecond)
-			end := serving(t, path, "o-1")
+	const mark = "Zebulon-Quaxley-7f3a9c"
+	forEachDeletion(t, mark, func(t *testing.T, tc deletion, st *sqlite.Store, dir, path string) {
+		st.SetEraseWait(300 * time.Millisecond)
+		end := serving(t, path, "o-1")
 
-			err := tc.delete(t.Context(), st)
-			if !errors.Is(err, store.ErrNotErased) {
-				t.Fatalf("%s under a reader that stays: error %v, want ErrNotErased", tc.name, err)
+		err := tc.delete(t.Context(), st)
+		if !errors.Is(err, store.ErrNotErased) {
+			t.Fatalf("%s under a reader that stays: error %v, want ErrNotErased", tc.name, err)
+		}
+		if _, err := st.CustomerSecrets(t.Context(), "t-1", "c-erase"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the customer is not deleted: %v", err)
+		}
+		holding := filesHolding(t, dir, []byte(mark))
+		if len(holding) == 0 {
+			t.Error("the error says the values may still be on disk, but no file holds them")
+		}
+		for _, name := range holding {
+			if !strings.Contains(err.Error(), filepath.Join(dir, name)+" ") {
+				t.Errorf("%s holds the deleted value, but the error does not name it: %v", name, err)
 			}
-			if _, err := st.CustomerSecrets(t.Context(), "t-1", "c-erase"); !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("the customer is not deleted: %v", err)
-			}
-			holding := filesHolding(t, dir, []byte(mark))
-			if len(holding) == 0 {
-				t.Error("the error says the values may still be on disk, but no file holds them")
-			}
-			for _, name := range holding {
-				if !strings.Contains(err.Error(), filepath.Join(dir, name)+" ") {
-					t.Errorf("%s holds the deleted value, but the error does not name it: %v", name, err)
-				}
-			}
+		}
 
-			end()
-			err = tc.delete(t.Context(), st) // again: there is nothing left to delete
-			if errors.Is(err, store.ErrNotErased) {
-				t.Fatalf("%s again once the readers ended: %v", tc.name, err)
-			}
-			if got := filesHolding(t, dir, []byte(mark)); len(got) != 0 {
-				t.Errorf("after running the deletion again, the deleted value is still in %q", got)
-			}
-		})
-	}
+		end()
+		err = tc.delete(t.Context(), st) // again: there is nothing left to delete
+		if errors.Is(err, store.ErrNotErased) {
+			t.Fatalf("%s again once the readers ended: %v", tc.name, err)
+		}
+		if got := filesHolding(t, dir, []byte(mark)); len(got) != 0 {
+			t.Errorf("after running the deletion again, the deleted value is still in %q", got)
+		}
+	})
 }
 
 // TestDeletedTenantIsInNoFile checks the erasure of a whole tenant on disk, as
