@@ -56,9 +56,6 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// StatementTimeout makes the server cancel longer statements.
 	StatementTimeout time.Duration
-	// MaxConnLifetime and MaxConnIdleTime retire pooled connections (pgxpool: 1 h, 30 min).
-	MaxConnLifetime time.Duration
-	MaxConnIdleTime time.Duration
 	// ImportBatchSize is how many customers an import sends at once.
 	ImportBatchSize int
 }
@@ -131,12 +128,6 @@ func configure(cfg *pgxpool.Config, opts Options) error {
 	}
 	if opts.StatementTimeout > 0 {
 		cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
-	}
-	if opts.MaxConnLifetime > 0 {
-		cfg.MaxConnLifetime = opts.MaxConnLifetime
-	}
-	if opts.MaxConnIdleTime > 0 {
-		cfg.MaxConnIdleTime = opts.MaxConnIdleTime
 	}
 	if cc.RuntimeParams["application_name"] == "" {
 		cc.RuntimeParams["application_name"] = "customer-api"
