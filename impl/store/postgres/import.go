@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 
@@ -82,7 +81,7 @@ FROM incoming`
 // ImportCustomers implements store.Store.ImportCustomers (see sqlstore.Import), writing each
 // batch while the sequence yields the next.
 func (s *Store) ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions) (store.ImportSummary, error) {
-	return sqlstore.Import(ctx, tenantID, organizationID, customers, opts, func(ctx context.Context) (sqlstore.ImportTx, error) {
+	return sqlstore.Import(ctx, tenantID, organizationID, customers, opts, s.batchSize, func(ctx context.Context) (sqlstore.ImportTx, error) {
 		return s.beginImport(ctx, tenantID, organizationID)
 	})
 }
@@ -125,32 +124,13 @@ type importTx struct {
 	tx                       pgx.Tx
 	tenantID, organizationID string
 
-	cur, other *batch            // cur fills; other is in flight or idle
-	inFlight   chan writeOutcome // nil when no batch is in flight
-	sum        store.ImportSummary
+	cur, other *batch              // cur fills; other is in flight or idle
+	inFlight   chan error          // nil when no batch is in flight
+	sum        store.ImportSummary // added to by the batch in flight
 }
 
-type writeOutcome struct {
-	sum store.ImportSummary
-	err error
-}
-
-// Put appends c to the batch, sending the batch first when it is full or holds c's id (so the
-// later record wins).
-func (t *importTx) Put(c store.Customer) error {
-	if t.cur.len() == t.s.batchSize || t.cur.has(c.ID) {
-		if err := t.send(); err != nil {
-			return err
-		}
-	}
-	if err := t.cur.add(c); err != nil {
-		return fmt.Errorf("customer %q: %w", c.ID, err)
-	}
-	return nil
-}
-
-// send waits for the batch in flight, then starts writing the current one.
-func (t *importTx) send() error {
+// Flush waits for the batch in flight, then starts writing the current one.
+func (t *importTx) Flush() error {
 	if err := t.wait(); err != nil {
 		return err
 	}
@@ -160,30 +140,24 @@ func (t *importTx) send() error {
 	full := t.cur
 	t.cur, t.other = t.other, t.cur
 	t.cur.reset()
-	done := make(chan writeOutcome, 1)
+	done := make(chan error, 1)
 	t.inFlight = done
 	go func() { done <- t.write(full) }()
 	return nil
 }
 
-// wait waits for the batch in flight, if any, and counts what it did.
+// wait waits for the batch in flight, if any.
 func (t *importTx) wait() error {
 	if t.inFlight == nil {
 		return nil
 	}
-	out := <-t.inFlight
+	err := <-t.inFlight
 	t.inFlight = nil
-	if out.err != nil {
-		return out.err
-	}
-	t.sum.Created += out.sum.Created
-	t.sum.Updated += out.sum.Updated
-	t.sum.Unchanged += out.sum.Unchanged
-	return nil
+	return err
 }
 
 func (t *importTx) Counts() (store.ImportSummary, error) {
-	if err := t.send(); err != nil {
+	if err := t.Flush(); err != nil {
 		return store.ImportSummary{}, err
 	}
 	if err := t.wait(); err != nil {
@@ -192,14 +166,17 @@ func (t *importTx) Counts() (store.ImportSummary, error) {
 	return t.sum, nil
 }
 
-func (t *importTx) write(b *batch) writeOutcome {
-	var out writeOutcome
-	err := t.tx.QueryRow(t.ctx, mergeBatchSQL, b.args(t.tenantID, t.organizationID)...).
-		Scan(&out.sum.Created, &out.sum.Updated, &out.sum.Unchanged)
+// write writes b and counts what it did.
+func (t *importTx) write(b *batch) error {
+	var created, updated, unchanged int
+	err := t.tx.QueryRow(t.ctx, mergeBatchSQL, b.args(t.tenantID, t.organizationID)...).Scan(&created, &updated, &unchanged)
 	if err != nil {
-		out.err = t.s.fail(err, "write %d customers from %q on", b.len(), b.ids[0])
+		return t.s.fail(err, "write %d customers from %q on", b.len(), b.ids[0])
 	}
-	return out
+	t.sum.Created += created
+	t.sum.Updated += updated
+	t.sum.Unchanged += unchanged
+	return nil
 }
 
 func (t *importTx) Replace(imported []string) (left, deleted int, err error) {
@@ -234,7 +211,6 @@ func (t *importTx) End(commit bool) error {
 type batch struct {
 	ids, documents, passwords, pins, answers []string
 	hasSecrets                               []bool
-	seen                                     map[string]struct{}
 }
 
 func newBatch(size int) *batch {
@@ -245,31 +221,21 @@ func newBatch(size int) *batch {
 		pins:       make([]string, 0, size),
 		answers:    make([]string, 0, size),
 		hasSecrets: make([]bool, 0, size),
-		seen:       make(map[string]struct{}, size),
 	}
 }
 
 func (b *batch) len() int { return len(b.ids) }
 
-func (b *batch) has(id string) bool {
-	_, ok := b.seen[id]
-	return ok
-}
-
-// add appends c; no secrets are sent as empty hashes and no answers, like a missing row.
-func (b *batch) add(c store.Customer) error {
-	if len(c.Document) == 0 {
-		return errors.New("empty document")
-	}
-	sec := c.Secrets
+// Put appends c to the current batch; no secrets are sent as empty hashes and no answers, like
+// a missing row.
+func (t *importTx) Put(c store.Customer) {
+	b, sec := t.cur, c.Secrets
 	b.ids = append(b.ids, c.ID)
 	b.documents = append(b.documents, string(c.Document))
 	b.hasSecrets = append(b.hasSecrets, !sec.IsZero())
 	b.passwords = append(b.passwords, sec.PasswordHash)
 	b.pins = append(b.pins, sec.PINHash)
 	b.answers = append(b.answers, sqlstore.JSONArray(sec.SecretAnswerHashes))
-	b.seen[c.ID] = struct{}{}
-	return nil
 }
 
 func (b *batch) args(tenantID, organizationID string) []any {
@@ -279,5 +245,4 @@ func (b *batch) args(tenantID, organizationID string) []any {
 func (b *batch) reset() {
 	b.ids, b.documents, b.passwords, b.pins, b.answers = b.ids[:0], b.documents[:0], b.passwords[:0], b.pins[:0], b.answers[:0]
 	b.hasSecrets = b.hasSecrets[:0]
-	clear(b.seen)
 }

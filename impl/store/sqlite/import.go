@@ -49,7 +49,7 @@ func values(rows, columns int) string {
 // ImportCustomers implements store.Store.ImportCustomers (see sqlstore.Import); a replacing
 // import then erases as DeleteCustomers does, even when it deleted nothing.
 func (s *Store) ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions) (store.ImportSummary, error) {
-	sum, err := sqlstore.Import(ctx, tenantID, organizationID, customers, opts, func(ctx context.Context) (sqlstore.ImportTx, error) {
+	sum, err := sqlstore.Import(ctx, tenantID, organizationID, customers, opts, importBatch, func(ctx context.Context) (sqlstore.ImportTx, error) {
 		return s.beginImport(ctx, tenantID, organizationID)
 	})
 	if err == nil && opts.Replace && !opts.DryRun {
@@ -71,7 +71,6 @@ type importTx struct {
 	sum                      store.ImportSummary
 
 	batch []store.Customer
-	seen  map[string]struct{}  // ids in batch
 	stmts map[string]*sql.Stmt // prepared for a full batch, by query
 }
 
@@ -104,7 +103,7 @@ func (s *Store) beginImport(ctx context.Context, tenantID, organizationID string
 		return nil, s.fail(err, "create organization")
 	}
 	return &importTx{s: s, ctx: ctx, conn: conn, tx: tx, tenantID: tenantID, organizationID: organizationID,
-		seen: make(map[string]struct{}, importBatch), stmts: map[string]*sql.Stmt{}}, nil
+		stmts: map[string]*sql.Stmt{}}, nil
 }
 
 // importCacheKiB is the page cache of an import's connection; others keep SQLite's 2 MB.
@@ -117,7 +116,7 @@ func endImportConn(ctx context.Context, conn *sql.Conn) {
 }
 
 func (t *importTx) Counts() (store.ImportSummary, error) {
-	if err := t.flush(); err != nil {
+	if err := t.Flush(); err != nil {
 		return store.ImportSummary{}, err
 	}
 	return t.sum, nil
@@ -183,21 +182,7 @@ func queryIDs(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]str
 	}, args...)
 }
 
-// Put adds c to the batch, writing the batch first when it is full or holds c's id (so the
-// later record wins).
-func (t *importTx) Put(c store.Customer) error {
-	if _, dup := t.seen[c.ID]; dup || len(t.batch) == importBatch {
-		if err := t.flush(); err != nil {
-			return err
-		}
-	}
-	if len(c.Document) == 0 {
-		return fmt.Errorf("customer %q: empty document", c.ID)
-	}
-	t.batch = append(t.batch, c)
-	t.seen[c.ID] = struct{}{}
-	return nil
-}
+func (t *importTx) Put(c store.Customer) { t.batch = append(t.batch, c) }
 
 // stored is what the database holds of a customer of the batch.
 type stored struct {
@@ -206,15 +191,14 @@ type stored struct {
 	secrets  store.Secrets
 }
 
-// flush writes the batch and counts what it did.
-func (t *importTx) flush() error {
+// Flush writes the batch with a few multi-row statements and counts what it did.
+func (t *importTx) Flush() error {
 	if len(t.batch) == 0 {
 		return nil
 	}
 	defer func() {
 		clear(t.batch)
 		t.batch = t.batch[:0]
-		clear(t.seen)
 	}()
 	from := t.batch[0].ID
 	old, err := t.stored()
