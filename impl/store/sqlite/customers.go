@@ -48,20 +48,14 @@ func (s *Store) ReadOrganization(ctx context.Context, tenantID, organizationID s
 	}
 	snap := &snapshot{s: s, ctx: ctx, rows: rows, tenantID: tenantID, organizationID: organizationID}
 	// The first row carries the version; its customer is yielded first.
-	if !rows.Next() {
-		err := rows.Err()
+	if found, err := snap.next(); err != nil || !found {
 		rows.Close()
 		if err != nil {
 			return nil, s.fail(err, "read organization %q of tenant %q", organizationID, tenantID)
 		}
 		return nil, sqlstore.OrganizationNotFound(tenantID, organizationID)
 	}
-	var version sql.RawBytes
-	if err := rows.Scan(&version, &snap.id, &snap.doc); err != nil {
-		rows.Close()
-		return nil, s.fail(err, "read organization %q of tenant %q", organizationID, tenantID)
-	}
-	snap.version = string(version)
+	snap.version = string(snap.scratch)
 	return snap, nil
 }
 
@@ -92,7 +86,8 @@ func (sn *snapshot) Customers() iter.Seq2[store.Customer, error] {
 		if !sn.id.Valid { // an organization without customers: one row of NULLs
 			return
 		}
-		for {
+		var err error
+		for more := true; more && err == nil; more, err = sn.next() {
 			if sn.doc == nil { // a membership whose customer is not where it says
 				yield(store.Customer{}, fmt.Errorf("read customers of organization %q of tenant %q: no document for member %q", sn.organizationID, sn.tenantID, sn.id.String))
 				return
@@ -101,22 +96,22 @@ func (sn *snapshot) Customers() iter.Seq2[store.Customer, error] {
 				return
 			}
 			// database/sql notices a cancelled context a few rows late.
-			if err := sn.ctx.Err(); err != nil {
-				yield(store.Customer{}, sn.s.fail(err, "read customers of organization %q of tenant %q", sn.organizationID, sn.tenantID))
-				return
-			}
-			if !sn.rows.Next() {
+			if err = sn.ctx.Err(); err != nil {
 				break
 			}
-			if err := sn.rows.Scan(&sn.scratch, &sn.id, &sn.doc); err != nil {
-				yield(store.Customer{}, sn.s.fail(err, "read customers of organization %q of tenant %q", sn.organizationID, sn.tenantID))
-				return
-			}
 		}
-		if err := sn.rows.Err(); err != nil {
+		if err != nil {
 			yield(store.Customer{}, sn.s.fail(err, "read customers of organization %q of tenant %q", sn.organizationID, sn.tenantID))
 		}
 	}
+}
+
+// next scans the next row, if there is one.
+func (sn *snapshot) next() (bool, error) {
+	if !sn.rows.Next() {
+		return false, sn.rows.Err()
+	}
+	return true, sn.rows.Scan(&sn.scratch, &sn.id, &sn.doc)
 }
 
 func (sn *snapshot) Close() error {
