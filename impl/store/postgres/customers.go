@@ -81,12 +81,7 @@ func (s *Store) ReadOrganization(ctx context.Context, tenantID, organizationID s
 		}
 		return nil, sqlstore.OrganizationNotFound(tenantID, organizationID)
 	}
-	raw := rows.RawValues()
-	if len(raw) != 3 || raw[0] == nil {
-		sn.Close()
-		return nil, fmt.Errorf("read organization %q of tenant %q: the organization has no version", organizationID, tenantID)
-	}
-	sn.version = string(raw[0])
+	sn.version = string(rows.RawValues()[0]) // NOT NULL
 	return sn, nil
 }
 
