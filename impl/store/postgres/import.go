@@ -113,7 +113,7 @@ func (s *Store) beginImport(ctx context.Context, tenantID, organizationID string
 		return nil, s.fail(err, "create tenant and organization")
 	}
 	return &importTx{s: s, ctx: ctx, tx: tx, tenantID: tenantID, organizationID: organizationID,
-		cur: newBatch(s.batchSize), other: newBatch(s.batchSize)}, nil
+		cur: &batch{}, other: &batch{}}, nil
 }
 
 // importTx is an import's transaction (see sqlstore.ImportTx). One batch at most is in flight
@@ -134,7 +134,7 @@ func (t *importTx) Flush() error {
 	if err := t.wait(); err != nil {
 		return err
 	}
-	if t.cur.len() == 0 {
+	if len(t.cur.ids) == 0 {
 		return nil
 	}
 	full := t.cur
@@ -169,9 +169,10 @@ func (t *importTx) Counts() (store.ImportSummary, error) {
 // write writes b and counts what it did.
 func (t *importTx) write(b *batch) error {
 	var created, updated, unchanged int
-	err := t.tx.QueryRow(t.ctx, mergeBatchSQL, b.args(t.tenantID, t.organizationID)...).Scan(&created, &updated, &unchanged)
+	err := t.tx.QueryRow(t.ctx, mergeBatchSQL, t.tenantID, t.organizationID, b.ids, b.documents, b.hasSecrets, b.passwords, b.pins, b.answers).
+		Scan(&created, &updated, &unchanged)
 	if err != nil {
-		return t.s.fail(err, "write %d customers from %q on", b.len(), b.ids[0])
+		return t.s.fail(err, "write %d customers from %q on", len(b.ids), b.ids[0])
 	}
 	t.sum.Created += created
 	t.sum.Updated += updated
@@ -213,19 +214,6 @@ type batch struct {
 	hasSecrets                               []bool
 }
 
-func newBatch(size int) *batch {
-	return &batch{
-		ids:        make([]string, 0, size),
-		documents:  make([]string, 0, size),
-		passwords:  make([]string, 0, size),
-		pins:       make([]string, 0, size),
-		answers:    make([]string, 0, size),
-		hasSecrets: make([]bool, 0, size),
-	}
-}
-
-func (b *batch) len() int { return len(b.ids) }
-
 // Put appends c to the current batch; no secrets are sent as empty hashes and no answers, like
 // a missing row.
 func (t *importTx) Put(c store.Customer) {
@@ -236,10 +224,6 @@ func (t *importTx) Put(c store.Customer) {
 	b.passwords = append(b.passwords, sec.PasswordHash)
 	b.pins = append(b.pins, sec.PINHash)
 	b.answers = append(b.answers, sqlstore.JSONArray(sec.SecretAnswerHashes))
-}
-
-func (b *batch) args(tenantID, organizationID string) []any {
-	return []any{tenantID, organizationID, b.ids, b.documents, b.hasSecrets, b.passwords, b.pins, b.answers}
 }
 
 func (b *batch) reset() {

@@ -295,9 +295,8 @@ func (t *importTx) insert(created []store.Customer, docs map[string]int64) error
 
 // putSecrets stores the new and changed customers' secrets, deleting those now none.
 func (t *importTx) putSecrets(created, changed []store.Customer) error {
-	var args []any
+	var args []any // 5 a customer
 	var cleared []string
-	n := 0
 	for _, list := range [][]store.Customer{created, changed} {
 		for _, c := range list {
 			if c.Secrets.IsZero() {
@@ -305,11 +304,10 @@ func (t *importTx) putSecrets(created, changed []store.Customer) error {
 				continue
 			}
 			args = append(args, t.tenantID, c.ID, c.Secrets.PasswordHash, c.Secrets.PINHash, sqlstore.JSONArray(c.Secrets.SecretAnswerHashes))
-			n++
 		}
 	}
-	if n > 0 {
-		if err := t.exec(upsertSecretsSQL, n, 5, args); err != nil {
+	if len(args) > 0 {
+		if err := t.exec(upsertSecretsSQL, len(args)/5, 5, args); err != nil {
 			return err
 		}
 	}
