@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
@@ -154,12 +153,7 @@ func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.Org
 	}, func(br pgx.BatchResults) error {
 		rows, err := br.Query()
 		if err == nil {
-			orgs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (o store.OrganizationSummary, err error) {
-				var id pgtype.Text // NULL in the one row of a tenant without organizations
-				err = row.Scan(&id, &o.Customers)
-				o.ID = id.String
-				return o, err
-			})
+			orgs, err = pgx.CollectRows(rows, pgx.RowToStructByPos[store.OrganizationSummary])
 		}
 		return err
 	})

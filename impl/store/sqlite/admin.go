@@ -169,9 +169,7 @@ func (s *Store) Tenants(ctx context.Context) ([]store.TenantSummary, error) {
 // Organizations returns the tenant's organizations with their numbers of customers.
 func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.OrganizationSummary, error) {
 	orgs, err := queryAll(ctx, s.db, sqlstore.OrganizationsSQL, func(rows *sql.Rows) (o store.OrganizationSummary, err error) {
-		var id sql.NullString // NULL in the one row of a tenant without organizations
-		err = rows.Scan(&id, &o.Customers)
-		o.ID = id.String
+		err = rows.Scan(&o.ID, &o.Customers)
 		return o, err
 	}, tenantID)
 	if err != nil {

@@ -55,9 +55,9 @@ const (
 	UpsertOrganizationSQL  = `INSERT INTO organizations (tenant_id, id) VALUES ($1, $2) ON CONFLICT (tenant_id, id) DO NOTHING`
 	OrganizationMembersSQL = `SELECT customer_id FROM organization_customers WHERE tenant_id = $1 AND organization_id = $2`
 	DeleteOrganizationSQL  = `DELETE FROM organizations WHERE tenant_id = $1 AND id = $2`
-	// One NULL row for a tenant without organizations, none for an unknown tenant.
+	// One row with an empty id for a tenant without organizations, none for an unknown tenant.
 	OrganizationsSQL = `
-SELECT o.id, (SELECT count(*) FROM organization_customers AS oc WHERE oc.tenant_id = o.tenant_id AND oc.organization_id = o.id)
+SELECT coalesce(o.id, ''), (SELECT count(*) FROM organization_customers AS oc WHERE oc.tenant_id = o.tenant_id AND oc.organization_id = o.id)
 FROM tenants AS t LEFT JOIN organizations AS o ON o.tenant_id = t.id
 WHERE t.id = $1 ORDER BY o.id`
 
@@ -107,12 +107,12 @@ func JSONArray(list []string) string {
 }
 
 // Organizations returns the rows of OrganizationsSQL as store.Store.Organizations does: none is
-// an unknown tenant; the NULL row of a tenant without organizations is left out.
+// an unknown tenant; the empty row of a tenant without organizations is left out.
 func Organizations(tenantID string, rows []store.OrganizationSummary) ([]store.OrganizationSummary, error) {
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("tenant %q: %w", tenantID, store.ErrNotFound)
 	}
-	// Imports refuse empty ids: only the NULL row has one.
+	// Imports refuse empty ids: only the empty row has one.
 	return slices.DeleteFunc(rows, func(o store.OrganizationSummary) bool { return o.ID == "" }), nil
 }
 
