@@ -133,11 +133,9 @@ func (s *Store) Tenants(ctx context.Context) ([]store.TenantSummary, error) {
 	}
 	for i := range tenants {
 		t := &tenants[i]
-		err := s.inTenant(ctx, s.pool, t.ID, func(b *pgx.Batch) {
-			b.Queue(tenantCountsSQL, t.ID)
-		}, func(br pgx.BatchResults) error {
+		err := s.inTenant(ctx, s.pool, t.ID, func(br pgx.BatchResults) error {
 			return br.QueryRow().Scan(&t.Organizations, &t.Customers)
-		})
+		}, tenantCountsSQL, t.ID)
 		if err != nil {
 			return nil, s.fail(err, "count the data of tenant %q", t.ID)
 		}
@@ -148,15 +146,13 @@ func (s *Store) Tenants(ctx context.Context) ([]store.TenantSummary, error) {
 // Organizations returns the tenant's organizations with their numbers of customers.
 func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.OrganizationSummary, error) {
 	var orgs []store.OrganizationSummary
-	err := s.inTenant(ctx, s.pool, tenantID, func(b *pgx.Batch) {
-		b.Queue(sqlstore.OrganizationsSQL, tenantID)
-	}, func(br pgx.BatchResults) error {
+	err := s.inTenant(ctx, s.pool, tenantID, func(br pgx.BatchResults) error {
 		rows, err := br.Query()
 		if err == nil {
 			orgs, err = pgx.CollectRows(rows, pgx.RowToStructByPos[store.OrganizationSummary])
 		}
 		return err
-	})
+	}, sqlstore.OrganizationsSQL, tenantID)
 	if err != nil {
 		return nil, s.fail(err, "list organizations of tenant %q", tenantID)
 	}
@@ -193,8 +189,6 @@ func (s *Store) DeleteAPIToken(ctx context.Context, id string) error {
 	}
 	return nil
 }
-
-var _ store.TokenStore = (*Store)(nil)
 
 // CreateAPIToken stores a new API token.
 func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {

@@ -32,11 +32,9 @@ WHERE o.tenant_id = $1 AND o.id = $2`
 // OrganizationVersion returns the organization's version, or store.ErrNotFound, in one round trip.
 func (s *Store) OrganizationVersion(ctx context.Context, tenantID, organizationID string) (string, error) {
 	var version string
-	err := s.inTenant(ctx, s.lookups, tenantID, func(b *pgx.Batch) {
-		b.Queue(sqlstore.OrganizationVersionSQL, tenantID, organizationID)
-	}, func(br pgx.BatchResults) error {
+	err := s.inTenant(ctx, s.lookups, tenantID, func(br pgx.BatchResults) error {
 		return br.QueryRow().Scan(&version)
-	})
+	}, sqlstore.OrganizationVersionSQL, tenantID, organizationID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", sqlstore.OrganizationNotFound(tenantID, organizationID)
 	}
@@ -171,11 +169,9 @@ WHERE c.tenant_id = $1 AND c.id = $2`
 // CustomerSecrets returns a customer's stored hashes (zero for none), or store.ErrNotFound.
 func (s *Store) CustomerSecrets(ctx context.Context, tenantID, customerID string) (store.Secrets, error) {
 	var sec store.Secrets
-	err := s.inTenant(ctx, s.pool, tenantID, func(b *pgx.Batch) {
-		b.Queue(customerSecretsQuery, tenantID, customerID)
-	}, func(br pgx.BatchResults) error {
+	err := s.inTenant(ctx, s.pool, tenantID, func(br pgx.BatchResults) error {
 		return br.QueryRow().Scan(&sec.PasswordHash, &sec.PINHash, &sec.SecretAnswerHashes)
-	})
+	}, customerSecretsQuery, tenantID, customerID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Secrets{}, fmt.Errorf("customer %q of tenant %q: %w", customerID, tenantID, store.ErrNotFound)
 	}

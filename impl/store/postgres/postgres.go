@@ -210,9 +210,9 @@ func (s *Store) ErasureCount(ctx context.Context) (int64, error) {
 
 const setTenantSQL = `SELECT set_config('app.tenant_id', $1, true)`
 
-// inTenant sends the tenant's set_config and the queries of queue as one batch (one implicit
-// transaction, one round trip) and hands their results to read.
-func (s *Store) inTenant(ctx context.Context, pool *pgxpool.Pool, tenantID string, queue func(*pgx.Batch), read func(pgx.BatchResults) error) error {
+// inTenant sends the tenant's set_config and query as one batch (one implicit transaction, one
+// round trip) and hands the query's results to read.
+func (s *Store) inTenant(ctx context.Context, pool *pgxpool.Pool, tenantID string, read func(pgx.BatchResults) error, query string, args ...any) error {
 	conn, err := s.acquire(ctx, pool)
 	if err != nil {
 		return err
@@ -220,7 +220,7 @@ func (s *Store) inTenant(ctx context.Context, pool *pgxpool.Pool, tenantID strin
 	defer conn.Release()
 	b := &pgx.Batch{}
 	b.Queue(setTenantSQL, tenantID)
-	queue(b)
+	b.Queue(query, args...)
 	br := conn.SendBatch(ctx, b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {

@@ -237,8 +237,6 @@ func affected(res sql.Result, err error) (int64, error) {
 	return res.RowsAffected()
 }
 
-var _ store.TokenStore = (*Store)(nil)
-
 // timeLayout stores times as sortable UTC text.
 const timeLayout = "2006-01-02T15:04:05.000000000Z"
 
