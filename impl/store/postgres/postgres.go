@@ -42,12 +42,6 @@ const (
 	LookupConns = 2
 )
 
-// Migrate retries the advisory lock another instance holds every second for five minutes.
-const (
-	migrationLockRetrySeconds = 1
-	migrationLockAttempts     = 300
-)
-
 // Options tune the connection pool; a zero field keeps what the URL says, or the default.
 type Options struct {
 	// MaxConns caps the pool (pgxpool's default: max(4, CPUs)); at least MinConns.
@@ -147,8 +141,9 @@ func (s *Store) MigrateUp(ctx context.Context) ([]int64, error) {
 	if s.closed.Load() {
 		return nil, fmt.Errorf("%w: migrate postgres %s: the store is closed", store.ErrUnavailable, s.db)
 	}
-	// A new locker and provider per call: the locker counts its retries over its lifetime.
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(migrationLockRetrySeconds, migrationLockAttempts))
+	// A new locker and provider per call: the locker counts its retries over its lifetime. It
+	// retries the advisory lock another instance holds every second for five minutes.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return nil, fmt.Errorf("migrate postgres %s: %w", s.db, err)
 	}
