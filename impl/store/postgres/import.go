@@ -81,9 +81,7 @@ FROM incoming`
 // ImportCustomers implements store.Store.ImportCustomers (see sqlstore.Import), writing each
 // batch while the sequence yields the next.
 func (s *Store) ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions) (store.ImportSummary, error) {
-	return sqlstore.Import(ctx, tenantID, organizationID, customers, opts, s.batchSize, func(ctx context.Context) (sqlstore.ImportTx, error) {
-		return s.beginImport(ctx, tenantID, organizationID)
-	})
+	return sqlstore.Import(ctx, tenantID, organizationID, customers, opts, s.batchSize, s.beginImport)
 }
 
 // beginImport takes an import slot (End gives it back), opens the transaction and creates the

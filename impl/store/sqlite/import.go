@@ -49,9 +49,7 @@ func values(rows, columns int) string {
 // ImportCustomers implements store.Store.ImportCustomers (see sqlstore.Import); a replacing
 // import then erases as DeleteCustomers does, even when it deleted nothing.
 func (s *Store) ImportCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions) (store.ImportSummary, error) {
-	sum, err := sqlstore.Import(ctx, tenantID, organizationID, customers, opts, importBatch, func(ctx context.Context) (sqlstore.ImportTx, error) {
-		return s.beginImport(ctx, tenantID, organizationID)
-	})
+	sum, err := sqlstore.Import(ctx, tenantID, organizationID, customers, opts, importBatch, s.beginImport)
 	if err == nil && opts.Replace && !opts.DryRun {
 		if err := s.checkpoint(ctx); err != nil {
 			return sum, fmt.Errorf("import customers into organization %q of tenant %q: %w", organizationID, tenantID, err)

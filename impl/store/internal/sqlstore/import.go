@@ -29,7 +29,7 @@ type ImportTx interface {
 
 // Import runs store.Store.ImportCustomers on the transaction begin opens, in batches of at most
 // batchSize customers, committing unless it failed or opts.DryRun holds.
-func Import(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions, batchSize int, begin func(context.Context) (ImportTx, error)) (store.ImportSummary, error) {
+func Import(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions, batchSize int, begin func(ctx context.Context, tenantID, organizationID string) (ImportTx, error)) (store.ImportSummary, error) {
 	sum, err := importCustomers(ctx, tenantID, organizationID, customers, opts, batchSize, begin)
 	if err != nil {
 		return store.ImportSummary{}, fmt.Errorf("import customers into organization %q of tenant %q: %w", organizationID, tenantID, err)
@@ -37,11 +37,11 @@ func Import(ctx context.Context, tenantID, organizationID string, customers iter
 	return sum, nil
 }
 
-func importCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions, batchSize int, begin func(context.Context) (ImportTx, error)) (sum store.ImportSummary, err error) {
+func importCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions, batchSize int, begin func(ctx context.Context, tenantID, organizationID string) (ImportTx, error)) (sum store.ImportSummary, err error) {
 	if tenantID == "" || organizationID == "" {
 		return sum, errors.New("empty tenant or organization id")
 	}
-	tx, err := begin(ctx)
+	tx, err := begin(ctx, tenantID, organizationID)
 	if err != nil {
 		return sum, err
 	}
