@@ -99,10 +99,7 @@ func (s *Store) inTenantTx(ctx context.Context, tenantID string, fn func(tx pgx.
 
 // collectIDs runs a statement that returns one text column and collects it.
 func collectIDs(ctx context.Context, tx pgx.Tx, query string, args ...any) ([]string, error) {
-	rows, err := tx.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
+	rows, _ := tx.Query(ctx, query, args...) // pgx: an error comes back through the rows
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
@@ -119,13 +116,9 @@ SELECT (SELECT count(*) FROM organizations WHERE tenant_id = $1),
 
 // Tenants returns every tenant holding data or API tokens, with its counts.
 func (s *Store) Tenants(ctx context.Context) ([]store.TenantSummary, error) {
-	rows, err := s.pool.Query(ctx, tenantIDsSQL)
-	if err != nil {
-		return nil, s.fail(err, "list tenants")
-	}
-	tenants, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.TenantSummary, error) {
-		var t store.TenantSummary
-		err := row.Scan(&t.ID, &t.APITokens)
+	rows, _ := s.pool.Query(ctx, tenantIDsSQL) // pgx: an error comes back through the rows
+	tenants, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (t store.TenantSummary, err error) {
+		err = row.Scan(&t.ID, &t.APITokens)
 		return t, err
 	})
 	if err != nil {
@@ -146,11 +139,9 @@ func (s *Store) Tenants(ctx context.Context) ([]store.TenantSummary, error) {
 // Organizations returns the tenant's organizations with their numbers of customers.
 func (s *Store) Organizations(ctx context.Context, tenantID string) ([]store.OrganizationSummary, error) {
 	var orgs []store.OrganizationSummary
-	err := s.inTenant(ctx, s.pool, tenantID, func(br pgx.BatchResults) error {
-		rows, err := br.Query()
-		if err == nil {
-			orgs, err = pgx.CollectRows(rows, pgx.RowToStructByPos[store.OrganizationSummary])
-		}
+	err := s.inTenant(ctx, s.pool, tenantID, func(br pgx.BatchResults) (err error) {
+		rows, _ := br.Query() // pgx: an error comes back through the rows
+		orgs, err = pgx.CollectRows(rows, pgx.RowToStructByPos[store.OrganizationSummary])
 		return err
 	}, sqlstore.OrganizationsSQL, tenantID)
 	if err != nil {
@@ -181,13 +172,7 @@ func (s *Store) DeleteTenant(ctx context.Context, tenantID string) (store.Tenant
 // DeleteAPIToken deletes the API token with the given id.
 func (s *Store) DeleteAPIToken(ctx context.Context, id string) error {
 	tag, err := s.pool.Exec(ctx, sqlstore.DeleteTokenSQL, id)
-	if err != nil {
-		return s.fail(err, "delete API token %q", id)
-	}
-	if tag.RowsAffected() == 0 {
-		return sqlstore.TokenNotFound(id)
-	}
-	return nil
+	return sqlstore.TokenChanged("delete", id, tag.RowsAffected(), err, s.fail)
 }
 
 // CreateAPIToken stores a new API token.
@@ -218,10 +203,7 @@ func (s *Store) APIToken(ctx context.Context, id string) (store.APIToken, error)
 
 // APITokens returns the tenant's API tokens, oldest first.
 func (s *Store) APITokens(ctx context.Context, tenantID string) ([]store.APIToken, error) {
-	rows, err := s.pool.Query(ctx, sqlstore.TokensSQL, tenantID)
-	if err != nil {
-		return nil, s.fail(err, "list API tokens of tenant %q", tenantID)
-	}
+	rows, _ := s.pool.Query(ctx, sqlstore.TokensSQL, tenantID) // pgx: an error comes back through the rows
 	tokens, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.APIToken, error) { return scanToken(row) })
 	if err != nil {
 		return nil, s.fail(err, "list API tokens of tenant %q", tenantID)
@@ -232,13 +214,7 @@ func (s *Store) APITokens(ctx context.Context, tenantID string) ([]store.APIToke
 // RevokeAPIToken marks the token revoked, keeping the first revocation time.
 func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) error {
 	tag, err := s.pool.Exec(ctx, sqlstore.RevokeTokenSQL, at, id)
-	if err != nil {
-		return s.fail(err, "revoke API token %q", id)
-	}
-	if tag.RowsAffected() == 0 {
-		return sqlstore.TokenNotFound(id)
-	}
-	return nil
+	return sqlstore.TokenChanged("revoke", id, tag.RowsAffected(), err, s.fail)
 }
 
 func scanToken(row pgx.Row) (store.APIToken, error) {

@@ -64,13 +64,9 @@ func (s *Store) ReadOrganization(ctx context.Context, tenantID, organizationID s
 	if _, err := sn.br.Exec(); err != nil {
 		return failed(err)
 	}
-	rows, err := sn.br.Query()
-	if err != nil {
-		return failed(err)
-	}
-	sn.rows = rows
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
+	sn.rows, _ = sn.br.Query() // pgx: an error comes back through the rows
+	if !sn.rows.Next() {
+		if err := sn.rows.Err(); err != nil {
 			return failed(err)
 		}
 		sn.done = true
@@ -79,7 +75,7 @@ func (s *Store) ReadOrganization(ctx context.Context, tenantID, organizationID s
 		}
 		return nil, sqlstore.OrganizationNotFound(tenantID, organizationID)
 	}
-	sn.version = string(rows.RawValues()[0]) // NOT NULL
+	sn.version = string(sn.rows.RawValues()[0]) // NOT NULL
 	return sn, nil
 }
 

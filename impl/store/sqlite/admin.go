@@ -200,13 +200,7 @@ func (s *Store) DeleteTenant(ctx context.Context, tenantID string) (store.Tenant
 // DeleteAPIToken deletes the API token with the given id.
 func (s *Store) DeleteAPIToken(ctx context.Context, id string) error {
 	n, err := affected(s.db.ExecContext(ctx, sqlstore.DeleteTokenSQL, id))
-	if err != nil {
-		return s.fail(err, "delete API token %q", id)
-	}
-	if n == 0 {
-		return sqlstore.TokenNotFound(id)
-	}
-	return nil
+	return sqlstore.TokenChanged("delete", id, n, err, s.fail)
 }
 
 // queryAll runs query on q and scans every row with scan; the list is never nil.
@@ -273,13 +267,7 @@ func (s *Store) APITokens(ctx context.Context, tenantID string) ([]store.APIToke
 // RevokeAPIToken marks the token revoked, keeping the first revocation time.
 func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) error {
 	n, err := affected(s.db.ExecContext(ctx, sqlstore.RevokeTokenSQL, formatTime(at), id))
-	if err != nil {
-		return s.fail(err, "revoke API token %q", id)
-	}
-	if n == 0 {
-		return sqlstore.TokenNotFound(id)
-	}
-	return nil
+	return sqlstore.TokenChanged("revoke", id, n, err, s.fail)
 }
 
 func scanToken(row interface{ Scan(...any) error }) (store.APIToken, error) {

@@ -119,6 +119,18 @@ func Organizations(tenantID string, rows []store.OrganizationSummary) ([]store.O
 // TokenNotFound is the error of a lookup of an unknown API token.
 func TokenNotFound(id string) error { return fmt.Errorf("API token %q: %w", id, store.ErrNotFound) }
 
+// TokenChanged returns the error of a statement that verb (revoke, delete) ran on the API token
+// id: err wrapped by fail, or TokenNotFound when it affected no row (n).
+func TokenChanged(verb, id string, n int64, err error, fail func(error, string, ...any) error) error {
+	if err != nil {
+		return fail(err, "%s API token %q", verb, id)
+	}
+	if n == 0 {
+		return TokenNotFound(id)
+	}
+	return nil
+}
+
 // OrganizationNotFound is the error of a lookup of an unknown organization.
 func OrganizationNotFound(tenantID, organizationID string) error {
 	return fmt.Errorf("organization %q of tenant %q: %w", organizationID, tenantID, store.ErrNotFound)
