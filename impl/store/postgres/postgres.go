@@ -4,6 +4,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -82,11 +83,8 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	s := &Store{
 		acquireWithin: cc.ConnectTimeout,
 		db:            fmt.Sprintf("%s/%s", net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port))), cc.Database),
-		batchSize:     opts.ImportBatchSize,
+		batchSize:     cmp.Or(max(opts.ImportBatchSize, 0), defaultImportBatchSize),
 		importSlots:   make(chan struct{}, cfg.MaxConns-1),
-	}
-	if s.batchSize <= 0 {
-		s.batchSize = defaultImportBatchSize
 	}
 	lookups := cfg.Copy()
 	lookups.MaxConns, lookups.MinConns = LookupConns, 0
@@ -106,26 +104,17 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 
 // configure applies opts over what the URL set.
 func configure(cfg *pgxpool.Config, opts Options) error {
-	if opts.MaxConns != 0 {
-		cfg.MaxConns = opts.MaxConns
-	}
+	cfg.MaxConns = cmp.Or(opts.MaxConns, cfg.MaxConns)
 	if cfg.MaxConns < MinConns {
 		return fmt.Errorf("the pool needs at least %d connections, not %d", MinConns, cfg.MaxConns)
 	}
 	cfg.MinConns = min(cfg.MinConns, cfg.MaxConns)
 	cc := cfg.ConnConfig
-	switch {
-	case opts.ConnectTimeout > 0:
-		cc.ConnectTimeout = opts.ConnectTimeout
-	case cc.ConnectTimeout == 0:
-		cc.ConnectTimeout = DefaultConnectTimeout
-	}
+	cc.ConnectTimeout = cmp.Or(max(opts.ConnectTimeout, 0), cc.ConnectTimeout, DefaultConnectTimeout)
 	if opts.StatementTimeout > 0 {
 		cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
 	}
-	if cc.RuntimeParams["application_name"] == "" {
-		cc.RuntimeParams["application_name"] = "customer-api"
-	}
+	cc.RuntimeParams["application_name"] = cmp.Or(cc.RuntimeParams["application_name"], "customer-api")
 	return nil
 }
 
