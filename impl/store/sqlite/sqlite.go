@@ -68,17 +68,11 @@ func Open(path string) (*Store, error) {
 	// Deleted rows are overwritten with zeros, so erased personal data stays in no free page.
 	q.Add("_pragma", "secure_delete(ON)")
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
+	// sql.Open fails only for a driver not registered; modernc's parses the DSN when it connects.
+	db, _ := sql.Open("sqlite", path+"?"+q.Encode())
 	pool(db, max(4, runtime.GOMAXPROCS(0)))
 	q.Add("_pragma", "query_only(ON)") // the driver applies it after journal_mode
-	lookups, err := sql.Open("sqlite", path+"?"+q.Encode())
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
+	lookups, _ := sql.Open("sqlite", path+"?"+q.Encode())
 	pool(lookups, lookupConns)
 
 	s := &Store{db: db, lookups: lookups, path: path, eraseWait: EraseWait}
@@ -96,6 +90,7 @@ func Open(path string) (*Store, error) {
 	if err := privateSidecars(path); err != nil {
 		return fail(err)
 	}
+	var err error
 	s.migrator, err = sqlstore.Migrator(goose.DialectSQLite3, db, migrations)
 	if err != nil {
 		return fail(fmt.Errorf("load migrations: %w", err))
