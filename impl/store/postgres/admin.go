@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,8 +33,7 @@ RETURNING id`
 func (s *Store) DeleteCustomers(ctx context.Context, tenantID string, customerIDs []string) (store.CustomerDeletion, error) {
 	ids := sqlstore.DistinctIDs(customerIDs)
 	var deleted []string
-	err := s.inTenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		var err error
+	err := s.inTenantTx(ctx, tenantID, func(tx pgx.Tx) (err error) {
 		deleted, err = collectIDs(ctx, tx, deleteCustomersSQL, tenantID, ids)
 		return err
 	})
@@ -72,9 +70,6 @@ func (s *Store) DeleteOrganization(ctx context.Context, tenantID, organizationID
 		del.Deleted, del.Kept = sqlstore.Partition(members, deleted)
 		return nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return store.OrganizationDeletion{}, fmt.Errorf("delete organization %q of tenant %q: %w", organizationID, tenantID, err)
-	}
 	if err != nil {
 		return store.OrganizationDeletion{}, s.fail(err, "delete organization %q of tenant %q", organizationID, tenantID)
 	}
@@ -160,9 +155,6 @@ func (s *Store) DeleteTenant(ctx context.Context, tenantID string) (store.Tenant
 		})
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return store.TenantDeletion{}, fmt.Errorf("delete tenant %q: %w", tenantID, err)
-	}
 	if err != nil {
 		return store.TenantDeletion{}, s.fail(err, "delete tenant %q", tenantID)
 	}

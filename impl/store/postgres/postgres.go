@@ -227,9 +227,9 @@ func (s *Store) acquire(ctx context.Context, pool *pgxpool.Pool) (*pgxpool.Conn,
 	return conn, err
 }
 
-// fail wraps err as sqlstore.Fail does.
+// fail wraps err as sqlstore.Fail does; store.ErrNotFound is an answer, never unavailable.
 func (s *Store) fail(err error, format string, args ...any) error {
-	return sqlstore.Fail(err, s.closed.Load() || unreachable(err), format, args...)
+	return sqlstore.Fail(err, (s.closed.Load() || unreachable(err)) && !errors.Is(err, store.ErrNotFound), format, args...)
 }
 
 // unreachable reports whether err means that the server could not be reached or serve.
