@@ -270,30 +270,23 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) err
 	return sqlstore.TokenChanged("revoke", id, n, err, s.fail)
 }
 
-func scanToken(row interface{ Scan(...any) error }) (store.APIToken, error) {
-	var (
-		t                store.APIToken
-		created          string
-		expires, revoked sql.NullString
-	)
-	if err := row.Scan(&t.ID, &t.TenantID, &t.Name, &t.SecretHash, &created, &expires, &revoked); err != nil {
-		return store.APIToken{}, err
+func scanToken(row interface{ Scan(...any) error }) (t store.APIToken, err error) {
+	var created, expires, revoked sql.NullString // NULL: no time
+	if err = row.Scan(&t.ID, &t.TenantID, &t.Name, &t.SecretHash, &created, &expires, &revoked); err == nil {
+		err = errors.Join(parseTime("created_at", created, &t.CreatedAt),
+			parseTime("expires_at", expires, &t.ExpiresAt), parseTime("revoked_at", revoked, &t.RevokedAt))
 	}
-	var err error
-	if t.CreatedAt, err = time.Parse(timeLayout, created); err != nil {
-		return store.APIToken{}, fmt.Errorf("created_at: %w", err)
-	}
-	if expires.Valid {
-		if t.ExpiresAt, err = time.Parse(timeLayout, expires.String); err != nil {
-			return store.APIToken{}, fmt.Errorf("expires_at: %w", err)
+	return t, err
+}
+
+// parseTime parses the stored form of a column's time into at.
+func parseTime(column string, text sql.NullString, at *time.Time) (err error) {
+	if text.Valid {
+		if *at, err = time.Parse(timeLayout, text.String); err != nil {
+			return fmt.Errorf("%s: %w", column, err)
 		}
 	}
-	if revoked.Valid {
-		if t.RevokedAt, err = time.Parse(timeLayout, revoked.String); err != nil {
-			return store.APIToken{}, fmt.Errorf("revoked_at: %w", err)
-		}
-	}
-	return t, nil
+	return nil
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
