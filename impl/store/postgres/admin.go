@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/internal/sqlstore"
@@ -169,7 +170,8 @@ func (s *Store) DeleteAPIToken(ctx context.Context, id string) error {
 
 // CreateAPIToken stores a new API token.
 func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
-	_, err := s.pool.Exec(ctx, sqlstore.CreateTokenSQL, t.ID, t.TenantID, t.Name, t.SecretHash, t.CreatedAt, optionalTime(t.ExpiresAt))
+	_, err := s.pool.Exec(ctx, sqlstore.CreateTokenSQL, t.ID, t.TenantID, t.Name, t.SecretHash, t.CreatedAt,
+		pgtype.Timestamptz{Time: t.ExpiresAt, Valid: !t.ExpiresAt.IsZero()})
 	if err != nil {
 		return s.fail(err, "create API token of tenant %q", t.TenantID)
 	}
@@ -209,28 +211,9 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) err
 	return sqlstore.TokenChanged("revoke", id, tag.RowsAffected(), err, s.fail)
 }
 
-func scanToken(row pgx.Row) (store.APIToken, error) {
-	var (
-		t                store.APIToken
-		expires, revoked *time.Time
-	)
-	if err := row.Scan(&t.ID, &t.TenantID, &t.Name, &t.SecretHash, &t.CreatedAt, &expires, &revoked); err != nil {
-		return store.APIToken{}, err
-	}
-	t.CreatedAt = t.CreatedAt.UTC()
-	if expires != nil {
-		t.ExpiresAt = expires.UTC()
-	}
-	if revoked != nil {
-		t.RevokedAt = revoked.UTC()
-	}
-	return t, nil
-}
-
-// optionalTime is the stored form of an optional time: NULL for the zero time.
-func optionalTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
+func scanToken(row pgx.Row) (t store.APIToken, err error) {
+	var expires, revoked pgtype.Timestamptz // NULL: the zero time
+	err = row.Scan(&t.ID, &t.TenantID, &t.Name, &t.SecretHash, &t.CreatedAt, &expires, &revoked)
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt = t.CreatedAt.UTC(), expires.Time.UTC(), revoked.Time.UTC()
+	return t, err
 }
