@@ -236,7 +236,8 @@ const timeLayout = "2006-01-02T15:04:05.000000000Z"
 
 // CreateAPIToken stores a new API token.
 func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
-	_, err := s.db.ExecContext(ctx, sqlstore.CreateTokenSQL, t.ID, t.TenantID, t.Name, t.SecretHash, formatTime(t.CreatedAt), nullTime(t.ExpiresAt))
+	_, err := s.db.ExecContext(ctx, sqlstore.CreateTokenSQL, t.ID, t.TenantID, t.Name, t.SecretHash, formatTime(t.CreatedAt),
+		sql.NullString{String: formatTime(t.ExpiresAt), Valid: !t.ExpiresAt.IsZero()})
 	if err != nil {
 		return s.fail(err, "create API token of tenant %q", t.TenantID)
 	}
@@ -290,10 +291,3 @@ func parseTime(column string, text sql.NullString, at *time.Time) (err error) {
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-func nullTime(t time.Time) sql.NullString {
-	if t.IsZero() {
-		return sql.NullString{}
-	}
-	return sql.NullString{String: formatTime(t), Valid: true}
-}
