@@ -29,15 +29,12 @@ type ImportTx interface {
 
 // Import runs store.Store.ImportCustomers on the transaction begin opens, in batches of at most
 // batchSize customers, committing unless it failed or opts.DryRun holds.
-func Import(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions, batchSize int, begin func(ctx context.Context, tenantID, organizationID string) (ImportTx, error)) (store.ImportSummary, error) {
-	sum, err := importCustomers(ctx, tenantID, organizationID, customers, opts, batchSize, begin)
-	if err != nil {
-		return store.ImportSummary{}, fmt.Errorf("import customers into organization %q of tenant %q: %w", organizationID, tenantID, err)
-	}
-	return sum, nil
-}
-
-func importCustomers(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions, batchSize int, begin func(ctx context.Context, tenantID, organizationID string) (ImportTx, error)) (sum store.ImportSummary, err error) {
+func Import(ctx context.Context, tenantID, organizationID string, customers iter.Seq2[store.Customer, error], opts store.ImportOptions, batchSize int, begin func(ctx context.Context, tenantID, organizationID string) (ImportTx, error)) (sum store.ImportSummary, err error) {
+	defer func() {
+		if err != nil {
+			sum, err = store.ImportSummary{}, fmt.Errorf("import customers into organization %q of tenant %q: %w", organizationID, tenantID, err)
+		}
+	}()
 	if tenantID == "" || organizationID == "" {
 		return sum, errors.New("empty tenant or organization id")
 	}
