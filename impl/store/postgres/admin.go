@@ -65,11 +65,8 @@ func (s *Store) DeleteOrganization(ctx context.Context, tenantID, organizationID
 			return nil
 		}
 		deleted, err := collectIDs(ctx, tx, deleteOrphansSQL, tenantID, members)
-		if err != nil {
-			return err
-		}
-		del.Deleted, del.Kept = sqlstore.Partition(members, deleted)
-		return nil
+		del.Deleted, del.Kept = sqlstore.Partition(members, deleted) // dropped on error
+		return err
 	})
 	if err != nil {
 		return store.OrganizationDeletion{}, s.fail(err, "delete organization %q of tenant %q", organizationID, tenantID)

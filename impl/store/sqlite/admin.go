@@ -57,11 +57,8 @@ func (s *Store) DeleteOrganization(ctx context.Context, tenantID, organizationID
 			return nil
 		}
 		deleted, err := s.deleteOrphans(ctx, tx, tenantID, members)
-		if err != nil {
-			return err
-		}
-		del.Deleted, del.Kept = sqlstore.Partition(members, deleted)
-		return nil
+		del.Deleted, del.Kept = sqlstore.Partition(members, deleted) // dropped on error
+		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		err = errors.Join(err, s.checkpoint(ctx))
