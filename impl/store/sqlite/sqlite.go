@@ -38,12 +38,11 @@ const lookupConns = 2
 
 // Store is a store.Store on one SQLite database file. It is safe for concurrent use.
 type Store struct {
-	db        *sql.DB
-	lookups   *sql.DB // read-only, see lookupConns
-	path      string
-	migrator  *goose.Provider
-	migrateMu sync.Mutex
-	closed    atomic.Bool
+	db       *sql.DB
+	lookups  *sql.DB // read-only, see lookupConns
+	path     string
+	migrator *goose.Provider // serializes its runs itself
+	closed   atomic.Bool
 	// prepared maps a lookup's query to its *sql.Stmt: compiling is a third of a lookup's cost.
 	prepared sync.Map
 	// eraseWait bounds a deletion's wait for readers; tests set checkpointBusy.
@@ -118,8 +117,6 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // MigrateUp is Migrate, returning the versions it applied.
 func (s *Store) MigrateUp(ctx context.Context) ([]int64, error) {
-	s.migrateMu.Lock()
-	defer s.migrateMu.Unlock()
 	results, err := s.migrator.Up(ctx)
 	if err != nil {
 		return nil, s.fail(err, "migrate sqlite %s", s.path)
