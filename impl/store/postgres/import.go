@@ -155,13 +155,11 @@ func (t *importTx) wait() error {
 }
 
 func (t *importTx) Counts() (store.ImportSummary, error) {
-	if err := t.Flush(); err != nil {
-		return store.ImportSummary{}, err
+	err := t.Flush()
+	if err == nil {
+		err = t.wait()
 	}
-	if err := t.wait(); err != nil {
-		return store.ImportSummary{}, err
-	}
-	return t.sum, nil
+	return t.sum, err
 }
 
 // write writes b and counts what it did.

@@ -114,10 +114,8 @@ func endImportConn(ctx context.Context, conn *sql.Conn) {
 }
 
 func (t *importTx) Counts() (store.ImportSummary, error) {
-	if err := t.Flush(); err != nil {
-		return store.ImportSummary{}, err
-	}
-	return t.sum, nil
+	err := t.Flush()
+	return t.sum, err
 }
 
 func (t *importTx) End(commit bool) error {
