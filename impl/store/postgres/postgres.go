@@ -13,7 +13,6 @@ import (
 	"net"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -245,12 +244,10 @@ func unreachable(err error) bool {
 		return pgErr.Code[:2] == "08" // connection_exception
 	}
 	var connectErr *pgconn.ConnectError
-	var netErr net.Error
+	var netErr net.Error // syscall.Errno (ECONNREFUSED, ECONNRESET, EPIPE...) is one too
 	switch {
 	case errors.As(err, &connectErr), errors.As(err, &netErr), errors.Is(err, pgconn.ErrConnClosed),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, context.DeadlineExceeded):
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, context.DeadlineExceeded):
 		return true
 	}
 	return pgconn.SafeToRetry(err)
