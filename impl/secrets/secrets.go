@@ -197,9 +197,7 @@ func (h Hasher) Hash(plain string) (string, error) {
 		return "", errEmpty
 	}
 	salt := make([]byte, saltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("hash secret: read salt: %w", err)
-	}
+	_, _ = rand.Read(salt) // crypto/rand.Read never fails
 	password, keyID := []byte(plain), ""
 	if h.Pepper != nil {
 		password, keyID = h.Pepper.mix(plain), ",keyid="+h.Pepper.id
@@ -219,11 +217,7 @@ func (h Hasher) Prepare(value string) (string, error) {
 	case isHash(value):
 		return value, nil
 	}
-	out, err := h.Hash(value)
-	if err != nil {
-		return "", fmt.Errorf("prepare secret: %w", err)
-	}
-	return out, nil
+	return h.Hash(value) // value is not empty: Hash cannot fail
 }
 
 // Matches reports whether plain is the secret hashed in hash: an unpeppered hash without the
