@@ -243,18 +243,8 @@ func parseBearer(header string) (string, error) {
 	return token, nil
 }
 
+// isToken68 reports whether s is 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
 func isToken68(s string) bool {
 	s = strings.TrimRight(s, "=")
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		switch {
-		case r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-		case strings.ContainsRune("-._~+/", r):
-		default:
-			return false
-		}
-	}
-	return true
+	return s != "" && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/") == ""
 }
