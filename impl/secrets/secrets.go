@@ -210,14 +210,12 @@ func (h Hasher) Hash(plain string) (string, error) {
 
 // Prepare returns the value to store for a secret given on import: value itself when it is
 // already a hash (isHash), "" when it is empty (no secret), and its hash otherwise (Hash).
-func (h Hasher) Prepare(value string) (string, error) {
-	switch {
-	case value == "":
-		return "", nil
-	case isHash(value):
-		return value, nil
+func (h Hasher) Prepare(value string) string {
+	if value == "" || isHash(value) {
+		return value
 	}
-	return h.Hash(value) // value is not empty: Hash cannot fail
+	hash, _ := h.Hash(value) // value is not empty: Hash cannot fail
+	return hash
 }
 
 // Matches reports whether plain is the secret hashed in hash: an unpeppered hash without the
