@@ -40,7 +40,7 @@ const (
 type remoteKeys struct {
 	url     string
 	opts    KeySetOptions
-	storage jwkset.Storage
+	storage *jwkset.MemoryJWKSet
 	lookup  keyfunc.Keyfunc
 	limiter *rate.Limiter
 	flight  singleflight.Group // one fetch for an unknown kid at a time; the others wait for it
@@ -133,10 +133,7 @@ func (k *remoteKeys) fetch(ctx context.Context) error {
 		}
 		keys = append(keys, jwk)
 	}
-	if err := k.storage.KeyReplaceAll(ctx, keys); err != nil {
-		return fmt.Errorf("key set %s: %w", k.url, err)
-	}
-	return nil
+	return k.storage.KeyReplaceAll(ctx, keys) // a memory set: cannot fail
 }
 
 // Discovery is what the service reads from an OpenID Connect discovery document.
