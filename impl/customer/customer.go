@@ -72,15 +72,12 @@ func HashCredentialsWith(h secrets.Hasher, creds Credentials, stored store.Secre
 		PasswordHash: prepare(secrets.Hasher{}, creds.Password, stored.PasswordHash),
 		PINHash:      prepare(h, creds.PIN, stored.PINHash),
 	}
-	if len(creds.SecretAnswers) > 0 {
-		out.SecretAnswerHashes = make([]string, len(creds.SecretAnswers))
-		for i, answer := range creds.SecretAnswers {
-			old := ""
-			if i < len(stored.SecretAnswerHashes) {
-				old = stored.SecretAnswerHashes[i]
-			}
-			out.SecretAnswerHashes[i] = prepare(h, answer, old)
+	for i, answer := range creds.SecretAnswers {
+		old := ""
+		if i < len(stored.SecretAnswerHashes) {
+			old = stored.SecretAnswerHashes[i]
 		}
+		out.SecretAnswerHashes = append(out.SecretAnswerHashes, prepare(h, answer, old))
 	}
 	return out
 }
