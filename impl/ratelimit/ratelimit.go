@@ -24,7 +24,7 @@ func (e *TooMany) Error() string {
 	return "rate limit exceeded; retry after " + strconv.Itoa(e.RetryAfter) + "s"
 }
 
-// tooMany is the refusal for a wait; both callers have one.
+// tooMany is the refusal for a wait, which its callers only ask for when there is one.
 func tooMany(wait time.Duration) error {
 	return &TooMany{RetryAfter: int(math.Ceil(wait.Seconds()))}
 }
