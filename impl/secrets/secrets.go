@@ -64,13 +64,6 @@ type argon2Hash struct {
 	salt, key   []byte
 }
 
-func (p argon2Hash) derive(plain []byte) []byte {
-	if p.variant == "argon2i" {
-		return argon2.Key(plain, p.salt, p.iterations, p.memory, p.parallelism, uint32(len(p.key)))
-	}
-	return argon2.IDKey(plain, p.salt, p.iterations, p.memory, p.parallelism, uint32(len(p.key)))
-}
-
 // parseArgon2 parses $argon2id$v=19$m=M,t=T,p=P[,keyid=K]$salt$key (or argon2i).
 func parseArgon2(s string) (argon2Hash, error) {
 	var p argon2Hash
@@ -232,5 +225,10 @@ func (h Hasher) Matches(hash, plain string) bool {
 		}
 		password = h.Pepper.mix(plain)
 	}
-	return subtle.ConstantTimeCompare(p.derive(password), p.key) == 1
+	derive := argon2.IDKey
+	if p.variant == "argon2i" {
+		derive = argon2.Key
+	}
+	key := derive(password, p.salt, p.iterations, p.memory, p.parallelism, uint32(len(p.key)))
+	return subtle.ConstantTimeCompare(key, p.key) == 1
 }
