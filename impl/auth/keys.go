@@ -25,21 +25,22 @@ import (
 
 // KeySetOptions tune how a remote key set is kept.
 type KeySetOptions struct {
-	Client            *http.Client
 	RefreshInterval   time.Duration // default 15 minutes
 	UnknownKeyRefetch time.Duration // least time between fetches for an unknown kid; default 30 s
-	FetchTimeout      time.Duration // bounds each fetch; default 10 s
 	Logger            *slog.Logger  // failed refreshes; default slog.Default()
 }
 
-// maxDocumentBytes bounds the key set and discovery documents read.
-const maxDocumentBytes = 1 << 20
+// maxDocumentBytes bounds the key set and discovery documents read; fetchTimeout each fetch.
+const (
+	maxDocumentBytes = 1 << 20
+	fetchTimeout     = 10 * time.Second
+)
 
 // remoteKeys is a key set fetched over HTTP into keyfunc's memory storage.
 type remoteKeys struct {
 	url     string
 	opts    KeySetOptions
-	storage jwkset.Storage
+	storage *jwkset.MemoryJWKSet
 	lookup  keyfunc.Keyfunc
 	limiter *rate.Limiter
 	flight  singleflight.Group // one fetch for an unknown kid at a time; the others wait for it
@@ -51,14 +52,9 @@ type remoteKeys struct {
 func RemoteKeys(ctx context.Context, url string, opts KeySetOptions) (jwt.Keyfunc, error) {
 	opts.RefreshInterval = cmp.Or(opts.RefreshInterval, 15*time.Minute)
 	opts.UnknownKeyRefetch = cmp.Or(opts.UnknownKeyRefetch, 30*time.Second)
-	opts.FetchTimeout = cmp.Or(opts.FetchTimeout, 10*time.Second)
-	opts.Client = cmp.Or(opts.Client, &http.Client{})
 	opts.Logger = cmp.Or(opts.Logger, slog.Default())
 	storage := jwkset.NewMemoryStorage()
-	lookup, err := keyfunc.New(keyfunc.Options{Ctx: ctx, Storage: storage})
-	if err != nil {
-		return nil, fmt.Errorf("key set %s: %w", url, err)
-	}
+	lookup, _ := keyfunc.New(keyfunc.Options{Ctx: ctx, Storage: storage}) // fails only without a storage
 	k := &remoteKeys{url: url, opts: opts, storage: storage, lookup: lookup,
 		limiter: rate.NewLimiter(rate.Every(opts.UnknownKeyRefetch), 1)}
 	if err := k.fetch(ctx); err != nil {
@@ -120,10 +116,10 @@ func (k *remoteKeys) fetchOrWarn(ctx context.Context, what string) bool {
 // fetch replaces the keys held, under its own deadline. Keys of unsupported types are skipped;
 // a malformed key fails the fetch.
 func (k *remoteKeys) fetch(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, k.opts.FetchTimeout)
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
 	var set jwkset.JWKSMarshal
-	if err := getJSON(ctx, k.opts.Client, k.url, "application/jwk-set+json, application/json", &set); err != nil {
+	if err := getJSON(ctx, http.DefaultClient, k.url, "application/jwk-set+json, application/json", &set); err != nil {
 		return fmt.Errorf("key set %s: %w", k.url, err)
 	}
 	keys := make([]jwkset.JWK, 0, len(set.Keys))
@@ -137,10 +133,7 @@ func (k *remoteKeys) fetch(ctx context.Context) error {
 		}
 		keys = append(keys, jwk)
 	}
-	if err := k.storage.KeyReplaceAll(ctx, keys); err != nil {
-		return fmt.Errorf("key set %s: %w", k.url, err)
-	}
-	return nil
+	return k.storage.KeyReplaceAll(ctx, keys) // a memory set: cannot fail
 }
 
 // Discovery is what the service reads from an OpenID Connect discovery document.

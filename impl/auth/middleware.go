@@ -122,9 +122,8 @@ func credentialsFrom(ctx context.Context) *credentials {
 	return c
 }
 
-var credentialHeaders = []struct{ canonical, name string }{
-	{"Authorization", "Authorization"}, {"Token", "token"}, {"Tenantid", "tenantId"},
-}
+// credentialHeaders are spelled as in the contract.
+var credentialHeaders = []string{"Authorization", "token", "tenantId"}
 
 // Admit reads the credential headers once (each must be sent once), then asks Limits.Unverified
 // whether they may be checked, before any costly work.
@@ -132,9 +131,9 @@ func (a *Authenticator) Admit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		var repeated []string
-		for _, h := range credentialHeaders {
-			if len(req.Header[h.canonical]) > 1 {
-				repeated = append(repeated, h.name)
+		for _, name := range credentialHeaders {
+			if len(req.Header.Values(name)) > 1 {
+				repeated = append(repeated, name)
 			}
 		}
 		if repeated != nil {
@@ -194,7 +193,7 @@ func (a *Authenticator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 				return &Failure{Subject: id.Subject, Err: err}
 			}
 		}
-		c.SetRequest(req.WithContext(withIdentity(ctx, id)))
+		c.SetRequest(req.WithContext(context.WithValue(ctx, identityKey{}, id)))
 		span.End()
 		return next(c)
 	}
@@ -244,18 +243,8 @@ func parseBearer(header string) (string, error) {
 	return token, nil
 }
 
+// isToken68 reports whether s is 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
 func isToken68(s string) bool {
 	s = strings.TrimRight(s, "=")
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		switch {
-		case r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-		case strings.ContainsRune("-._~+/", r):
-		default:
-			return false
-		}
-	}
-	return true
+	return s != "" && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/") == ""
 }

@@ -67,28 +67,19 @@ func StripWriteOnly(c gen.Customer) gen.Customer {
 // HashCredentialsWith returns the secrets to store for creds: a stored hash that matches is kept
 // (a second import changes nothing), and so is a given hash. h's pepper goes into the PIN and the
 // answers, the low-entropy secrets; passwords are hashed without it.
-func HashCredentialsWith(h secrets.Hasher, creds Credentials, stored store.Secrets) (store.Secrets, error) {
-	var out store.Secrets
-	var err error
-	if out.PasswordHash, err = prepare(secrets.Hasher{}, creds.Password, stored.PasswordHash); err != nil {
-		return store.Secrets{}, fmt.Errorf("hash password: %w", err)
+func HashCredentialsWith(h secrets.Hasher, creds Credentials, stored store.Secrets) store.Secrets {
+	out := store.Secrets{
+		PasswordHash: prepare(secrets.Hasher{}, creds.Password, stored.PasswordHash),
+		PINHash:      prepare(h, creds.PIN, stored.PINHash),
 	}
-	if out.PINHash, err = prepare(h, creds.PIN, stored.PINHash); err != nil {
-		return store.Secrets{}, fmt.Errorf("hash PIN: %w", err)
-	}
-	if len(creds.SecretAnswers) > 0 {
-		out.SecretAnswerHashes = make([]string, len(creds.SecretAnswers))
-		for i, answer := range creds.SecretAnswers {
-			old := ""
-			if i < len(stored.SecretAnswerHashes) {
-				old = stored.SecretAnswerHashes[i]
-			}
-			if out.SecretAnswerHashes[i], err = prepare(h, answer, old); err != nil {
-				return store.Secrets{}, fmt.Errorf("hash secret answer %d: %w", i, err)
-			}
+	for i, answer := range creds.SecretAnswers {
+		old := ""
+		if i < len(stored.SecretAnswerHashes) {
+			old = stored.SecretAnswerHashes[i]
 		}
+		out.SecretAnswerHashes = append(out.SecretAnswerHashes, prepare(h, answer, old))
 	}
-	return out, nil
+	return out
 }
 
 // HasAny reports whether creds hold at least one value.
@@ -96,12 +87,12 @@ func (c Credentials) HasAny() bool {
 	return c.Password != nil || c.PIN != nil || slices.ContainsFunc(c.SecretAnswers, func(a *string) bool { return a != nil })
 }
 
-func prepare(h secrets.Hasher, plain *string, stored string) (string, error) {
+func prepare(h secrets.Hasher, plain *string, stored string) string {
 	switch {
 	case plain == nil:
-		return "", nil
+		return ""
 	case *plain == stored, stored != "" && h.Matches(stored, *plain):
-		return stored, nil
+		return stored
 	}
 	return h.Prepare(*plain)
 }

@@ -199,11 +199,7 @@ func (p *preparer) prepare(ctx context.Context, raw gojson.RawMessage) (store.Cu
 			return store.Customer{}, fmt.Errorf("read stored secrets: %w", err)
 		}
 	}
-	hashed, err := customer.HashCredentialsWith(p.hasher, creds, stored)
-	if err != nil {
-		return store.Customer{}, err
-	}
-	return store.Customer{ID: id, Document: document, Secrets: hashed}, nil
+	return store.Customer{ID: id, Document: document, Secrets: customer.HashCredentialsWith(p.hasher, creds, stored)}, nil
 }
 
 // lacksWrapper reports whether raw is a JSON object without a "customer" member.

@@ -165,10 +165,6 @@ func clientKey(req *http.Request, trustForwardedFor bool) netip.Prefix {
 
 func prefixOf(addr netip.Addr) netip.Prefix {
 	addr = addr.Unmap()
-	bits := 32
-	if addr.Is6() {
-		bits = 64
-	}
-	p, _ := addr.Prefix(bits) // cannot fail: the address is valid and has that many bits
+	p, _ := addr.Prefix(min(addr.BitLen(), 64)) // cannot fail: the address is valid, with 32 or 128 bits
 	return p
 }

@@ -24,11 +24,8 @@ func (e *TooMany) Error() string {
 	return "rate limit exceeded; retry after " + strconv.Itoa(e.RetryAfter) + "s"
 }
 
-// tooMany is the refusal for a wait, or nil when there is none.
+// tooMany is the refusal for a wait, which its callers only ask for when there is one.
 func tooMany(wait time.Duration) error {
-	if wait <= 0 {
-		return nil
-	}
 	return &TooMany{RetryAfter: int(math.Ceil(wait.Seconds()))}
 }
 

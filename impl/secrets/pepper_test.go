@@ -58,8 +58,8 @@ func TestPepper(t *testing.T) {
 		}
 	})
 	t.Run("a peppered hash given on import is kept as given", func(t *testing.T) {
-		if got, err := (secrets.Hasher{}).Prepare(h); err != nil || got != h {
-			t.Errorf("Prepare = %q, %v", got, err)
+		if got := (secrets.Hasher{}).Prepare(h); got != h {
+			t.Errorf("Prepare = %q", got)
 		}
 	})
 	t.Run("a short pepper is refused", func(t *testing.T) {

@@ -64,13 +64,6 @@ type argon2Hash struct {
 	salt, key   []byte
 }
 
-func (p argon2Hash) derive(plain []byte) []byte {
-	if p.variant == "argon2i" {
-		return argon2.Key(plain, p.salt, p.iterations, p.memory, p.parallelism, uint32(len(p.key)))
-	}
-	return argon2.IDKey(plain, p.salt, p.iterations, p.memory, p.parallelism, uint32(len(p.key)))
-}
-
 // parseArgon2 parses $argon2id$v=19$m=M,t=T,p=P[,keyid=K]$salt$key (or argon2i).
 func parseArgon2(s string) (argon2Hash, error) {
 	var p argon2Hash
@@ -197,9 +190,7 @@ func (h Hasher) Hash(plain string) (string, error) {
 		return "", errEmpty
 	}
 	salt := make([]byte, saltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("hash secret: read salt: %w", err)
-	}
+	_, _ = rand.Read(salt) // crypto/rand.Read never fails
 	password, keyID := []byte(plain), ""
 	if h.Pepper != nil {
 		password, keyID = h.Pepper.mix(plain), ",keyid="+h.Pepper.id
@@ -212,18 +203,12 @@ func (h Hasher) Hash(plain string) (string, error) {
 
 // Prepare returns the value to store for a secret given on import: value itself when it is
 // already a hash (isHash), "" when it is empty (no secret), and its hash otherwise (Hash).
-func (h Hasher) Prepare(value string) (string, error) {
-	switch {
-	case value == "":
-		return "", nil
-	case isHash(value):
-		return value, nil
+func (h Hasher) Prepare(value string) string {
+	if value == "" || isHash(value) {
+		return value
 	}
-	out, err := h.Hash(value)
-	if err != nil {
-		return "", fmt.Errorf("prepare secret: %w", err)
-	}
-	return out, nil
+	hash, _ := h.Hash(value) // value is not empty: Hash cannot fail
+	return hash
 }
 
 // Matches reports whether plain is the secret hashed in hash: an unpeppered hash without the
@@ -240,5 +225,10 @@ func (h Hasher) Matches(hash, plain string) bool {
 		}
 		password = h.Pepper.mix(plain)
 	}
-	return subtle.ConstantTimeCompare(p.derive(password), p.key) == 1
+	derive := argon2.IDKey
+	if p.variant == "argon2i" {
+		derive = argon2.Key
+	}
+	key := derive(password, p.salt, p.iterations, p.memory, p.parallelism, uint32(len(p.key)))
+	return subtle.ConstantTimeCompare(key, p.key) == 1
 }
