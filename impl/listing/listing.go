@@ -40,9 +40,6 @@ const (
 // memoryWindows is how many windows of memory the bodies being built and sent may hold in all.
 const memoryWindows = 4
 
-// retryAfter is how long a client refused as busy is asked to wait.
-const retryAfter = 5 * time.Second
-
 // Reader is what the lister needs of the store.
 type Reader interface {
 	ReadOrganization(ctx context.Context, tenantID, organizationID string) (store.Snapshot, error)
@@ -127,12 +124,9 @@ var (
 	ErrSpoolFull  = errors.New("the spool budget for large lists is spent")
 )
 
-// BusyError is a read refused for want of room (Err: ErrNoReadSlot or ErrSpoolFull); the
-// client may retry after RetryAfter.
-type BusyError struct {
-	RetryAfter time.Duration
-	Err        error
-}
+// BusyError is a read refused for want of room (Err: ErrNoReadSlot or ErrSpoolFull): the
+// client may retry later.
+type BusyError struct{ Err error }
 
 func (e *BusyError) Error() string { return "busy: " + e.Err.Error() }
 func (e *BusyError) Unwrap() error { return e.Err }
@@ -243,7 +237,7 @@ func (l *Lister) busy(err error) error {
 		return err
 	}
 	l.outcomes.WithLabelValues("busy").Inc()
-	return &BusyError{RetryAfter: retryAfter, Err: err}
+	return &BusyError{Err: err}
 }
 
 // encoder writes the list's JSON: each document as {"customer": document}, comma separated,

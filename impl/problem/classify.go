@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -71,7 +70,7 @@ func FromError(err error) *Error {
 			detail = "The service is busy with other large answers; retry later."
 		}
 		return &Error{Kind: Unavailable, Detail: detail, Cause: err,
-			Header: http.Header{"Retry-After": {strconv.Itoa(int(busy.RetryAfter / time.Second))}}}
+			Header: http.Header{"Retry-After": {RetryAfterSeconds}}}
 	case isValidationError(err): // inside an *echo.HTTPError too: it unwraps to its Internal
 		return fromValidation(err)
 	case errors.As(err, &he):

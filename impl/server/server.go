@@ -64,11 +64,8 @@ func New(d Deps) (http.Handler, error) {
 	}
 	d.ResponseValidation = cmp.Or(d.ResponseValidation, contract.Enforce)
 	log := slog.New(telemetry.ContextAttrs(d.Logger.Handler(), withRequestID))
-	responses, err := d.Contract.NewResponseValidator(d.ResponseValidation, d.ValidationCacheEntries, log,
+	responses := d.Contract.NewResponseValidator(d.ResponseValidation, d.ValidationCacheEntries, log,
 		d.Metrics.ResponseValidationFailures, d.Metrics.ResponseValidationCache)
-	if err != nil {
-		return nil, err
-	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
