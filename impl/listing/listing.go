@@ -40,11 +40,6 @@ const (
 // memoryWindows is how many windows of memory the bodies being built and sent may hold in all.
 const memoryWindows = 4
 
-// Reader is what the lister needs of the store.
-type Reader interface {
-	ReadOrganization(ctx context.Context, tenantID, organizationID string) (store.Snapshot, error)
-}
-
 // Checker checks the list's documents before their bytes are kept (contract.ResponseValidator).
 type Checker interface {
 	// Passed reports whether the exact bytes of document passed before: then it needs no check.
@@ -68,7 +63,7 @@ type Options struct {
 
 // Lister writes customer lists. It is safe for concurrent use.
 type Lister struct {
-	reader       Reader
+	reader       store.Store
 	checker      Checker
 	outcomes     *prometheus.CounterVec
 	opts         Options // with the defaults filled in
@@ -79,7 +74,7 @@ type Lister struct {
 
 // New returns a Lister reading from r, each document checked by checker, that counts the lists
 // it answers by outcome (cached, read, spooled, busy, cut_short, dropped_erased).
-func New(r Reader, checker Checker, opts Options, outcomes *prometheus.CounterVec) *Lister {
+func New(r store.Store, checker Checker, opts Options, outcomes *prometheus.CounterVec) *Lister {
 	opts.Window = orDefault(opts.Window, DefaultWindow)
 	opts.CacheBytes = cmp.Or(opts.CacheBytes, DefaultCacheBytes)
 	opts.MaxReads = orDefault(opts.MaxReads, DefaultMaxReads)
