@@ -30,7 +30,7 @@ func forEachBackend(t *testing.T, test func(t *testing.T, env *apitest.Env)) {
 // here for the tests that check no write-only value comes back.
 func demoCustomers(t *testing.T, organizationID string) []gen.Customer {
 	t.Helper()
-	for _, org := range demo.Dataset() {
+	for _, org := range apitest.DemoDataset() {
 		if org.ID == organizationID {
 			for i := range org.Customers {
 				tfa := org.Customers[i].Twofa
