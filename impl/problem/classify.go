@@ -40,8 +40,11 @@ func FromError(err error) *Error {
 	case errors.As(err, &p):
 		return p
 	case errors.As(err, &tooMany): // before refused: auth wraps the tenant's limit with its subject
-		return &Error{Kind: TooManyRequests, Detail: "Rate limit exceeded; retry after " + plural(tooMany.RetryAfter, "second") + ".",
-			Header: http.Header{"Retry-After": {strconv.Itoa(tooMany.RetryAfter)}}, Cause: err}
+		detail := "Rate limit exceeded; retry after " + strconv.Itoa(tooMany.RetryAfter) + " seconds."
+		if tooMany.RetryAfter == 1 {
+			detail = "Rate limit exceeded; retry after 1 second."
+		}
+		return &Error{Kind: TooManyRequests, Detail: detail, Header: http.Header{"Retry-After": {strconv.Itoa(tooMany.RetryAfter)}}, Cause: err}
 	case errors.As(err, &refused) && refused.Reason == auth.ReasonMissingScope:
 		return &Error{Kind: Forbidden, Detail: "The access token lacks the " + refused.Scope + " scope.",
 			Header: http.Header{"WWW-Authenticate": {bearerChallenge("insufficient_scope", refused.Scope)}}, Cause: err}
@@ -57,7 +60,7 @@ func FromError(err error) *Error {
 		return &Error{Kind: InvalidRequest, Detail: "A credential header was sent more than once.", InvalidParams: params, Cause: err}
 	case errors.Is(err, store.ErrNotFound): // the one thing a request names: its organization
 		return &Error{Kind: NotFound, Detail: "No organization with this id exists for the tenant.", Cause: err}
-	case errors.Is(err, contract.ErrNoOperation):
+	case errors.Is(err, contract.ErrNoOperation), errors.As(err, &he) && he.Code == http.StatusNotFound:
 		return &Error{Kind: NotFound, Detail: "No resource exists at this path.", Cause: err}
 	case errors.As(err, &method):
 		return &Error{Kind: MethodNotAllowed, Detail: "This resource answers " + method.Allow + " only.",
@@ -73,27 +76,17 @@ func FromError(err error) *Error {
 			Header: http.Header{"Retry-After": {RetryAfterSeconds}}}
 	case isValidationError(err): // inside an *echo.HTTPError too: it unwraps to its Internal
 		return fromValidation(err)
-	case errors.As(err, &he):
-		return fromStatus(he.Code, err)
+	// Echo's own errors (wrong method) and the generated wrapper's 400s: no middleware the
+	// service installs raises another status.
+	case errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed:
+		return &Error{Kind: MethodNotAllowed, Detail: "This resource does not answer this method.", Cause: err}
+	case errors.As(err, &he) && he.Code >= 400 && he.Code < 500:
+		return &Error{Kind: InvalidRequest, Detail: "The request cannot be served as sent.", Cause: err}
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &Error{Kind: Unavailable, Detail: "The customer store is unreachable; retry later.",
 			Header: http.Header{"Retry-After": {RetryAfterSeconds}}, Cause: err}
 	}
 	return &Error{Kind: Internal, Detail: "The service failed to answer; the failure has been logged.", Cause: err}
-}
-
-// fromStatus covers the errors Echo raises itself (no route, wrong method) and the generated
-// wrapper's 400s; no middleware the service installs raises another status.
-func fromStatus(status int, cause error) *Error {
-	switch {
-	case status == http.StatusNotFound:
-		return &Error{Kind: NotFound, Detail: "No resource exists at this path.", Cause: cause}
-	case status == http.StatusMethodNotAllowed:
-		return &Error{Kind: MethodNotAllowed, Detail: "This resource does not answer this method.", Cause: cause}
-	case status >= 400 && status < 500:
-		return &Error{Kind: InvalidRequest, Detail: "The request cannot be served as sent.", Cause: cause}
-	}
-	return &Error{Kind: Internal, Detail: "The service failed to answer; the failure has been logged.", Cause: cause}
 }
 
 // unauthenticated is the one answer to every failed credential check: it tells an attacker
@@ -110,14 +103,6 @@ func bearerChallenge(code, scope string) string {
 		challenge += `, scope="` + scope + `"`
 	}
 	return challenge
-}
-
-// plural is n with its unit: "1 second", "2 seconds".
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.Itoa(n) + " " + unit + "s"
 }
 
 func isValidationError(err error) bool {
