@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -56,7 +55,7 @@ type Options struct {
 	// (default: half, and fewer than the CPUs, so one tenant's reads leave a core to others).
 	MaxReads, MaxReadsPerTenant int
 	QueueTimeout                time.Duration // how long a read waits for its turn before a 503
-	SpoolDir                    string        // where spooled bodies go (default: os.TempDir)
+	SpoolDir                    string        // where spooled bodies go ("": os.TempDir, as os.CreateTemp takes it)
 	SpoolBytes                  int64         // the disk spooled bodies take in all; a tenant half
 	WriteStall                  time.Duration // how long one write to a client may take
 }
@@ -80,7 +79,6 @@ func New(r store.Store, checker Checker, opts Options, outcomes *prometheus.Coun
 	opts.MaxReads = orDefault(opts.MaxReads, DefaultMaxReads)
 	opts.MaxReadsPerTenant = orDefault(opts.MaxReadsPerTenant, max(1, min(opts.MaxReads/2, runtime.GOMAXPROCS(0)-1)))
 	opts.QueueTimeout = orDefault(opts.QueueTimeout, DefaultQueueTimeout)
-	opts.SpoolDir = cmp.Or(opts.SpoolDir, os.TempDir())
 	opts.SpoolBytes = orDefault(opts.SpoolBytes, DefaultSpoolBytes)
 	opts.WriteStall = orDefault(opts.WriteStall, DefaultWriteStall)
 	return &Lister{
