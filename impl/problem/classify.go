@@ -1,6 +1,7 @@
 package problem
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -116,32 +117,22 @@ func isValidationError(err error) bool {
 // parameter, or a 401 for a failed security requirement. Reasons never quote the value sent.
 func fromValidation(err error) *Error {
 	var params []gen.InvalidParam
+	var names []string
 	for _, e := range flatten(err) {
 		var se *openapi3filter.SecurityRequirementsError
 		if errors.As(e, &se) {
 			return unauthenticated(err)
 		}
+		// Parameters only: no operation of the contract takes a request body.
 		var re *openapi3filter.RequestError
-		if !errors.As(e, &re) {
-			continue
-		}
-		switch {
-		case re.Parameter != nil:
-			params = append(params, gen.InvalidParam{
-				In:     gen.InvalidParamIn(re.Parameter.In),
-				Name:   re.Parameter.Name,
-				Reason: reason(re.Err),
-			})
-		case re.RequestBody != nil:
-			params = append(params, gen.InvalidParam{In: gen.InvalidParamInBody, Name: "", Reason: reason(re.Err)})
+		if errors.As(e, &re) && re.Parameter != nil {
+			p := gen.InvalidParam{In: gen.InvalidParamIn(re.Parameter.In), Name: re.Parameter.Name, Reason: reason(re.Err)}
+			params = append(params, p)
+			names = append(names, fmt.Sprintf("%s %s %s", p.In, p.Name, p.Reason))
 		}
 	}
 	detail := "The request does not match the API contract."
-	if len(params) > 0 {
-		names := make([]string, len(params))
-		for i, p := range params {
-			names[i] = fmt.Sprintf("%s %s %s", p.In, p.Name, p.Reason)
-		}
+	if len(names) > 0 {
 		detail = "The request does not match the API contract: " + strings.Join(names, "; ") + "."
 	}
 	return &Error{Kind: InvalidRequest, Detail: detail, InvalidParams: params, Cause: err}
@@ -169,33 +160,21 @@ func flatten(err error) []error {
 func reason(err error) string {
 	var se *openapi3.SchemaError
 	switch {
-	case err == nil:
-		return "is invalid"
 	case errors.Is(err, openapi3filter.ErrInvalidRequired):
 		return "is required but missing"
 	case errors.Is(err, openapi3filter.ErrInvalidEmptyValue):
 		return "must not be empty"
-	case errors.As(err, &se):
-		return schemaReason(se)
-	}
-	return "is invalid"
-}
-
-func schemaReason(se *openapi3.SchemaError) string {
-	s := se.Schema
-	switch {
-	case s == nil:
+	case !errors.As(err, &se):
+		return "is invalid"
+	case se.Schema == nil:
 	case se.SchemaField == "minLength":
-		return fmt.Sprintf("must be at least %d characters long", s.MinLength)
-	case se.SchemaField == "maxLength" && s.MaxLength != nil:
-		return fmt.Sprintf("must be at most %d characters long", *s.MaxLength)
+		return fmt.Sprintf("must be at least %d characters long", se.Schema.MinLength)
+	case se.SchemaField == "maxLength" && se.Schema.MaxLength != nil:
+		return fmt.Sprintf("must be at most %d characters long", *se.Schema.MaxLength)
 	case se.SchemaField == "pattern":
-		return fmt.Sprintf("must match the pattern %s", s.Pattern)
+		return fmt.Sprintf("must match the pattern %s", se.Schema.Pattern)
 	case se.SchemaField == "type":
-		return "must be a " + strings.Join(s.Type.Slice(), " or ")
+		return "must be a " + strings.Join(se.Schema.Type.Slice(), " or ")
 	}
-	if se.Reason != "" {
-		return se.Reason
-	}
-	return "does not match the schema"
+	return cmp.Or(se.Reason, "does not match the schema")
 }
