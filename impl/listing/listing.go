@@ -111,18 +111,11 @@ type Request struct {
 // client went away or stalled. Nothing is left to tell the client.
 var ErrCutShort = errors.New("the list was cut short")
 
-// Why a read is refused as busy.
+// Why a read is refused for want of room: the client may retry later.
 var (
-	ErrNoReadSlot = errors.New("no read slot within the queue timeout")
-	ErrSpoolFull  = errors.New("the spool budget for large lists is spent")
+	ErrNoReadSlot = errors.New("busy: no read slot within the queue timeout")
+	ErrSpoolFull  = errors.New("busy: the spool budget for large lists is spent")
 )
-
-// BusyError is a read refused for want of room (Err: ErrNoReadSlot or ErrSpoolFull): the
-// client may retry later.
-type BusyError struct{ Err error }
-
-func (e *BusyError) Error() string { return "busy: " + e.Err.Error() }
-func (e *BusyError) Unwrap() error { return e.Err }
 
 // Write writes the list as a 200 answer to w and returns how many customers the client
 // received whole. An error not wrapping ErrCutShort means nothing was sent.
@@ -224,13 +217,12 @@ func (l *Lister) produce(ctx context.Context, key Request) (_ *body, _ Request, 
 	return out, key, nil
 }
 
-// busy turns a want of room into a BusyError, counted; other errors pass unchanged.
+// busy counts a read refused for want of room (ErrNoReadSlot, ErrSpoolFull); it returns err.
 func (l *Lister) busy(err error) error {
-	if !errors.Is(err, ErrNoReadSlot) && !errors.Is(err, ErrSpoolFull) {
-		return err
+	if errors.Is(err, ErrNoReadSlot) || errors.Is(err, ErrSpoolFull) {
+		l.outcomes.WithLabelValues("busy").Inc()
 	}
-	l.outcomes.WithLabelValues("busy").Inc()
-	return &BusyError{Err: err}
+	return err
 }
 
 // encoder writes the list's JSON: each document as {"customer": document}, comma separated,

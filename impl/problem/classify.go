@@ -34,7 +34,6 @@ func FromError(err error) *Error {
 		repeated *auth.RepeatedHeader
 		method   *contract.MethodNotAllowedError
 		request  *contract.RequestError
-		busy     *listing.BusyError
 		he       *echo.HTTPError
 	)
 	switch {
@@ -68,13 +67,12 @@ func FromError(err error) *Error {
 			Header: http.Header{"Allow": {method.Allow}}, Cause: err}
 	case errors.As(err, &request): // before isValidationError: the wrapper is no MultiError
 		return fromValidation(request.Err)
-	case errors.As(err, &busy):
-		detail := "The service is busy with other large reads; retry later."
-		if errors.Is(busy.Err, listing.ErrSpoolFull) {
-			detail = "The service is busy with other large answers; retry later."
-		}
-		return &Error{Kind: Unavailable, Detail: detail, Cause: err,
-			Header: http.Header{"Retry-After": {RetryAfterSeconds}}}
+	case errors.Is(err, listing.ErrNoReadSlot):
+		return &Error{Kind: Unavailable, Detail: "The service is busy with other large reads; retry later.",
+			Header: http.Header{"Retry-After": {RetryAfterSeconds}}, Cause: err}
+	case errors.Is(err, listing.ErrSpoolFull):
+		return &Error{Kind: Unavailable, Detail: "The service is busy with other large answers; retry later.",
+			Header: http.Header{"Retry-After": {RetryAfterSeconds}}, Cause: err}
 	case isValidationError(err): // inside an *echo.HTTPError too: it unwraps to its Internal
 		return fromValidation(err)
 	// Echo's own errors (wrong method) and the generated wrapper's 400s: no middleware the
