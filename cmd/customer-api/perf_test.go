@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/apitest"
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/customer"
-	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/importer"
 	"github.com/cyrexa/customer-api/impl/store"
 	"github.com/cyrexa/customer-api/impl/store/postgres/pgtest"
@@ -40,7 +40,7 @@ const (
 // i mod 36 under the id cus-<i>.
 func WriteCustomers(w io.Writer, n int) error {
 	var templates []gen.Customer
-	for _, org := range demo.Dataset() {
+	for _, org := range apitest.DemoDataset() {
 		for _, c := range org.Customers {
 			templates = append(templates, customer.StripWriteOnly(c))
 		}

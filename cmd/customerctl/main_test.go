@@ -50,7 +50,7 @@ func credentials(t *testing.T, e *apitest.Env, tenantID string) map[string]strin
 
 func demoCustomers(t *testing.T) []gen.Customer {
 	t.Helper()
-	for _, org := range demo.Dataset() {
+	for _, org := range apitest.DemoDataset() {
 		if org.ID == demo.RetailOrganizationID {
 			return org.Customers
 		}

@@ -13,16 +13,12 @@ import (
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/auth"
 	"github.com/cyrexa/customer-api/impl/listing"
+	"github.com/cyrexa/customer-api/impl/store"
 )
-
-// Versions is what the handler reads from the store itself; the rest of a read is the lister's.
-type Versions interface {
-	OrganizationVersion(ctx context.Context, tenantID, organizationID string) (string, error)
-}
 
 // Server answers the API's operations.
 type Server struct {
-	versions Versions
+	versions store.Store // for versions only: the rest of a read is the lister's
 	lists    *listing.Lister
 	counted  func(ctx context.Context, customers int)
 }
@@ -31,7 +27,7 @@ var _ gen.StrictServerInterface = (*Server)(nil)
 
 // New returns a Server that finds versions in v and writes lists with l, and tells counted how
 // many customers each list answered (for the access log).
-func New(v Versions, l *listing.Lister, counted func(ctx context.Context, customers int)) *Server {
+func New(v store.Store, l *listing.Lister, counted func(ctx context.Context, customers int)) *Server {
 	return &Server{versions: v, lists: l, counted: counted}
 }
 

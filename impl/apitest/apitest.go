@@ -261,7 +261,7 @@ func writeOnlyValues(t testing.TB, c *contract.Contract, customer gen.Customer) 
 	if err != nil {
 		t.Fatalf("encode customer: %v", err)
 	}
-	found, err := c.WriteOnlyValues(raw)
+	found, err := WriteOnlyValues(c, raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func writeOnlyValues(t testing.TB, c *contract.Contract, customer gen.Customer) 
 // WriteOnlyNames returns the contract's write-only property names, quoted as in JSON.
 func WriteOnlyNames(c *contract.Contract) []string {
 	var names []string
-	for _, p := range c.WriteOnly() {
+	for _, p := range WriteOnly(c) {
 		names = append(names, `"`+p[len(p)-1]+`"`)
 	}
 	return names

@@ -14,7 +14,6 @@ type Info struct {
 	Version   string // module version, e.g. v1.2.0, a pseudo-version, or (devel)
 	Revision  string // VCS revision (commit), or "unknown"
 	Modified  bool   // the work tree had uncommitted changes
-	Time      string // commit time (RFC 3339), or ""
 	GoVersion string // the toolchain that built the binary
 }
 
@@ -44,8 +43,6 @@ func fromBuildInfo(bi *debug.BuildInfo, info Info) Info {
 			info.Revision = s.Value
 		case "vcs.modified":
 			info.Modified = s.Value == "true"
-		case "vcs.time":
-			info.Time = s.Value
 		}
 	}
 	return info

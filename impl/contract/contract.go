@@ -24,7 +24,6 @@ type Contract struct {
 	Doc                        *openapi3.T
 	entry, identifier, problem *openapi3.Schema
 	router                     routers.Router
-	writeOnly                  []Path
 }
 
 // Load parses the embedded openapi.yaml and validates it. Call it once: parsing takes a while.
@@ -39,8 +38,7 @@ func Load() (*Contract, error) {
 	// The published server is absolute: matched against a local request's Host it would fail.
 	doc.Servers = openapi3.Servers{{URL: BasePath}}
 	c := &Contract{Doc: doc}
-	var customer *openapi3.Schema
-	for name, s := range map[string]**openapi3.Schema{"CustomerEntry": &c.entry, "Identifier": &c.identifier, "Problem": &c.problem, "Customer": &customer} {
+	for name, s := range map[string]**openapi3.Schema{"CustomerEntry": &c.entry, "Identifier": &c.identifier, "Problem": &c.problem} {
 		ref := doc.Components.Schemas[name]
 		if ref == nil || ref.Value == nil {
 			return nil, fmt.Errorf("embedded spec has no %s schema", name)
@@ -50,7 +48,6 @@ func Load() (*Contract, error) {
 	if c.router, err = gorillamux.NewRouter(doc); err != nil {
 		return nil, fmt.Errorf("route embedded spec: %w", err)
 	}
-	c.writeOnly = writeOnlyPaths(customer, nil, nil)
 	return c, nil
 }
 

@@ -73,16 +73,13 @@ type ResponseValidator struct {
 
 // NewResponseValidator returns a validator that remembers up to cacheEntries documents, counts
 // failures by operation and status, and cache lookups by result (hit, miss).
-func (c *Contract) NewResponseValidator(mode Mode, cacheEntries int, log *slog.Logger, failures, cache *prometheus.CounterVec) (*ResponseValidator, error) {
+func (c *Contract) NewResponseValidator(mode Mode, cacheEntries int, log *slog.Logger, failures, cache *prometheus.CounterVec) *ResponseValidator {
 	v := &ResponseValidator{contract: c, mode: mode, log: log, failures: failures,
 		hits: cache.WithLabelValues("hit"), misses: cache.WithLabelValues("miss")}
 	if cacheEntries > 0 {
-		var err error
-		if v.passed, err = lru.New[[sha256.Size]byte, struct{}](cacheEntries); err != nil {
-			return nil, fmt.Errorf("response validation cache: %w", err)
-		}
+		v.passed, _ = lru.New[[sha256.Size]byte, struct{}](cacheEntries) // fails only for a size <= 0
 	}
-	return v, nil
+	return v
 }
 
 // Middleware validates the response of everything after it, errors included. Responses are

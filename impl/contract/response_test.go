@@ -35,10 +35,7 @@ func newValidator(t *testing.T, mode contract.Mode, logs *bytes.Buffer) (*contra
 		ResponseValidationFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "failures"}, []string{"operation", "status"}),
 		ResponseValidationCache:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cache"}, []string{"result"}),
 	}
-	v, err := c.NewResponseValidator(mode, 16, slog.New(slog.NewJSONHandler(logs, nil)), m.ResponseValidationFailures, m.ResponseValidationCache)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := c.NewResponseValidator(mode, 16, slog.New(slog.NewJSONHandler(logs, nil)), m.ResponseValidationFailures, m.ResponseValidationCache)
 	return c, v, m
 }
 

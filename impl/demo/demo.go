@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/importer"
 	"github.com/cyrexa/customer-api/impl/store"
 )
@@ -24,33 +23,10 @@ const (
 	WholesaleOrganizationID = "org-wholesale"
 )
 
+// Dataset is dataset.json: each organization's id and customers, as the importer takes them.
+//
 //go:embed dataset.json
-var dataset []byte
-
-// Organization is a demo organization of TenantID with its customers, ordered by customer id.
-type Organization struct {
-	ID        string
-	Customers []gen.Customer
-}
-
-// Dataset returns the demo organizations, decoded afresh at every call so callers may modify them.
-func Dataset() []Organization {
-	var orgs []struct {
-		ID        string           `json:"id"`
-		Customers gen.CustomerList `json:"customers"`
-	}
-	if err := json.Unmarshal(dataset, &orgs); err != nil {
-		panic(fmt.Sprintf("demo: decode the embedded dataset.json: %v", err))
-	}
-	out := make([]Organization, len(orgs))
-	for i, o := range orgs {
-		out[i].ID = o.ID
-		for _, e := range o.Customers {
-			out[i].Customers = append(out[i].Customers, *e.Customer)
-		}
-	}
-	return out
-}
+var Dataset []byte
 
 // Load imports the demo data into an empty st through the importer; a store that holds data is
 // left as it is. Its hashes are kept as given, unpeppered, whatever opts say.
@@ -67,7 +43,7 @@ func Load(ctx context.Context, st store.Store, v importer.Validator, log *slog.L
 		ID        string          `json:"id"`
 		Customers json.RawMessage `json:"customers"`
 	}
-	if err := json.Unmarshal(dataset, &orgs); err != nil {
+	if err := json.Unmarshal(Dataset, &orgs); err != nil {
 		return fmt.Errorf("decode demo data: %w", err)
 	}
 	for _, org := range orgs {

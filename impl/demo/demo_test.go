@@ -1,4 +1,4 @@
-package demo
+package demo_test
 
 import (
 	"bytes"
@@ -16,7 +16,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/apitest"
 	"github.com/cyrexa/customer-api/impl/contract"
+	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/secrets"
 )
 
@@ -28,16 +30,16 @@ func TestDatasetCallsShareNothing(t *testing.T) {
 
 	t.Run("two calls return equal data", func(t *testing.T) {
 		t.Parallel()
-		if a, b := Dataset(), Dataset(); !reflect.DeepEqual(a, b) {
+		if a, b := apitest.DemoDataset(), apitest.DemoDataset(); !reflect.DeepEqual(a, b) {
 			t.Fatal("two calls of Dataset returned different data")
 		}
 	})
 
 	t.Run("a change to one call's data does not reach the next", func(t *testing.T) {
 		t.Parallel()
-		a := Dataset()
+		a := apitest.DemoDataset()
 		*a[0].Customers[0].CustomerName = "changed"
-		if b := Dataset(); *b[0].Customers[0].CustomerName == "changed" {
+		if b := apitest.DemoDataset(); *b[0].Customers[0].CustomerName == "changed" {
 			t.Fatal("Dataset returned data a caller had changed")
 		}
 	})
@@ -45,17 +47,17 @@ func TestDatasetCallsShareNothing(t *testing.T) {
 
 func TestDatasetOrganizations(t *testing.T) {
 	t.Parallel()
-	orgs := Dataset()
+	orgs := apitest.DemoDataset()
 
 	t.Run("there are the retail and the wholesale organization", func(t *testing.T) {
 		var ids []string
 		for _, o := range orgs {
 			ids = append(ids, o.ID)
 		}
-		if want := []string{RetailOrganizationID, WholesaleOrganizationID}; !slices.Equal(ids, want) {
+		if want := []string{demo.RetailOrganizationID, demo.WholesaleOrganizationID}; !slices.Equal(ids, want) {
 			t.Fatalf("organization ids = %v, want %v", ids, want)
 		}
-		for _, id := range append(ids, TenantID) {
+		for _, id := range append(ids, demo.TenantID) {
 			if !idPattern.MatchString(id) {
 				t.Errorf("id %q does not match the contract's Identifier pattern", id)
 			}
@@ -272,7 +274,7 @@ func TestCustomersFitTogether(t *testing.T) {
 		}
 		// The fixture spells TenantID out again; the documents' locations show that it agrees.
 		for _, d := range *p.Documents {
-			if want := "s3://kyc-documents/" + TenantID + "/" + *c.Id + "/"; !strings.HasPrefix(*d.Location, want) {
+			if want := "s3://kyc-documents/" + demo.TenantID + "/" + *c.Id + "/"; !strings.HasPrefix(*d.Location, want) {
 				t.Errorf("%s: document at %q, want it under %q", *c.Id, *d.Location, want)
 			}
 		}
@@ -377,14 +379,14 @@ func TestSecretsAreStoredHashes(t *testing.T) {
 		// Counted in the bytes, apart from decoding: a field gen.Customer does not know would
 		// slip past the checks above.
 		for _, name := range []string{"password", "pinCode", "answer"} {
-			all := bytes.Count(dataset, []byte(`"`+name+`":`))
-			hashed := bytes.Count(dataset, []byte(`"`+name+`":"`+prefix))
+			all := bytes.Count(demo.Dataset, []byte(`"`+name+`":`))
+			hashed := bytes.Count(demo.Dataset, []byte(`"`+name+`":"`+prefix))
 			if all == 0 || all != hashed {
 				t.Errorf("%d values of %q, %d of them argon2id hashes", all, name, hashed)
 			}
 		}
 		for _, name := range []string{"targetCode", "inputCode"} {
-			if bytes.Contains(dataset, []byte(`"`+name+`"`)) {
+			if bytes.Contains(demo.Dataset, []byte(`"`+name+`"`)) {
 				t.Errorf("dataset.json holds %q", name)
 			}
 		}
@@ -393,7 +395,7 @@ func TestSecretsAreStoredHashes(t *testing.T) {
 
 func TestDatasetHasOneCustomerALine(t *testing.T) {
 	t.Parallel()
-	lines := strings.Split(strings.TrimSuffix(string(dataset), "\n"), "\n")
+	lines := strings.Split(strings.TrimSuffix(string(demo.Dataset), "\n"), "\n")
 	var customers, organizations int
 	for _, line := range lines {
 		switch {
@@ -418,7 +420,7 @@ type rawOrganization struct {
 func rawOrganizations(t *testing.T) []rawOrganization {
 	t.Helper()
 	var orgs []rawOrganization
-	if err := json.Unmarshal(dataset, &orgs); err != nil {
+	if err := json.Unmarshal(demo.Dataset, &orgs); err != nil {
 		t.Fatalf("dataset.json: %v", err)
 	}
 	return orgs
@@ -456,7 +458,7 @@ func entryJSON(t *testing.T, c gen.Customer) map[string]any {
 func allCustomers(t *testing.T) []gen.Customer {
 	t.Helper()
 	byID := map[string]gen.Customer{}
-	for _, o := range Dataset() {
+	for _, o := range apitest.DemoDataset() {
 		for _, c := range o.Customers {
 			byID[*c.Id] = c
 		}
@@ -468,7 +470,7 @@ func allCustomers(t *testing.T) []gen.Customer {
 	return out
 }
 
-func customerIDs(o Organization) []string {
+func customerIDs(o apitest.DemoOrganization) []string {
 	ids := make([]string, len(o.Customers))
 	for i, c := range o.Customers {
 		ids[i] = *c.Id

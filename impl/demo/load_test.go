@@ -1,4 +1,4 @@
-package demo
+package demo_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/cyrexa/customer-api/impl/apitest"
 	"github.com/cyrexa/customer-api/impl/contract"
+	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/importer"
 	"github.com/cyrexa/customer-api/impl/secrets"
 	"github.com/cyrexa/customer-api/impl/store"
@@ -31,13 +32,13 @@ func TestLoad(t *testing.T) {
 	}
 	st, _ := apitest.MustSQLite(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := Load(t.Context(), st, c, log, importer.WithPepper(pepper)); err != nil {
+	if err := demo.Load(t.Context(), st, c, log, importer.WithPepper(pepper)); err != nil {
 		t.Fatalf("Load: %v", err)
 	}
 
 	t.Run("every organization holds its customers", func(t *testing.T) {
-		for _, org := range Dataset() {
-			_, got, err := storetest.Collect(t.Context(), st, TenantID, org.ID)
+		for _, org := range apitest.DemoDataset() {
+			_, got, err := storetest.Collect(t.Context(), st, demo.TenantID, org.ID)
 			if err != nil {
 				t.Fatalf("read %s: %v", org.ID, err)
 			}
@@ -53,8 +54,8 @@ func TestLoad(t *testing.T) {
 	})
 
 	t.Run("the hashes are stored as generated, a pepper notwithstanding", func(t *testing.T) {
-		for _, cus := range Dataset()[0].Customers {
-			got, err := st.CustomerSecrets(t.Context(), TenantID, *cus.Id)
+		for _, cus := range apitest.DemoDataset()[0].Customers {
+			got, err := st.CustomerSecrets(t.Context(), demo.TenantID, *cus.Id)
 			if err != nil {
 				t.Fatalf("secrets of %s: %v", *cus.Id, err)
 			}
@@ -77,10 +78,10 @@ func TestLoad(t *testing.T) {
 		if _, err := importer.Import(t.Context(), other, c, "tenant-other", "org-other", strings.NewReader(`[{"customer":{"id":"cus-1"}}]`)); err != nil {
 			t.Fatal(err)
 		}
-		if err := Load(t.Context(), other, c, log); err != nil {
+		if err := demo.Load(t.Context(), other, c, log); err != nil {
 			t.Fatalf("Load: %v", err)
 		}
-		if _, err := other.OrganizationVersion(t.Context(), TenantID, RetailOrganizationID); !errors.Is(err, store.ErrNotFound) {
+		if _, err := other.OrganizationVersion(t.Context(), demo.TenantID, demo.RetailOrganizationID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("the demo organization in a store that held data: %v, want ErrNotFound", err)
 		}
 	})
@@ -107,7 +108,7 @@ func BenchmarkLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if err := Load(b.Context(), st, c, log); err != nil {
+		if err := demo.Load(b.Context(), st, c, log); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -40,14 +39,6 @@ const (
 // memoryWindows is how many windows of memory the bodies being built and sent may hold in all.
 const memoryWindows = 4
 
-// retryAfter is how long a client refused as busy is asked to wait.
-const retryAfter = 5 * time.Second
-
-// Reader is what the lister needs of the store.
-type Reader interface {
-	ReadOrganization(ctx context.Context, tenantID, organizationID string) (store.Snapshot, error)
-}
-
 // Checker checks the list's documents before their bytes are kept (contract.ResponseValidator).
 type Checker interface {
 	// Passed reports whether the exact bytes of document passed before: then it needs no check.
@@ -64,14 +55,14 @@ type Options struct {
 	// (default: half, and fewer than the CPUs, so one tenant's reads leave a core to others).
 	MaxReads, MaxReadsPerTenant int
 	QueueTimeout                time.Duration // how long a read waits for its turn before a 503
-	SpoolDir                    string        // where spooled bodies go (default: os.TempDir)
+	SpoolDir                    string        // where spooled bodies go ("": os.TempDir, as os.CreateTemp takes it)
 	SpoolBytes                  int64         // the disk spooled bodies take in all; a tenant half
 	WriteStall                  time.Duration // how long one write to a client may take
 }
 
 // Lister writes customer lists. It is safe for concurrent use.
 type Lister struct {
-	reader       Reader
+	reader       store.Store
 	checker      Checker
 	outcomes     *prometheus.CounterVec
 	opts         Options // with the defaults filled in
@@ -82,13 +73,12 @@ type Lister struct {
 
 // New returns a Lister reading from r, each document checked by checker, that counts the lists
 // it answers by outcome (cached, read, spooled, busy, cut_short, dropped_erased).
-func New(r Reader, checker Checker, opts Options, outcomes *prometheus.CounterVec) *Lister {
+func New(r store.Store, checker Checker, opts Options, outcomes *prometheus.CounterVec) *Lister {
 	opts.Window = orDefault(opts.Window, DefaultWindow)
 	opts.CacheBytes = cmp.Or(opts.CacheBytes, DefaultCacheBytes)
 	opts.MaxReads = orDefault(opts.MaxReads, DefaultMaxReads)
 	opts.MaxReadsPerTenant = orDefault(opts.MaxReadsPerTenant, max(1, min(opts.MaxReads/2, runtime.GOMAXPROCS(0)-1)))
 	opts.QueueTimeout = orDefault(opts.QueueTimeout, DefaultQueueTimeout)
-	opts.SpoolDir = cmp.Or(opts.SpoolDir, os.TempDir())
 	opts.SpoolBytes = orDefault(opts.SpoolBytes, DefaultSpoolBytes)
 	opts.WriteStall = orDefault(opts.WriteStall, DefaultWriteStall)
 	return &Lister{
@@ -121,21 +111,11 @@ type Request struct {
 // client went away or stalled. Nothing is left to tell the client.
 var ErrCutShort = errors.New("the list was cut short")
 
-// Why a read is refused as busy.
+// Why a read is refused for want of room: the client may retry later.
 var (
-	ErrNoReadSlot = errors.New("no read slot within the queue timeout")
-	ErrSpoolFull  = errors.New("the spool budget for large lists is spent")
+	ErrNoReadSlot = errors.New("busy: no read slot within the queue timeout")
+	ErrSpoolFull  = errors.New("busy: the spool budget for large lists is spent")
 )
-
-// BusyError is a read refused for want of room (Err: ErrNoReadSlot or ErrSpoolFull); the
-// client may retry after RetryAfter.
-type BusyError struct {
-	RetryAfter time.Duration
-	Err        error
-}
-
-func (e *BusyError) Error() string { return "busy: " + e.Err.Error() }
-func (e *BusyError) Unwrap() error { return e.Err }
 
 // Write writes the list as a 200 answer to w and returns how many customers the client
 // received whole. An error not wrapping ErrCutShort means nothing was sent.
@@ -237,13 +217,12 @@ func (l *Lister) produce(ctx context.Context, key Request) (_ *body, _ Request, 
 	return out, key, nil
 }
 
-// busy turns a want of room into a BusyError, counted; other errors pass unchanged.
+// busy counts a read refused for want of room (ErrNoReadSlot, ErrSpoolFull); it returns err.
 func (l *Lister) busy(err error) error {
-	if !errors.Is(err, ErrNoReadSlot) && !errors.Is(err, ErrSpoolFull) {
-		return err
+	if errors.Is(err, ErrNoReadSlot) || errors.Is(err, ErrSpoolFull) {
+		l.outcomes.WithLabelValues("busy").Inc()
 	}
-	l.outcomes.WithLabelValues("busy").Inc()
-	return &BusyError{RetryAfter: retryAfter, Err: err}
+	return err
 }
 
 // encoder writes the list's JSON: each document as {"customer": document}, comma separated,

@@ -1,13 +1,13 @@
 package problem
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -34,15 +34,17 @@ func FromError(err error) *Error {
 		repeated *auth.RepeatedHeader
 		method   *contract.MethodNotAllowedError
 		request  *contract.RequestError
-		busy     *listing.BusyError
 		he       *echo.HTTPError
 	)
 	switch {
 	case errors.As(err, &p):
 		return p
 	case errors.As(err, &tooMany): // before refused: auth wraps the tenant's limit with its subject
-		return &Error{Kind: TooManyRequests, Detail: "Rate limit exceeded; retry after " + plural(tooMany.RetryAfter, "second") + ".",
-			Header: http.Header{"Retry-After": {strconv.Itoa(tooMany.RetryAfter)}}, Cause: err}
+		detail := "Rate limit exceeded; retry after " + strconv.Itoa(tooMany.RetryAfter) + " seconds."
+		if tooMany.RetryAfter == 1 {
+			detail = "Rate limit exceeded; retry after 1 second."
+		}
+		return &Error{Kind: TooManyRequests, Detail: detail, Header: http.Header{"Retry-After": {strconv.Itoa(tooMany.RetryAfter)}}, Cause: err}
 	case errors.As(err, &refused) && refused.Reason == auth.ReasonMissingScope:
 		return &Error{Kind: Forbidden, Detail: "The access token lacks the " + refused.Scope + " scope.",
 			Header: http.Header{"WWW-Authenticate": {bearerChallenge("insufficient_scope", refused.Scope)}}, Cause: err}
@@ -58,43 +60,32 @@ func FromError(err error) *Error {
 		return &Error{Kind: InvalidRequest, Detail: "A credential header was sent more than once.", InvalidParams: params, Cause: err}
 	case errors.Is(err, store.ErrNotFound): // the one thing a request names: its organization
 		return &Error{Kind: NotFound, Detail: "No organization with this id exists for the tenant.", Cause: err}
-	case errors.Is(err, contract.ErrNoOperation):
+	case errors.Is(err, contract.ErrNoOperation), errors.As(err, &he) && he.Code == http.StatusNotFound:
 		return &Error{Kind: NotFound, Detail: "No resource exists at this path.", Cause: err}
 	case errors.As(err, &method):
 		return &Error{Kind: MethodNotAllowed, Detail: "This resource answers " + method.Allow + " only.",
 			Header: http.Header{"Allow": {method.Allow}}, Cause: err}
 	case errors.As(err, &request): // before isValidationError: the wrapper is no MultiError
 		return fromValidation(request.Err)
-	case errors.As(err, &busy):
-		detail := "The service is busy with other large reads; retry later."
-		if errors.Is(busy.Err, listing.ErrSpoolFull) {
-			detail = "The service is busy with other large answers; retry later."
-		}
-		return &Error{Kind: Unavailable, Detail: detail, Cause: err,
-			Header: http.Header{"Retry-After": {strconv.Itoa(int(busy.RetryAfter / time.Second))}}}
+	case errors.Is(err, listing.ErrNoReadSlot):
+		return &Error{Kind: Unavailable, Detail: "The service is busy with other large reads; retry later.",
+			Header: http.Header{"Retry-After": {RetryAfterSeconds}}, Cause: err}
+	case errors.Is(err, listing.ErrSpoolFull):
+		return &Error{Kind: Unavailable, Detail: "The service is busy with other large answers; retry later.",
+			Header: http.Header{"Retry-After": {RetryAfterSeconds}}, Cause: err}
 	case isValidationError(err): // inside an *echo.HTTPError too: it unwraps to its Internal
 		return fromValidation(err)
-	case errors.As(err, &he):
-		return fromStatus(he.Code, err)
+	// Echo's own errors (wrong method) and the generated wrapper's 400s: no middleware the
+	// service installs raises another status.
+	case errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed:
+		return &Error{Kind: MethodNotAllowed, Detail: "This resource does not answer this method.", Cause: err}
+	case errors.As(err, &he) && he.Code >= 400 && he.Code < 500:
+		return &Error{Kind: InvalidRequest, Detail: "The request cannot be served as sent.", Cause: err}
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &Error{Kind: Unavailable, Detail: "The customer store is unreachable; retry later.",
 			Header: http.Header{"Retry-After": {RetryAfterSeconds}}, Cause: err}
 	}
 	return &Error{Kind: Internal, Detail: "The service failed to answer; the failure has been logged.", Cause: err}
-}
-
-// fromStatus covers the errors Echo raises itself (no route, wrong method) and the generated
-// wrapper's 400s; no middleware the service installs raises another status.
-func fromStatus(status int, cause error) *Error {
-	switch {
-	case status == http.StatusNotFound:
-		return &Error{Kind: NotFound, Detail: "No resource exists at this path.", Cause: cause}
-	case status == http.StatusMethodNotAllowed:
-		return &Error{Kind: MethodNotAllowed, Detail: "This resource does not answer this method.", Cause: cause}
-	case status >= 400 && status < 500:
-		return &Error{Kind: InvalidRequest, Detail: "The request cannot be served as sent.", Cause: cause}
-	}
-	return &Error{Kind: Internal, Detail: "The service failed to answer; the failure has been logged.", Cause: cause}
 }
 
 // unauthenticated is the one answer to every failed credential check: it tells an attacker
@@ -113,14 +104,6 @@ func bearerChallenge(code, scope string) string {
 	return challenge
 }
 
-// plural is n with its unit: "1 second", "2 seconds".
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.Itoa(n) + " " + unit + "s"
-}
-
 func isValidationError(err error) bool {
 	var me openapi3.MultiError
 	var re *openapi3filter.RequestError
@@ -132,32 +115,22 @@ func isValidationError(err error) bool {
 // parameter, or a 401 for a failed security requirement. Reasons never quote the value sent.
 func fromValidation(err error) *Error {
 	var params []gen.InvalidParam
+	var names []string
 	for _, e := range flatten(err) {
 		var se *openapi3filter.SecurityRequirementsError
 		if errors.As(e, &se) {
 			return unauthenticated(err)
 		}
+		// Parameters only: no operation of the contract takes a request body.
 		var re *openapi3filter.RequestError
-		if !errors.As(e, &re) {
-			continue
-		}
-		switch {
-		case re.Parameter != nil:
-			params = append(params, gen.InvalidParam{
-				In:     gen.InvalidParamIn(re.Parameter.In),
-				Name:   re.Parameter.Name,
-				Reason: reason(re.Err),
-			})
-		case re.RequestBody != nil:
-			params = append(params, gen.InvalidParam{In: gen.InvalidParamInBody, Name: "", Reason: reason(re.Err)})
+		if errors.As(e, &re) && re.Parameter != nil {
+			p := gen.InvalidParam{In: gen.InvalidParamIn(re.Parameter.In), Name: re.Parameter.Name, Reason: reason(re.Err)}
+			params = append(params, p)
+			names = append(names, fmt.Sprintf("%s %s %s", p.In, p.Name, p.Reason))
 		}
 	}
 	detail := "The request does not match the API contract."
-	if len(params) > 0 {
-		names := make([]string, len(params))
-		for i, p := range params {
-			names[i] = fmt.Sprintf("%s %s %s", p.In, p.Name, p.Reason)
-		}
+	if len(names) > 0 {
 		detail = "The request does not match the API contract: " + strings.Join(names, "; ") + "."
 	}
 	return &Error{Kind: InvalidRequest, Detail: detail, InvalidParams: params, Cause: err}
@@ -185,33 +158,21 @@ func flatten(err error) []error {
 func reason(err error) string {
 	var se *openapi3.SchemaError
 	switch {
-	case err == nil:
-		return "is invalid"
 	case errors.Is(err, openapi3filter.ErrInvalidRequired):
 		return "is required but missing"
 	case errors.Is(err, openapi3filter.ErrInvalidEmptyValue):
 		return "must not be empty"
-	case errors.As(err, &se):
-		return schemaReason(se)
-	}
-	return "is invalid"
-}
-
-func schemaReason(se *openapi3.SchemaError) string {
-	s := se.Schema
-	switch {
-	case s == nil:
+	case !errors.As(err, &se):
+		return "is invalid"
+	case se.Schema == nil:
 	case se.SchemaField == "minLength":
-		return fmt.Sprintf("must be at least %d characters long", s.MinLength)
-	case se.SchemaField == "maxLength" && s.MaxLength != nil:
-		return fmt.Sprintf("must be at most %d characters long", *s.MaxLength)
+		return fmt.Sprintf("must be at least %d characters long", se.Schema.MinLength)
+	case se.SchemaField == "maxLength" && se.Schema.MaxLength != nil:
+		return fmt.Sprintf("must be at most %d characters long", *se.Schema.MaxLength)
 	case se.SchemaField == "pattern":
-		return fmt.Sprintf("must match the pattern %s", s.Pattern)
+		return fmt.Sprintf("must match the pattern %s", se.Schema.Pattern)
 	case se.SchemaField == "type":
-		return "must be a " + strings.Join(s.Type.Slice(), " or ")
+		return "must be a " + strings.Join(se.Schema.Type.Slice(), " or ")
 	}
-	if se.Reason != "" {
-		return se.Reason
-	}
-	return "does not match the schema"
+	return cmp.Or(se.Reason, "does not match the schema")
 }

@@ -76,20 +76,16 @@ func accessLog(log *slog.Logger, m *Metrics) echo.MiddlewareFunc {
 			res.Header().Set(problem.RequestIDHeader, x.id)
 			w := &errorRecorder{ResponseWriter: res.Writer}
 			res.Writer = w
-			aborted := true
+			aborted := true // until next returns: a handler's abort is logged, then goes on
 			defer func() {
-				if aborted { // the handler aborted the answer: log it, then let the abort go on
-					res.Writer = w.ResponseWriter
-					writeLine(log, m, c, x, w, start, true)
-				}
+				res.Writer = w.ResponseWriter
+				writeLine(log, m, c, x, w, start, aborted)
 			}()
 			if err := next(c); err != nil {
 				c.Error(err) // render now, so the line sees the final status
 			}
-			aborted = false
 			flushWritten(res, w)
-			res.Writer = w.ResponseWriter
-			writeLine(log, m, c, x, w, start, false)
+			aborted = false
 			return nil
 		}
 	}

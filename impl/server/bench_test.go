@@ -15,7 +15,6 @@ import (
 	"github.com/cyrexa/customer-api/impl/apitest"
 	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/customer"
-	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/importer"
 	"github.com/cyrexa/customer-api/impl/listing"
 	"github.com/cyrexa/customer-api/impl/server"
@@ -29,7 +28,7 @@ import (
 // would only slow the set-up.
 func benchCustomers(n int) gen.CustomerList {
 	var pool []gen.Customer
-	for _, org := range demo.Dataset() {
+	for _, org := range apitest.DemoDataset() {
 		pool = append(pool, org.Customers...)
 	}
 	list := make(gen.CustomerList, n)

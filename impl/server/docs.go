@@ -49,9 +49,10 @@ func registerDocs(site *echo.Group) error {
 		// default, and each operation's id, the name partners' generated clients use.
 		SettingsUI: map[string]string{"defaultModelsExpandDepth": "1", "displayOperationId": "true"},
 	})
-	assets, err := assetNames()
-	if err != nil {
-		return err
+	entries, _ := fs.ReadDir(static.FS, ".") // an embed.FS lists its root without fail
+	assets := map[string]bool{}              // swgui's assets, stored gzipped, by their served names
+	for _, e := range entries {
+		assets[strings.TrimSuffix(e.Name(), ".gz")] = true
 	}
 	specForDocs, apiOrigins, err := docsSpec(customerapi.OpenAPIJSON)
 	if err != nil {
@@ -63,8 +64,7 @@ func registerDocs(site *echo.Group) error {
 	}
 	site.Any(DocsSpecPath, readOnly(serveDocument(specForDocs, "application/json")))
 	docs := func(c echo.Context) error {
-		name := strings.TrimPrefix(c.Request().URL.Path, DocsPath)
-		name = strings.TrimPrefix(name, "/")
+		name := strings.TrimPrefix(strings.TrimPrefix(c.Request().URL.Path, DocsPath), "/")
 		if name != "" && !assets[name] {
 			return problem.New(problem.NotFound, "No such file of the docs page.")
 		}
@@ -72,11 +72,9 @@ func registerDocs(site *echo.Group) error {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Content-Security-Policy", policy)
 		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cache-Control", specCacheControl) // the assets change only with the binary
 		if name == "" {
-			// The tiny page is always revalidated; the assets change only with the binary.
-			h.Set("Cache-Control", "no-cache")
-		} else {
-			h.Set("Cache-Control", specCacheControl)
+			h.Set("Cache-Control", "no-cache") // the tiny page is always revalidated
 		}
 		ui.ServeHTTP(c.Response(), c.Request())
 		return nil
@@ -90,29 +88,11 @@ func registerDocs(site *echo.Group) error {
 // readOnly answers 405 to any method but GET and HEAD (rather than the API group's 404).
 func readOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		switch c.Request().Method {
-		case http.MethodGet, http.MethodHead:
-			return next(c)
+		if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
+			return &contract.MethodNotAllowedError{Allow: "GET, HEAD"}
 		}
-		return &problem.Error{
-			Kind:   problem.MethodNotAllowed,
-			Detail: "This resource answers GET, HEAD only.",
-			Header: http.Header{"Allow": {"GET, HEAD"}},
-		}
+		return next(c)
 	}
-}
-
-// assetNames lists swgui's embedded assets (stored gzipped) under their served names.
-func assetNames() (map[string]bool, error) {
-	entries, err := fs.ReadDir(static.FS, ".")
-	if err != nil {
-		return nil, fmt.Errorf("list docs assets: %w", err)
-	}
-	names := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		names[strings.TrimSuffix(e.Name(), ".gz")] = true
-	}
-	return names, nil
 }
 
 // serveDocument answers with body, fixed at start-up, or 304 for its strong ETag (of its bytes
@@ -150,7 +130,11 @@ func docsSpec(doc []byte) ([]byte, []string, error) {
 		}
 		var relative, absolute [][]byte
 		for _, s := range servers {
-			if u := serverURL(s); u.IsAbs() {
+			var server struct {
+				URL string `json:"url"`
+			}
+			_ = json.Unmarshal(s, &server) // else no URL: relative
+			if u, err := url.Parse(server.URL); err == nil && u.IsAbs() {
 				absolute = append(absolute, s)
 				origins = append(origins, u.Scheme+"://"+u.Host)
 			} else {
@@ -190,18 +174,6 @@ func topLevelMember(doc []byte, name string) (start, end int, err error) {
 		}
 	}
 	return 0, 0, nil
-}
-
-func serverURL(server json.RawMessage) *url.URL {
-	var s struct {
-		URL string `json:"url"`
-	}
-	if json.Unmarshal(server, &s) == nil {
-		if u, err := url.Parse(s.URL); err == nil {
-			return u
-		}
-	}
-	return &url.URL{}
 }
 
 // inlineBlocks finds the page's inline <script> and <style> elements.

@@ -15,23 +15,16 @@ import (
 type Metrics struct {
 	registry *prometheus.Registry
 
-	// ResponseValidationFailures counts responses that broke the contract, by operation and
-	// the status the handler meant to send.
-	ResponseValidationFailures *prometheus.CounterVec
-	// ResponseValidationCache counts response bodies found in (hit) or added to (miss) the
-	// cache of bodies already validated.
-	ResponseValidationCache *prometheus.CounterVec
-	// ListBodies counts customer lists by how they were answered: cached (from the body cache),
-	// read (from the store, within the window), spooled (larger than the window), busy (refused
-	// by admission or a full spool), cut_short (the client went away or stalled mid-answer); and
-	// dropped_erased counts the times the body cache was emptied after an erasure.
+	// The response validator's: failures by operation and the status the handler meant to
+	// send; validated documents found in its cache, or not, by result (hit, miss).
+	ResponseValidationFailures, ResponseValidationCache *prometheus.CounterVec
+	// ListBodies counts customer lists by outcome, as listing.New says.
 	ListBodies *prometheus.CounterVec
-	// Requests counts answered requests by route and status.
-	Requests *prometheus.CounterVec
-	// RequestDuration observes how long requests took, by route.
+	// The access log's: requests by route and status, their durations by route, and refused
+	// credentials by the check that refused them (auth.Reason).
+	Requests        *prometheus.CounterVec
 	RequestDuration *prometheus.HistogramVec
-	// AuthFailures counts refused credentials by the check that refused them (auth.Reason).
-	AuthFailures *prometheus.CounterVec
+	AuthFailures    *prometheus.CounterVec
 }
 
 // counter is a counter vector named customer_api_<name>_total.

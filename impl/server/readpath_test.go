@@ -18,7 +18,6 @@ import (
 
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/apitest"
-	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/listing"
 	"github.com/cyrexa/customer-api/impl/problem"
 	"github.com/cyrexa/customer-api/impl/server"
@@ -30,7 +29,7 @@ import (
 func publicCustomers(t *testing.T, n int) []gen.Customer {
 	t.Helper()
 	var pool []gen.Customer
-	for _, org := range demo.Dataset() {
+	for _, org := range apitest.DemoDataset() {
 		pool = append(pool, org.Customers...)
 	}
 	out := make([]gen.Customer, n)

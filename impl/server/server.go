@@ -64,11 +64,8 @@ func New(d Deps) (http.Handler, error) {
 	}
 	d.ResponseValidation = cmp.Or(d.ResponseValidation, contract.Enforce)
 	log := slog.New(telemetry.ContextAttrs(d.Logger.Handler(), withRequestID))
-	responses, err := d.Contract.NewResponseValidator(d.ResponseValidation, d.ValidationCacheEntries, log,
+	responses := d.Contract.NewResponseValidator(d.ResponseValidation, d.ValidationCacheEntries, log,
 		d.Metrics.ResponseValidationFailures, d.Metrics.ResponseValidationCache)
-	if err != nil {
-		return nil, err
-	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -199,7 +196,8 @@ func acceptsJSON(accept []string) bool {
 	for _, header := range accept {
 		for part := range strings.SplitSeq(header, ",") {
 			mediaType, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err != nil || refused(params["q"]) {
+			q, qErr := strconv.ParseFloat(cmp.Or(params["q"], "1"), 64) // a malformed q refuses, as q=0
+			if err != nil || qErr != nil || q <= 0 {
 				continue
 			}
 			switch mediaType {
@@ -209,15 +207,6 @@ func acceptsJSON(accept []string) bool {
 		}
 	}
 	return false
-}
-
-// refused reports whether a quality value excludes its media range (q=0).
-func refused(q string) bool {
-	if q == "" {
-		return false
-	}
-	v, err := strconv.ParseFloat(q, 64)
-	return err != nil || v <= 0
 }
 
 // MaxHeaderBytes bounds the request line and headers. Larger requests get net/http's own 431.

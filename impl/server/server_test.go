@@ -11,7 +11,6 @@ import (
 
 	"github.com/cyrexa/customer-api/gen"
 	"github.com/cyrexa/customer-api/impl/apitest"
-	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/problem"
 )
@@ -31,7 +30,7 @@ func forEachBackend(t *testing.T, test func(t *testing.T, env *apitest.Env)) {
 // here for the tests that check no write-only value comes back.
 func demoCustomers(t *testing.T, organizationID string) []gen.Customer {
 	t.Helper()
-	for _, org := range demo.Dataset() {
+	for _, org := range apitest.DemoDataset() {
 		if org.ID == organizationID {
 			for i := range org.Customers {
 				tfa := org.Customers[i].Twofa
@@ -78,7 +77,7 @@ func TestImportedCustomersComeBackFieldForFieldWithoutSecrets(t *testing.T) {
 		sort.Slice(in, func(i, j int) bool { return *in[i].Id < *in[j].Id })
 		want := asJSON(t, in)
 		for _, c := range want.([]any) {
-			for _, p := range env.Contract.WriteOnly() {
+			for _, p := range apitest.WriteOnly(env.Contract) {
 				deleteAt(c, p)
 			}
 		}
@@ -113,9 +112,9 @@ func asJSON(t *testing.T, v any) any {
 	return out
 }
 
-// deleteAt removes the values at path (contract.Items standing for every array element) from a
+// deleteAt removes the values at path (apitest.Items standing for every array element) from a
 // decoded JSON document.
-func deleteAt(v any, path contract.Path) {
+func deleteAt(v any, path apitest.Path) {
 	switch x := v.(type) {
 	case map[string]any:
 		if len(path) == 1 {
@@ -124,7 +123,7 @@ func deleteAt(v any, path contract.Path) {
 			deleteAt(child, path[1:])
 		}
 	case []any:
-		if path[0] == contract.Items {
+		if path[0] == apitest.Items {
 			for _, e := range x {
 				deleteAt(e, path[1:])
 			}

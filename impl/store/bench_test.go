@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/apitest"
 	"github.com/cyrexa/customer-api/impl/customer"
-	"github.com/cyrexa/customer-api/impl/demo"
 	"github.com/cyrexa/customer-api/impl/store"
 )
 
@@ -43,7 +43,7 @@ func sizes(b *testing.B, small ...int) []int {
 func customers(b *testing.B, n int) []store.Customer {
 	b.Helper()
 	var templates []gen.Customer
-	for _, org := range demo.Dataset() {
+	for _, org := range apitest.DemoDataset() {
 		templates = append(templates, org.Customers...)
 	}
 	out := make([]store.Customer, n)

@@ -1,4 +1,4 @@
-package contract
+package apitest
 
 import (
 	"encoding/json"
@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/cyrexa/customer-api/impl/contract"
 )
 
 // Items stands, in a Path, for every element of an array.
@@ -21,8 +23,8 @@ func (p Path) String() string { return "/" + strings.Join(p, "/") }
 
 // WriteOnly returns where the contract's Customer has writeOnly properties: the credentials
 // accepted on import and never returned.
-func (c *Contract) WriteOnly() []Path {
-	return slices.Clone(c.writeOnly)
+func WriteOnly(c *contract.Contract) []Path {
+	return writeOnlyPaths(c.Doc.Components.Schemas["Customer"].Value, nil, nil)
 }
 
 // writeOnlyPaths walks a schema for writeOnly properties, stopping where a schema recurs.
@@ -57,13 +59,13 @@ func writeOnlyPaths(s *openapi3.Schema, at Path, seen []*openapi3.Schema) []Path
 
 // WriteOnlyValues returns the values (JSON text, strings unquoted) a customer document holds at
 // the write-only paths, by path: empty for a document fit to be sent.
-func (c *Contract) WriteOnlyValues(document []byte) (map[string][]string, error) {
+func WriteOnlyValues(c *contract.Contract, document []byte) (map[string][]string, error) {
 	var value any
 	if err := json.Unmarshal(document, &value); err != nil {
 		return nil, fmt.Errorf("customer document: %w", err)
 	}
 	found := map[string][]string{}
-	for _, p := range c.writeOnly {
+	for _, p := range WriteOnly(c) {
 		for _, v := range valuesAt(value, p) {
 			s, ok := v.(string)
 			if !ok {
