@@ -299,7 +299,7 @@ func (c *commonFlags) logger(env environment) *slog.Logger {
 	return slog.New(telemetry.NewLogHandler(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: c.logLevel})))
 }
 
-// levelValue is the flag of a slog level; its zero value prints as "", so -h shows no default.
+// levelValue is the flag of a slog level; its zero value prints as "", not info, so -h shows the default.
 type levelValue struct{ level *slog.Level }
 
 func (v levelValue) String() string {
