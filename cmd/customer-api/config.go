@@ -49,7 +49,11 @@ type commonFlags struct {
 // pepper, also --pepper-file (the commands that hash secrets).
 func newCommand(name string, pepper bool) *commonFlags {
 	c := &commonFlags{FlagSet: newFlagSet(name)}
-	c.data.register(c.FlagSet)
+	c.StringVar(&c.data.dataDir, "data-dir", "./var", "directory for the default SQLite database (customers.db)")
+	c.StringVar(&c.data.database, "database", "", "SQLite file path, or a postgres:// or postgresql:// URL (default <data-dir>/customers.db)")
+	c.IntVar(&c.data.dbMaxConns, "db-max-conns", 0, fmt.Sprintf("PostgreSQL: most connections of the pool of reads, imports and deletions, at least %d (0: the URL's pool_max_conns, else the larger of 4 and the number of CPUs); the lookups of tokens and versions have %d more of their own", postgres.MinConns, postgres.LookupConns))
+	c.DurationVar(&c.data.dbConnectTimeout, "db-connect-timeout", postgres.DefaultConnectTimeout, "PostgreSQL: how long establishing one connection may take")
+	c.DurationVar(&c.data.dbStatementTimeout, "db-statement-timeout", 0, "PostgreSQL: the server cancels a statement that runs longer (0: the server's statement_timeout)")
 	c.Var(levelValue{&c.logLevel}, "log-level", "log `level`: debug, info, warn or error; logs are JSON lines on stderr")
 	if pepper {
 		c.StringVar(&c.data.pepperFile, "pepper-file", "", "file holding the pepper mixed into PINs and secret answers before hashing (or set "+pepperEnv+"); keep it out of the database and its backups")
@@ -105,14 +109,6 @@ type dataFlags struct {
 	dbConnectTimeout              time.Duration
 	dbStatementTimeout            time.Duration
 	eraseWait                     *time.Duration // --erase-wait, nil where the command has none
-}
-
-func (d *dataFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&d.dataDir, "data-dir", "./var", "directory for the default SQLite database (customers.db)")
-	fs.StringVar(&d.database, "database", "", "SQLite file path, or a postgres:// or postgresql:// URL (default <data-dir>/customers.db)")
-	fs.IntVar(&d.dbMaxConns, "db-max-conns", 0, fmt.Sprintf("PostgreSQL: most connections of the pool of reads, imports and deletions, at least %d (0: the URL's pool_max_conns, else the larger of 4 and the number of CPUs); the lookups of tokens and versions have %d more of their own", postgres.MinConns, postgres.LookupConns))
-	fs.DurationVar(&d.dbConnectTimeout, "db-connect-timeout", postgres.DefaultConnectTimeout, "PostgreSQL: how long establishing one connection may take")
-	fs.DurationVar(&d.dbStatementTimeout, "db-statement-timeout", 0, "PostgreSQL: the server cancels a statement that runs longer (0: the server's statement_timeout)")
 }
 
 // sqlitePath is the SQLite database file the flags name.
@@ -181,7 +177,7 @@ func (d *dataFlags) openFor(ctx context.Context, env environment, need existing)
 
 // checkExists refuses a missing SQLite database unless need is mayCreate, and then says so.
 func (d *dataFlags) checkExists(env environment, need existing) error {
-	if path := d.sqlitePath(); !isPostgresURL(d.database) && !strings.Contains(path, "://") {
+	if path := d.sqlitePath(); !strings.Contains(path, "://") { // nor a PostgreSQL URL
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			if need != mayCreate {
 				return fmt.Errorf("no database at %s: %s", absPath(path), wrongDatabaseHint)
@@ -193,20 +189,28 @@ func (d *dataFlags) checkExists(env environment, need existing) error {
 }
 
 // openStore opens the configured database; callers migrate it.
-func (d *dataFlags) openStore() (store.Store, error) {
-	if isPostgresURL(d.database) {
-		return d.openPostgres()
-	}
+func (d *dataFlags) openStore() (st store.Store, err error) {
 	path := d.sqlitePath()
-	if strings.Contains(path, "://") {
+	switch pg := isPostgresURL(d.database); {
+	case pg && (d.dbMaxConns != 0 && d.dbMaxConns < postgres.MinConns || d.dbMaxConns > math.MaxInt32):
+		return nil, usageError{fmt.Sprintf("--db-max-conns %d: must be at least %d (or 0 for the default)", d.dbMaxConns, postgres.MinConns)}
+	case pg && d.dbConnectTimeout <= 0:
+		return nil, usageError{fmt.Sprintf("--db-connect-timeout %s: must be positive", d.dbConnectTimeout)}
+	case pg && d.dbStatementTimeout < 0:
+		return nil, usageError{fmt.Sprintf("--db-statement-timeout %s: must be 0 or positive", d.dbStatementTimeout)}
+	case pg:
+		opts := postgres.Options{MaxConns: int32(d.dbMaxConns), ConnectTimeout: d.dbConnectTimeout, StatementTimeout: d.dbStatementTimeout}
+		st, err = postgres.Open(context.Background(), d.database, opts)
+	case strings.Contains(path, "://"):
 		return nil, usageError{fmt.Sprintf("--database %q: want a SQLite file path or a postgres:// URL", redactDSN(path))}
+	default:
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		st, err = sqlite.Open(path)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
-	}
-	st, err := sqlite.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+	if err != nil { // redactDSN leaves a file path as it is
+		return nil, fmt.Errorf("open database %s: %w", redactDSN(path), err)
 	}
 	return st, nil
 }
@@ -214,24 +218,6 @@ func (d *dataFlags) openStore() (store.Store, error) {
 func isPostgresURL(database string) bool {
 	scheme, _, ok := strings.Cut(database, "://")
 	return ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql"))
-}
-
-// openPostgres opens the PostgreSQL store of --database with the pool flags.
-func (d *dataFlags) openPostgres() (store.Store, error) {
-	switch {
-	case d.dbMaxConns != 0 && d.dbMaxConns < postgres.MinConns || d.dbMaxConns > math.MaxInt32:
-		return nil, usageError{fmt.Sprintf("--db-max-conns %d: must be at least %d (or 0 for the default)", d.dbMaxConns, postgres.MinConns)}
-	case d.dbConnectTimeout <= 0:
-		return nil, usageError{fmt.Sprintf("--db-connect-timeout %s: must be positive", d.dbConnectTimeout)}
-	case d.dbStatementTimeout < 0:
-		return nil, usageError{fmt.Sprintf("--db-statement-timeout %s: must be 0 or positive", d.dbStatementTimeout)}
-	}
-	opts := postgres.Options{MaxConns: int32(d.dbMaxConns), ConnectTimeout: d.dbConnectTimeout, StatementTimeout: d.dbStatementTimeout}
-	st, err := postgres.Open(context.Background(), d.database, opts)
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", redactDSN(d.database), err)
-	}
-	return st, nil
 }
 
 // redactDSN hides a URL's password (the user name stays: it says which role connects) and each
@@ -313,7 +299,7 @@ func (c *commonFlags) logger(env environment) *slog.Logger {
 	return slog.New(telemetry.NewLogHandler(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: c.logLevel})))
 }
 
-// levelValue is the flag of a slog level; its zero value prints as "", so -h shows no default.
+// levelValue is the flag of a slog level; its zero value prints as "", not info, so -h shows the default.
 type levelValue struct{ level *slog.Level }
 
 func (v levelValue) String() string {

@@ -46,13 +46,11 @@ type environment struct {
 	stdout, stderr io.Writer
 }
 
-// subcommand runs one command; args start with its name.
-type subcommand func(ctx context.Context, env environment, args []string) error
-
-// commandInfo is what the help says of a command: its usage line and what it does.
+// commandInfo is what the help says of a command: its usage line and what it does; run runs
+// it, with args starting with its name.
 type commandInfo struct {
 	name, synopsis, summary string
-	run                     subcommand
+	run                     func(ctx context.Context, env environment, args []string) error
 }
 
 // commandList is every command, in the order of 'customer-api -h' and of a group's -h.

@@ -364,7 +364,7 @@ func TestExitStatusesAreDistinct(t *testing.T) {
 	}
 	for status, want := range map[int]int{400: exitClientError, 404: exitClientError, 406: exitClientError, 429: exitClientError,
 		401: exitAuthError, 403: exitAuthError, 500: exitServerError, 503: exitServerError, 302: exitNetwork} {
-		if got := statusExit(status, exitNetwork); got != want {
+		if got := statusExit(status); got != want {
 			t.Errorf("HTTP %d exits %d, want %d", status, got, want)
 		}
 	}

@@ -128,12 +128,12 @@ func customers(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	resp, err := gen.ParseGetOrganizationCustomersResponse(raw)
 	switch {
 	case err != nil:
-		return fail(statusExit(status, exitNetwork), "unreadable %d answer (%s): %v", status, clean(contentType), err)
+		return fail(statusExit(status), "unreadable %d answer (%s): %v", status, clean(contentType), err)
 	case status == http.StatusNotModified:
 		return fail(exitNotModified, "not modified since %s", clean(raw.Header.Get("ETag")))
 	case status != http.StatusOK || resp.JSON200 == nil:
 		reportProblem(stderr, status, contentType, resp.Body)
-		return statusExit(status, exitNetwork)
+		return statusExit(status)
 	}
 	if err := write(stdout, opts.output, resp.Body, *resp.JSON200); err != nil {
 		return fail(exitNetwork, "write output: %v", err)
@@ -211,8 +211,8 @@ func parseCustomers(args []string, stdout io.Writer) (options, error) {
 	return o, nil
 }
 
-// statusExit maps an HTTP status to the exit status; other is for statuses that say nothing.
-func statusExit(status, other int) int {
+// statusExit maps an HTTP status to the exit status; a status that says nothing is exitNetwork's.
+func statusExit(status int) int {
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return exitAuthError
@@ -221,7 +221,7 @@ func statusExit(status, other int) int {
 	case status >= 500 && status < 600:
 		return exitServerError
 	}
-	return other
+	return exitNetwork
 }
 
 // write prints the customers: the response itself, indented, or a table.
