@@ -56,27 +56,36 @@ func yamlToJSON(in []byte) ([]byte, error) {
 
 func writeJSON(buf *bytes.Buffer, n *yaml.Node) error {
 	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) != 1 {
-			return fmt.Errorf("line %d: want one document, have %d nodes", n.Line, len(n.Content))
-		}
+	case yaml.DocumentNode: // yaml.Unmarshal puts exactly one node in it
 		return writeJSON(buf, n.Content[0])
 	case yaml.AliasNode:
 		return writeJSON(buf, n.Alias)
-	case yaml.MappingNode:
-		return writeEach(buf, '{', '}', len(n.Content)/2, func(i int) error {
-			key := n.Content[2*i]
-			if key.Kind != yaml.ScalarNode || key.Tag == "!!merge" {
-				return fmt.Errorf("line %d: only scalar mapping keys are supported", key.Line)
+	case yaml.MappingNode, yaml.SequenceNode:
+		// A mapping's Content alternates keys and values; a sequence's holds values only.
+		brackets, step := "[]", 1
+		if n.Kind == yaml.MappingNode {
+			brackets, step = "{}", 2
+		}
+		buf.WriteByte(brackets[0])
+		for i := 0; i < len(n.Content); i += step {
+			if i > 0 {
+				buf.WriteByte(',')
 			}
-			if err := writeValue(buf, key.Value); err != nil {
+			if key := n.Content[i]; step == 2 {
+				if key.Kind != yaml.ScalarNode || key.Tag == "!!merge" {
+					return fmt.Errorf("line %d: only scalar mapping keys are supported", key.Line)
+				}
+				if err := writeValue(buf, key.Value); err != nil {
+					return err
+				}
+				buf.WriteByte(':')
+			}
+			if err := writeJSON(buf, n.Content[i+step-1]); err != nil {
 				return err
 			}
-			buf.WriteByte(':')
-			return writeJSON(buf, n.Content[2*i+1])
-		})
-	case yaml.SequenceNode:
-		return writeEach(buf, '[', ']', len(n.Content), func(i int) error { return writeJSON(buf, n.Content[i]) })
+		}
+		buf.WriteByte(brackets[1])
+		return nil
 	case yaml.ScalarNode:
 		if n.Tag == "!!timestamp" {
 			// A bare date stays the string it is in the YAML, as JSON Schema reads it.
@@ -89,21 +98,6 @@ func writeJSON(buf *bytes.Buffer, n *yaml.Node) error {
 		return writeValue(buf, v)
 	}
 	return fmt.Errorf("line %d: unsupported YAML node kind %d", n.Line, n.Kind)
-}
-
-// writeEach writes the n items of a JSON object or array between its brackets.
-func writeEach(buf *bytes.Buffer, open, close byte, n int, item func(i int) error) error {
-	buf.WriteByte(open)
-	for i := range n {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		if err := item(i); err != nil {
-			return err
-		}
-	}
-	buf.WriteByte(close)
-	return nil
 }
 
 // writeValue writes one JSON value without HTML escaping (`PEP&SANCTION` stays readable).

@@ -18,24 +18,17 @@ import (
 	"github.com/cyrexa/customer-api/scripts/perf/ogen/api"
 )
 
-// orgs is the repeated --org NAME=FILE flag.
-type orgs map[string]string
-
-func (o orgs) String() string { return fmt.Sprint(map[string]string(o)) }
-
-func (o orgs) Set(v string) error {
-	name, file, ok := strings.Cut(v, "=")
-	if !ok {
-		return fmt.Errorf("want NAME=FILE, not %q", v)
-	}
-	o[name] = file
-	return nil
-}
-
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18110", "address to listen on")
-	files := orgs{}
-	flag.Var(files, "org", "NAME=FILE: an organization and its customer list (repeatable)")
+	files := map[string]string{}
+	flag.Func("org", "NAME=FILE: an organization and its customer list (repeatable)", func(v string) error {
+		name, file, ok := strings.Cut(v, "=")
+		if !ok {
+			return fmt.Errorf("want NAME=FILE, not %q", v)
+		}
+		files[name] = file
+		return nil
+	})
 	flag.Parse()
 	lists := map[string]api.CustomerList{}
 	for name, file := range files {

@@ -6,7 +6,6 @@ package pgtest
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -51,8 +50,8 @@ func New(tb testing.TB) *Database {
 	server := ServerURL(tb)
 	sweepOnce.Do(func() { sweep(tb, server) })
 	// The creation time in the name lets a later run sweep what a killed run left.
-	name := fmt.Sprintf("%s%d_%s", prefix, time.Now().Unix(), randomHex(tb, 6))
-	password := randomHex(tb, 16)
+	name := fmt.Sprintf("%s%d_%s", prefix, time.Now().Unix(), strings.ToLower(rand.Text()[:12]))
+	password := rand.Text()
 	d := &Database{Name: name, server: server}
 	var err error
 	if d.URL, err = withDatabase(server, name, name, password); err != nil {
@@ -115,7 +114,7 @@ func sweep(tb testing.TB, server string) {
 func (d *Database) MustRole(tb testing.TB, suffix string) string {
 	tb.Helper()
 	name := d.Name + "_" + suffix
-	password := randomHex(tb, 16)
+	password := rand.Text()
 	mustExec(tb, d.server, fmt.Sprintf(`CREATE ROLE %s LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '%s'`, name, password))
 	tb.Cleanup(func() {
 		// Before the database's cleanup (last in, first out): the role's grants go first.
@@ -180,15 +179,6 @@ func withConn(tb testing.TB, connURL string, fn func(context.Context, *pgx.Conn)
 	}
 	defer conn.Close(ctx)
 	fn(ctx, conn)
-}
-
-func randomHex(tb testing.TB, n int) string {
-	tb.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		tb.Fatalf("pgtest: random: %v", err)
-	}
-	return hex.EncodeToString(b)
 }
 
 // Proxy forwards TCP connections to a target and fails on demand as a network does: Stop refuses
@@ -318,39 +308,29 @@ func (p *Proxy) forward(ln net.Listener, client net.Conn) {
 	p.mu.Lock()
 	blackhole := p.blackhole
 	p.mu.Unlock()
-	if blackhole {
-		if !p.track(ln, true, client) {
+	conns := []net.Conn{client}
+	if !blackhole {
+		server, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+		if err != nil {
 			client.Close()
 			return
 		}
-		defer p.untrack(client)
+		conns = append(conns, server)
+	}
+	// Either side ending ends both: a half-open PostgreSQL connection is of no use.
+	defer p.untrack(conns...)
+	if !p.track(ln, blackhole, conns...) {
+		return
+	}
+	if blackhole {
 		_, _ = io.Copy(io.Discard, client)
-		client.Close()
 		return
 	}
-	server, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-	if err != nil {
-		client.Close()
-		return
-	}
-	if !p.track(ln, false, client, server) {
-		client.Close()
-		server.Close()
-		return
-	}
-	defer p.untrack(client, server)
-	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
-		// Either side ending ends both: a half-open PostgreSQL connection is of no use.
-		dst.Close()
-		src.Close()
-		done <- struct{}{}
-	}
-	go pipe(server, client)
-	go pipe(client, server)
-	<-done
-	<-done
+	p.wg.Go(func() {
+		_, _ = io.Copy(conns[1], client)
+		p.untrack(conns...)
+	})
+	_, _ = io.Copy(client, conns[1])
 }
 
 // track registers conns unless their listener stopped or the mode changed since.
@@ -366,10 +346,12 @@ func (p *Proxy) track(ln net.Listener, blackhole bool, conns ...net.Conn) bool {
 	return true
 }
 
+// untrack closes conns and forgets them.
 func (p *Proxy) untrack(conns ...net.Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range conns {
+		c.Close()
 		delete(p.conns, c)
 	}
 }
