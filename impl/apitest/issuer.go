@@ -29,13 +29,12 @@ type Issuer struct {
 	key     auth.SigningKey
 	latency time.Duration
 	fetches int
-	fetched chan struct{} // closed and replaced on every fetch of the key set
 }
 
 // MustIssuer starts an issuer with a fresh Ed25519 key.
 func MustIssuer(t testing.TB) *Issuer {
 	t.Helper()
-	i := &Issuer{key: MustEd25519Key(t, "test-key-1"), fetched: make(chan struct{})}
+	i := &Issuer{key: MustEd25519Key(t, "test-key-1")}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		i.mu.Lock()
 		key, latency := i.key, i.latency
@@ -47,8 +46,6 @@ func MustIssuer(t testing.TB) *Issuer {
 		}
 		i.mu.Lock()
 		i.fetches++
-		close(i.fetched)
-		i.fetched = make(chan struct{})
 		i.mu.Unlock()
 		jwks, err := auth.PublicJWKS(key)
 		if err != nil {
@@ -70,12 +67,11 @@ func (i *Issuer) SetLatency(d time.Duration) {
 	i.latency = d
 }
 
-// Fetches returns how often the key set was served so far, and a channel closed at the next
-// time it is served.
-func (i *Issuer) Fetches() (int, <-chan struct{}) {
+// Fetches returns how often the key set was served so far.
+func (i *Issuer) Fetches() int {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return i.fetches, i.fetched
+	return i.fetches
 }
 
 // MustEd25519Key returns a new Ed25519 signing key with the given id.
