@@ -6,7 +6,6 @@ package pgtest
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -52,14 +51,8 @@ func New(tb testing.TB) *Database {
 	// The creation time in the name lets a later run sweep what a killed run left.
 	name := fmt.Sprintf("%s%d_%s", prefix, time.Now().Unix(), strings.ToLower(rand.Text()[:12]))
 	password := rand.Text()
-	d := &Database{Name: name, server: server}
-	var err error
-	if d.URL, err = withDatabase(server, name, name, password); err != nil {
-		tb.Fatalf("pgtest: %s: %v", EnvURL, err)
-	}
-	if d.AdminURL, err = withDatabase(server, name, "", ""); err != nil {
-		tb.Fatalf("pgtest: %s: %v", EnvURL, err)
-	}
+	d := &Database{Name: name, server: server,
+		URL: withDatabase(tb, server, name, name, password), AdminURL: withDatabase(tb, server, name, "", "")}
 	// The names are made here of [a-z0-9_] only, so quoting them as identifiers is enough.
 	mustExec(tb, server,
 		fmt.Sprintf(`CREATE ROLE %s LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD '%s'`, name, password),
@@ -121,11 +114,7 @@ func (d *Database) MustRole(tb testing.TB, suffix string) string {
 		mustExec(tb, d.AdminURL, fmt.Sprintf(`DROP OWNED BY %s`, name))
 		mustExec(tb, d.server, fmt.Sprintf(`DROP ROLE IF EXISTS %s`, name))
 	})
-	u, err := withDatabase(d.server, d.Name, name, password)
-	if err != nil {
-		tb.Fatalf("pgtest: %v", err)
-	}
-	return u
+	return withDatabase(tb, d.server, d.Name, name, password)
 }
 
 // Exec runs statements in the database as the admin user, failing tb on error.
@@ -145,16 +134,17 @@ func (d *Database) QueryRow(tb testing.TB, query string, dest ...any) {
 }
 
 // withDatabase returns server with its database, and user unless empty, replaced.
-func withDatabase(server, database, user, password string) (string, error) {
+func withDatabase(tb testing.TB, server, database, user, password string) string {
+	tb.Helper()
 	u, err := url.Parse(server)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", errors.New("not a postgres:// URL")
+		tb.Fatalf("pgtest: %s: not a postgres:// URL", EnvURL)
 	}
 	u.Path = "/" + database
 	if user != "" {
 		u.User = url.UserPassword(user, password)
 	}
-	return u.String(), nil
+	return u.String()
 }
 
 func mustExec(tb testing.TB, connURL string, statements ...string) {
