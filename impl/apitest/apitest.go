@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -257,15 +256,6 @@ func (e *Env) assertNoSecretLogged(t testing.TB) {
 	}
 }
 
-// WriteOnlyNames returns the contract's write-only property names, quoted as in JSON.
-func WriteOnlyNames(c *contract.Contract) []string {
-	var names []string
-	for _, p := range WriteOnly(c) {
-		names = append(names, `"`+p[len(p)-1]+`"`)
-	}
-	return names
-}
-
 // MustContract loads the embedded contract.
 func MustContract(t testing.TB) *contract.Contract {
 	t.Helper()
@@ -451,33 +441,3 @@ func (b *SyncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
-
-// Snapshot is a store.Snapshot over customers in memory; with Err, it yields Err in place of
-// customer FailAfter and stops.
-type Snapshot struct {
-	V         string
-	List      []store.Customer
-	FailAfter int
-	Err       error
-}
-
-// Version implements store.Snapshot.
-func (s *Snapshot) Version() string { return s.V }
-
-// Customers implements store.Snapshot.
-func (s *Snapshot) Customers() iter.Seq2[store.Customer, error] {
-	return func(yield func(store.Customer, error) bool) {
-		for i, c := range s.List {
-			if s.Err != nil && i == s.FailAfter {
-				yield(store.Customer{}, s.Err)
-				return
-			}
-			if !yield(c, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Close implements store.Snapshot.
-func (s *Snapshot) Close() error { return nil }

@@ -273,7 +273,7 @@ func TestEveryRequestLeavesOneAuditLine(t *testing.T) {
 // largeSnapshot is a snapshot of n copies of one public customer (about 2.4 KB each): a body
 // far larger than the socket buffers between a test's client and the server, which costs one
 // validation.
-func largeSnapshot(t *testing.T, n int) *apitest.Snapshot {
+func largeSnapshot(t *testing.T, n int) *memSnapshot {
 	t.Helper()
 	doc, err := json.Marshal(publicCustomers(t, 1)[0])
 	if err != nil {
@@ -283,7 +283,7 @@ func largeSnapshot(t *testing.T, n int) *apitest.Snapshot {
 	for i := range list {
 		list[i] = store.Customer{ID: fmt.Sprintf("cus-%05d", i), Document: doc}
 	}
-	return &apitest.Snapshot{V: "v-large", List: list}
+	return &memSnapshot{V: "v-large", List: list}
 }
 
 // countingStore counts the snapshots open (each holds a database connection in a real store).

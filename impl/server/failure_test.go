@@ -35,7 +35,7 @@ func (f failingStore) ReadOrganization(context.Context, string, string) (store.S
 	if err != nil {
 		return nil, err
 	}
-	return &apitest.Snapshot{V: "v-failing", List: list}, nil
+	return &memSnapshot{V: "v-failing", List: list}, nil
 }
 
 // TestServiceFailuresAreOpaqueProblems checks that a failing store and a panicking handler both

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"os"
 	"strings"
@@ -223,6 +224,36 @@ func TestListsLargerThanTheWindowAreSpooledAndSentWhole(t *testing.T) {
 	})
 }
 
+// memSnapshot is a store.Snapshot over customers in memory; with Err, it yields Err in place of
+// customer FailAfter and stops.
+type memSnapshot struct {
+	V         string
+	List      []store.Customer
+	FailAfter int
+	Err       error
+}
+
+// Version implements store.Snapshot.
+func (s *memSnapshot) Version() string { return s.V }
+
+// Customers implements store.Snapshot.
+func (s *memSnapshot) Customers() iter.Seq2[store.Customer, error] {
+	return func(yield func(store.Customer, error) bool) {
+		for i, c := range s.List {
+			if s.Err != nil && i == s.FailAfter {
+				yield(store.Customer{}, s.Err)
+				return
+			}
+			if !yield(c, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Close implements store.Snapshot.
+func (s *memSnapshot) Close() error { return nil }
+
 // snapshotStore is a real store whose reads of customers come from a test's snapshot.
 type snapshotStore struct {
 	store.Store
@@ -251,15 +282,15 @@ func TestAListThatFailsIsAProblemAndNoPartOfIt(t *testing.T) {
 	tests := []struct {
 		name     string
 		window   int
-		snapshot *apitest.Snapshot
+		snapshot *memSnapshot
 		status   int
 		reason   string // what the log line says
 	}{
-		{"a customer that breaks the contract, within the window", 0, &apitest.Snapshot{V: "v-test", List: append(list[:2:2], leak)},
+		{"a customer that breaks the contract, within the window", 0, &memSnapshot{V: "v-test", List: append(list[:2:2], leak)},
 			http.StatusInternalServerError, `"pointer":"/2/customer/person/pinCode"`},
-		{"a customer that breaks the contract, past the window", 4 << 10, &apitest.Snapshot{V: "v-test", List: append(list[:40:40], leak)},
+		{"a customer that breaks the contract, past the window", 4 << 10, &memSnapshot{V: "v-test", List: append(list[:40:40], leak)},
 			http.StatusInternalServerError, `"pointer":"/40/customer/person/pinCode"`},
-		{"a database that fails past the window", 4 << 10, &apitest.Snapshot{V: "v-test", List: list, FailAfter: 35, Err: errors.Join(store.ErrUnavailable, errors.New("connection reset"))},
+		{"a database that fails past the window", 4 << 10, &memSnapshot{V: "v-test", List: list, FailAfter: 35, Err: errors.Join(store.ErrUnavailable, errors.New("connection reset"))},
 			http.StatusServiceUnavailable, "connection reset"},
 	}
 	for _, tc := range tests {
