@@ -231,24 +231,10 @@ func (p *Proxy) Stop() {
 }
 
 // Blackhole cuts every connection, then accepts new ones but never answers, until Start.
-func (p *Proxy) Blackhole() error {
-	p.mu.Lock()
-	p.blackhole = true
-	p.cutLocked()
-	p.mu.Unlock()
-	return p.listen()
-}
+func (p *Proxy) Blackhole() error { return p.listen(true) }
 
 // Start forwards connections again, on the same address.
-func (p *Proxy) Start() error {
-	p.mu.Lock()
-	if p.blackhole {
-		p.blackhole = false
-		p.cutLocked() // the connections held in the black hole
-	}
-	p.mu.Unlock()
-	return p.listen()
-}
+func (p *Proxy) Start() error { return p.listen(false) }
 
 func (p *Proxy) cutLocked() {
 	for c := range p.conns {
@@ -257,9 +243,14 @@ func (p *Proxy) cutLocked() {
 	clear(p.conns)
 }
 
-// listen makes the proxy listen on its address again, unless it does.
-func (p *Proxy) listen() error {
+// listen switches the black hole on or off, cutting the connections of the mode it enters or
+// leaves, and makes the proxy listen on its address again, unless it does.
+func (p *Proxy) listen(blackhole bool) error {
 	p.mu.Lock()
+	if blackhole || p.blackhole {
+		p.cutLocked()
+	}
+	p.blackhole = blackhole
 	running := p.ln != nil
 	p.mu.Unlock()
 	if running {
