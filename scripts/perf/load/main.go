@@ -7,7 +7,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -62,7 +61,7 @@ func main() {
 				}
 				n, err := io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				if err != nil && !errors.Is(err, io.EOF) {
+				if err != nil {
 					log.Fatalf("load: read body: %v", err)
 				}
 				requests.Add(1)
