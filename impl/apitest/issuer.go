@@ -5,7 +5,7 @@ import (
 	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,28 +25,24 @@ const (
 type Issuer struct {
 	JWKSURL string
 
-	mu      sync.Mutex
-	key     auth.SigningKey
-	latency time.Duration
-	fetches int
+	key     atomic.Pointer[auth.SigningKey]
+	latency atomic.Int64 // a time.Duration
+	fetches atomic.Int64
 }
 
 // MustIssuer starts an issuer with a fresh Ed25519 key.
 func MustIssuer(t testing.TB) *Issuer {
 	t.Helper()
-	i := &Issuer{key: MustEd25519Key(t, "test-key-1")}
+	i := &Issuer{}
+	i.Rotate(MustEd25519Key(t, "test-key-1"))
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		i.mu.Lock()
-		key, latency := i.key, i.latency
-		i.mu.Unlock()
+		key := i.Key()
 		select { // a real issuer is a network away
-		case <-time.After(latency):
+		case <-time.After(time.Duration(i.latency.Load())):
 		case <-r.Context().Done():
 			return
 		}
-		i.mu.Lock()
-		i.fetches++
-		i.mu.Unlock()
+		i.fetches.Add(1)
 		jwks, err := auth.PublicJWKS(key)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -61,18 +57,10 @@ func MustIssuer(t testing.TB) *Issuer {
 }
 
 // SetLatency makes every answer of the key set wait d first.
-func (i *Issuer) SetLatency(d time.Duration) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	i.latency = d
-}
+func (i *Issuer) SetLatency(d time.Duration) { i.latency.Store(int64(d)) }
 
 // Fetches returns how often the key set was served so far.
-func (i *Issuer) Fetches() int {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.fetches
-}
+func (i *Issuer) Fetches() int { return int(i.fetches.Load()) }
 
 // MustEd25519Key returns a new Ed25519 signing key with the given id.
 func MustEd25519Key(t testing.TB, id string) auth.SigningKey {
@@ -85,18 +73,10 @@ func MustEd25519Key(t testing.TB, id string) auth.SigningKey {
 }
 
 // Key returns the key the issuer signs with now.
-func (i *Issuer) Key() auth.SigningKey {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.key
-}
+func (i *Issuer) Key() auth.SigningKey { return *i.key.Load() }
 
 // Rotate makes key the one the issuer signs with and publishes (the old one is withdrawn).
-func (i *Issuer) Rotate(key auth.SigningKey) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	i.key = key
-}
+func (i *Issuer) Rotate(key auth.SigningKey) { i.key.Store(&key) }
 
 // Claims returns valid claims for the tenant: right issuer and audience, the read scope, valid
 // for an hour.
