@@ -33,20 +33,6 @@ type tokenJSON struct {
 	State     store.APITokenState `json:"state"`
 }
 
-// tenantJSON is one tenant of `tenants list --json`.
-type tenantJSON struct {
-	ID            string `json:"id"`
-	Organizations int    `json:"organizations"`
-	Customers     int    `json:"customers"`
-	APITokens     int    `json:"apiTokens"`
-}
-
-// organizationJSON is one organization of `organizations list --json`.
-type organizationJSON struct {
-	ID        string `json:"id"`
-	Customers int    `json:"customers"`
-}
-
 // migrate brings the database schema up to date, saying which versions it applied.
 func migrate(ctx context.Context, env environment, args []string) error {
 	fs := newCommand("migrate", false)
@@ -376,8 +362,8 @@ func tenantsList(ctx context.Context, env environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	err = printList(env, *asJSON, tenants, "TENANT\tORGANIZATIONS\tCUSTOMERS\tAPI TOKENS", func(t store.TenantSummary) (tenantJSON, []any) {
-		return tenantJSON(t), []any{t.ID, t.Organizations, t.Customers, t.APITokens}
+	err = printList(env, *asJSON, tenants, "TENANT\tORGANIZATIONS\tCUSTOMERS\tAPI TOKENS", func(t store.TenantSummary) (store.TenantSummary, []any) {
+		return t, []any{t.ID, t.Organizations, t.Customers, t.APITokens}
 	})
 	if err == nil && !*asJSON && len(tenants) == 0 {
 		fmt.Fprintf(env.stderr, "no tenants in the database at %s (import customers with `customer-api import`)\n", fs.data.describeDatabase())
@@ -401,8 +387,8 @@ func organizationsList(ctx context.Context, env environment, args []string) erro
 	} else if err != nil {
 		return err
 	}
-	return printList(env, *asJSON, orgs, "ORGANIZATION\tCUSTOMERS", func(o store.OrganizationSummary) (organizationJSON, []any) {
-		return organizationJSON(o), []any{o.ID, o.Customers}
+	return printList(env, *asJSON, orgs, "ORGANIZATION\tCUSTOMERS", func(o store.OrganizationSummary) (store.OrganizationSummary, []any) {
+		return o, []any{o.ID, o.Customers}
 	})
 }
 
