@@ -125,8 +125,8 @@ func importFile(ctx context.Context, env environment, args []string) error {
 	// An import allocates much and keeps little: measured, a third less time with a larger heap.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	prog := newProgress(env.stderr, log, size, read)
-	sum, err := importer.Import(ctx, st, c, *tenant, *organization, in, importer.WithPepper(pepper),
-		importer.WithStoreOptions(store.ImportOptions{Replace: *replace, DryRun: *dryRun}), importer.WithProgress(prog.update))
+	sum, err := importer.Import(ctx, st, c, *tenant, *organization, in, importer.Options{Pepper: pepper,
+		Store: store.ImportOptions{Replace: *replace, DryRun: *dryRun}, Progress: prog.update})
 	prog.finish()
 	switch {
 	case errors.Is(err, importer.ErrEmpty):

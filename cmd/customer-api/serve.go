@@ -131,7 +131,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := demo.Load(ctx, st, c, log, importer.WithPepper(pepper)); err != nil {
+		if err := demo.Load(ctx, st, c, log, importer.Options{Pepper: pepper}); err != nil {
 			return err
 		}
 	}

@@ -317,7 +317,7 @@ func (e *Env) MustImport(t testing.TB, tenantID, organizationID string, customer
 	if err != nil {
 		t.Fatalf("encode customers: %v", err)
 	}
-	sum, err := importer.Import(context.Background(), e.Store, e.Contract, tenantID, organizationID, bytes.NewReader(raw))
+	sum, err := importer.Import(context.Background(), e.Store, e.Contract, tenantID, organizationID, bytes.NewReader(raw), importer.Options{})
 	if err != nil {
 		t.Fatalf("import: %v", err)
 	}

@@ -40,31 +40,20 @@ func (e *recordError) Unwrap() error { return e.Err }
 var ErrEmpty = errors.New(`the input is empty: want a JSON array of {"customer": {...}} records ([] for none)`)
 
 // Import upserts the customers of r's array into the tenant's organization, in one transaction.
-func Import(ctx context.Context, st store.Store, v Validator, tenantID, organizationID string, r io.Reader, opts ...Option) (store.ImportSummary, error) {
-	p := &preparer{store: st, validator: v, tenantID: tenantID}
-	for _, opt := range opts {
-		opt(p)
-	}
-	return st.ImportCustomers(ctx, tenantID, organizationID, p.records(ctx, r), p.storeOpts)
+func Import(ctx context.Context, st store.Store, v Validator, tenantID, organizationID string, r io.Reader, opts Options) (store.ImportSummary, error) {
+	p := &preparer{store: st, validator: v, tenantID: tenantID, hasher: secrets.Hasher{Pepper: opts.Pepper}, progress: opts.Progress}
+	return st.ImportCustomers(ctx, tenantID, organizationID, p.records(ctx, r), opts.Store)
 }
 
-// Option changes how Import prepares records.
-type Option func(*preparer)
-
-// WithPepper mixes the pepper into new hashes of PINs and secret answers (nil: no pepper).
-func WithPepper(p *secrets.Pepper) Option {
-	return func(pr *preparer) { pr.hasher = secrets.Hasher{Pepper: p} }
-}
-
-// WithStoreOptions passes opts (replace, dry run) to the store's import.
-func WithStoreOptions(opts store.ImportOptions) Option {
-	return func(pr *preparer) { pr.storeOpts = opts }
-}
-
-// WithProgress calls progress with the number of records prepared after each, on the writing
-// goroutine; it must be quick.
-func WithProgress(progress func(records int)) Option {
-	return func(pr *preparer) { pr.progress = progress }
+// Options are the optional parts of an import.
+type Options struct {
+	// Pepper is mixed into new hashes of PINs and secret answers (nil: no pepper).
+	Pepper *secrets.Pepper
+	// Store is passed to the store's import (replace, dry run).
+	Store store.ImportOptions
+	// Progress, if set, is called with the number of records prepared after each, on the
+	// writing goroutine; it must be quick.
+	Progress func(records int)
 }
 
 // preparer turns raw records into store customers: validated, decoded, credentials hashed.
@@ -73,7 +62,6 @@ type preparer struct {
 	validator Validator
 	tenantID  string
 	hasher    secrets.Hasher
-	storeOpts store.ImportOptions
 	progress  func(records int)
 }
 
