@@ -144,7 +144,7 @@ func Discover(ctx context.Context, issuer string) (jwksURI string, err error) {
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
 	}
-	if err := getJSON(ctx, &http.Client{Timeout: 10 * time.Second}, url, "application/json", &d); err != nil {
+	if err := getJSON(ctx, &http.Client{Timeout: fetchTimeout}, url, "application/json", &d); err != nil {
 		return "", fmt.Errorf("discovery %s: %w", url, err)
 	}
 	if d.Issuer != issuer {
