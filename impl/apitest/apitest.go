@@ -112,7 +112,7 @@ func MustSQLite(t testing.TB) (*sqlite.Store, string) {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
+	if _, err := st.MigrateUp(context.Background()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	return st, path

@@ -102,7 +102,7 @@ func BenchmarkLoad(b *testing.B) {
 		b.StopTimer()
 		st, err := sqlite.Open(filepath.Join(dir, fmt.Sprintf("customers-%d.db", i)))
 		if err == nil {
-			err = st.Migrate(b.Context())
+			_, err = st.MigrateUp(b.Context())
 		}
 		if err != nil {
 			b.Fatal(err)

@@ -77,7 +77,7 @@ func BenchmarkGetCustomers(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { st.Close() })
-		if err := st.Migrate(b.Context()); err != nil {
+		if _, err := st.MigrateUp(b.Context()); err != nil {
 			b.Fatal(err)
 		}
 		benchGetCustomers(b, c, st)
