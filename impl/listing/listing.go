@@ -93,13 +93,6 @@ func New(r store.Store, checker Checker, opts Options, outcomes *prometheus.Coun
 	}
 }
 
-func orDefault[T int | int64 | time.Duration](v, otherwise T) T {
-	if v <= 0 {
-		return otherwise
-	}
-	return v
-}
-
 // Request names the list to write, and its cached body. Version is the organization's as the
 // caller found it; the body may be of a newer one, and its ETag then says so.
 type Request struct {
