@@ -14,15 +14,11 @@ import (
 	gojson "github.com/goccy/go-json"
 
 	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/customer"
 	"github.com/cyrexa/customer-api/impl/secrets"
 	"github.com/cyrexa/customer-api/impl/store"
 )
-
-// Validator checks one record against the contract; it must be safe for concurrent use.
-type Validator interface {
-	ValidateRecord(raw []byte) error
-}
 
 // recordError names the record (its index from 0) that stopped an import.
 type recordError struct {
@@ -40,8 +36,8 @@ func (e *recordError) Unwrap() error { return e.Err }
 var ErrEmpty = errors.New(`the input is empty: want a JSON array of {"customer": {...}} records ([] for none)`)
 
 // Import upserts the customers of r's array into the tenant's organization, in one transaction.
-func Import(ctx context.Context, st store.Store, v Validator, tenantID, organizationID string, r io.Reader, opts Options) (store.ImportSummary, error) {
-	p := &preparer{store: st, validator: v, tenantID: tenantID, hasher: secrets.Hasher{Pepper: opts.Pepper}, progress: opts.Progress}
+func Import(ctx context.Context, st store.Store, c *contract.Contract, tenantID, organizationID string, r io.Reader, opts Options) (store.ImportSummary, error) {
+	p := &preparer{store: st, contract: c, tenantID: tenantID, hasher: secrets.Hasher{Pepper: opts.Pepper}, progress: opts.Progress}
 	return st.ImportCustomers(ctx, tenantID, organizationID, p.records(ctx, r), opts.Store)
 }
 
@@ -58,11 +54,11 @@ type Options struct {
 
 // preparer turns raw records into store customers: validated, decoded, credentials hashed.
 type preparer struct {
-	store     store.Store
-	validator Validator
-	tenantID  string
-	hasher    secrets.Hasher
-	progress  func(records int)
+	store    store.Store
+	contract *contract.Contract
+	tenantID string
+	hasher   secrets.Hasher
+	progress func(records int)
 }
 
 // ahead is how many records may be in flight before the store takes them: a few MB.
@@ -162,7 +158,7 @@ func (p *preparer) read(ctx context.Context, r io.Reader, work, order chan<- *pe
 
 // prepare validates one record against the contract and turns it into a store customer.
 func (p *preparer) prepare(ctx context.Context, raw gojson.RawMessage) (store.Customer, error) {
-	if err := p.validator.ValidateRecord(raw); err != nil {
+	if err := p.contract.ValidateRecord(raw); err != nil {
 		if lacksWrapper(raw) {
 			return store.Customer{}, fmt.Errorf(`%w; each record is {"customer": {...}}, as in the API's response, not a bare customer`, err)
 		}
