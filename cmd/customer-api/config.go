@@ -154,7 +154,7 @@ func (d *dataFlags) openFor(ctx context.Context, env environment, need existing)
 	if err != nil {
 		return nil, err
 	}
-	if err := st.Migrate(ctx); err != nil {
+	if _, err := st.MigrateUp(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}

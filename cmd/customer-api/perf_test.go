@@ -157,7 +157,7 @@ func BenchmarkImport(b *testing.B) {
 				b.Fatal(err)
 			}
 			start := time.Now()
-			sum, err := importer.Import(b.Context(), discard{}, c, "t1", "o1", in)
+			sum, err := importer.Import(b.Context(), discard{}, c, "t1", "o1", in, importer.Options{})
 			total += time.Since(start)
 			in.Close()
 			if err != nil || sum.Created != n {

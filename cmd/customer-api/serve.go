@@ -131,7 +131,7 @@ func serve(ctx context.Context, env environment, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := demo.Load(ctx, st, c, log, importer.WithPepper(pepper)); err != nil {
+		if err := demo.Load(ctx, st, c, log, importer.Options{Pepper: pepper}); err != nil {
 			return err
 		}
 	}
@@ -352,12 +352,12 @@ func (a *authFlags) load(ctx context.Context, log *slog.Logger, dataDir, addr st
 		}
 		cfg.Issuer, cfg.Audience = auth.DevIssuer, auth.DevAudience
 	case a.oidcIssuer != "":
-		d, err := auth.Discover(ctx, a.oidcIssuer, &http.Client{Timeout: 10 * time.Second})
+		jwksURI, err := auth.Discover(ctx, a.oidcIssuer)
 		if err != nil {
 			return credentials{}, err
 		}
-		cfg.Issuer = d.Issuer
-		if keys, err = auth.RemoteKeys(ctx, d.JWKSURI, auth.KeySetOptions{Logger: log}); err != nil {
+		cfg.Issuer = a.oidcIssuer
+		if keys, err = auth.RemoteKeys(ctx, jwksURI, auth.KeySetOptions{Logger: log}); err != nil {
 			return credentials{}, err
 		}
 	case a.jwksURL != "":

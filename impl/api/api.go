@@ -46,7 +46,7 @@ func (s *Server) GetOrganizationCustomers(ctx context.Context, req gen.GetOrgani
 	if err != nil {
 		return nil, fmt.Errorf("customers of organization %q: %w", req.OrganizationId, err)
 	}
-	gzip := listing.GzipFrom(ctx)
+	gzip, _ := ctx.Value(gzipKey{}).(bool)
 	if req.Params.IfNoneMatch != nil && listing.NoneMatch(*req.Params.IfNoneMatch, version) {
 		etag := listing.ETag(version, gzip)
 		return gen.GetOrganizationCustomers304Response{Headers: gen.GetOrganizationCustomers304ResponseHeaders{
@@ -76,12 +76,15 @@ func (l customerList) VisitGetOrganizationCustomersResponse(w http.ResponseWrite
 	return fmt.Errorf("customers of organization %q: %w", l.req.OrganizationID, err)
 }
 
+// gzipKey marks, with true, the context of a request whose client accepts gzip.
+type gzipKey struct{}
+
 // NegotiateEncoding tells the handler, through its context, whether the client accepts gzip:
 // the generated request object carries no Accept-Encoding.
 func NegotiateEncoding(f gen.StrictHandlerFunc, _ string) gen.StrictHandlerFunc {
 	return func(c echo.Context, request any) (any, error) {
 		if listing.AcceptsGzip(c.Request().Header.Values("Accept-Encoding")) {
-			c.SetRequest(c.Request().WithContext(listing.WithGzip(c.Request().Context())))
+			c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), gzipKey{}, true)))
 		}
 		return f(c, request)
 	}

@@ -111,7 +111,7 @@ func MustSQLite(t testing.TB) (*sqlite.Store, string) {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
+	if _, err := st.MigrateUp(context.Background()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	return st, path
@@ -298,7 +298,7 @@ func (e *Env) MustImport(t testing.TB, tenantID, organizationID string, customer
 	if err != nil {
 		t.Fatalf("encode customers: %v", err)
 	}
-	sum, err := importer.Import(context.Background(), e.Store, e.Contract, tenantID, organizationID, bytes.NewReader(raw))
+	sum, err := importer.Import(context.Background(), e.Store, e.Contract, tenantID, organizationID, bytes.NewReader(raw), importer.Options{})
 	if err != nil {
 		t.Fatalf("import: %v", err)
 	}

@@ -136,28 +136,24 @@ func (k *remoteKeys) fetch(ctx context.Context) error {
 	return k.storage.KeyReplaceAll(ctx, keys) // a memory set: cannot fail
 }
 
-// Discovery is what the service reads from an OpenID Connect discovery document.
-type Discovery struct {
-	Issuer  string `json:"issuer"`
-	JWKSURI string `json:"jwks_uri"`
-}
-
-// Discover reads issuer's /.well-known/openid-configuration, which must name the same issuer
-// (OpenID Connect Discovery 1.0, 4.3).
-func Discover(ctx context.Context, issuer string, client *http.Client) (Discovery, error) {
-	client = cmp.Or(client, &http.Client{Timeout: 10 * time.Second})
+// Discover returns the jwks_uri of issuer's /.well-known/openid-configuration, which must name
+// the same issuer (OpenID Connect Discovery 1.0, 4.3).
+func Discover(ctx context.Context, issuer string) (jwksURI string, err error) {
 	url := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
-	var d Discovery
-	if err := getJSON(ctx, client, url, "application/json", &d); err != nil {
-		return Discovery{}, fmt.Errorf("discovery %s: %w", url, err)
+	var d struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := getJSON(ctx, &http.Client{Timeout: fetchTimeout}, url, "application/json", &d); err != nil {
+		return "", fmt.Errorf("discovery %s: %w", url, err)
 	}
 	if d.Issuer != issuer {
-		return Discovery{}, fmt.Errorf("discovery %s names issuer %q, not %q", url, d.Issuer, issuer)
+		return "", fmt.Errorf("discovery %s names issuer %q, not %q", url, d.Issuer, issuer)
 	}
 	if d.JWKSURI == "" {
-		return Discovery{}, errors.New("discovery " + url + " names no jwks_uri")
+		return "", errors.New("discovery " + url + " names no jwks_uri")
 	}
-	return d, nil
+	return d.JWKSURI, nil
 }
 
 // getJSON decodes the JSON document at url into v.

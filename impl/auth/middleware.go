@@ -78,7 +78,7 @@ type Authenticator struct {
 	Verifier      *Verifier
 	Tokens        *APITokens
 	RequiredScope string // default DefaultScope
-	limits        Limits
+	Limits        Limits
 }
 
 // Limits are the rate limits around authentication, wired by the server's assembly: this package
@@ -94,16 +94,9 @@ type Limits struct {
 	Verified func(req *http.Request, tenantID string) error
 }
 
-// WithLimits returns a copy of a that applies l.
-func (a *Authenticator) WithLimits(l Limits) *Authenticator {
-	c := *a
-	c.limits = l
-	return &c
-}
-
 func (a *Authenticator) failed(req *http.Request) {
-	if a.limits.Failed != nil {
-		a.limits.Failed(req)
+	if a.Limits.Failed != nil {
+		a.Limits.Failed(req)
 	}
 }
 
@@ -141,8 +134,8 @@ func (a *Authenticator) Admit(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		creds := &credentials{apiToken: req.Header.Get("token"), tenantID: req.Header.Get("tenantId")}
 		creds.bearer, creds.bearerErr = parseBearer(req.Header.Get("Authorization"))
-		if a.limits.Unverified != nil {
-			if err := a.limits.Unverified(req, creds.bearerErr == nil && a.Verifier.Remembers(creds.bearer)); err != nil {
+		if a.Limits.Unverified != nil {
+			if err := a.Limits.Unverified(req, creds.bearerErr == nil && a.Verifier.Remembers(creds.bearer)); err != nil {
 				return err
 			}
 		}
@@ -188,8 +181,8 @@ func (a *Authenticator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return err
 		}
-		if a.limits.Verified != nil {
-			if err := a.limits.Verified(req, id.TenantID); err != nil {
+		if a.Limits.Verified != nil {
+			if err := a.Limits.Verified(req, id.TenantID); err != nil {
 				return &Failure{Subject: id.Subject, Err: err}
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/importer"
 	"github.com/cyrexa/customer-api/impl/store"
 )
@@ -30,7 +31,7 @@ var Dataset []byte
 
 // Load imports the demo data into an empty st through the importer; a store that holds data is
 // left as it is. Its hashes are kept as given, unpeppered, whatever opts say.
-func Load(ctx context.Context, st store.Store, v importer.Validator, log *slog.Logger, opts ...importer.Option) error {
+func Load(ctx context.Context, st store.Store, c *contract.Contract, log *slog.Logger, opts importer.Options) error {
 	empty, err := st.Empty(ctx)
 	if err != nil {
 		return fmt.Errorf("check for existing data: %w", err)
@@ -47,7 +48,7 @@ func Load(ctx context.Context, st store.Store, v importer.Validator, log *slog.L
 		return fmt.Errorf("decode demo data: %w", err)
 	}
 	for _, org := range orgs {
-		sum, err := importer.Import(ctx, st, v, TenantID, org.ID, bytes.NewReader(org.Customers), opts...)
+		sum, err := importer.Import(ctx, st, c, TenantID, org.ID, bytes.NewReader(org.Customers), opts)
 		if err != nil {
 			return fmt.Errorf("load demo organization %s: %w", org.ID, err)
 		}

@@ -32,7 +32,7 @@ func TestLoad(t *testing.T) {
 	}
 	st, _ := apitest.MustSQLite(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := demo.Load(t.Context(), st, c, log, importer.WithPepper(pepper)); err != nil {
+	if err := demo.Load(t.Context(), st, c, log, importer.Options{Pepper: pepper}); err != nil {
 		t.Fatalf("Load: %v", err)
 	}
 
@@ -75,10 +75,10 @@ func TestLoad(t *testing.T) {
 
 	t.Run("a store that holds other data is left as it is", func(t *testing.T) {
 		other, _ := apitest.MustSQLite(t)
-		if _, err := importer.Import(t.Context(), other, c, "tenant-other", "org-other", strings.NewReader(`[{"customer":{"id":"cus-1"}}]`)); err != nil {
+		if _, err := importer.Import(t.Context(), other, c, "tenant-other", "org-other", strings.NewReader(`[{"customer":{"id":"cus-1"}}]`), importer.Options{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := demo.Load(t.Context(), other, c, log); err != nil {
+		if err := demo.Load(t.Context(), other, c, log, importer.Options{}); err != nil {
 			t.Fatalf("Load: %v", err)
 		}
 		if _, err := other.OrganizationVersion(t.Context(), demo.TenantID, demo.RetailOrganizationID); !errors.Is(err, store.ErrNotFound) {
@@ -102,13 +102,13 @@ func BenchmarkLoad(b *testing.B) {
 		b.StopTimer()
 		st, err := sqlite.Open(filepath.Join(dir, fmt.Sprintf("customers-%d.db", i)))
 		if err == nil {
-			err = st.Migrate(b.Context())
+			_, err = st.MigrateUp(b.Context())
 		}
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if err := demo.Load(b.Context(), st, c, log); err != nil {
+		if err := demo.Load(b.Context(), st, c, log, importer.Options{}); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()

@@ -14,15 +14,11 @@ import (
 	gojson "github.com/goccy/go-json"
 
 	"github.com/cyrexa/customer-api/gen"
+	"github.com/cyrexa/customer-api/impl/contract"
 	"github.com/cyrexa/customer-api/impl/customer"
 	"github.com/cyrexa/customer-api/impl/secrets"
 	"github.com/cyrexa/customer-api/impl/store"
 )
-
-// Validator checks one record against the contract; it must be safe for concurrent use.
-type Validator interface {
-	ValidateRecord(raw []byte) error
-}
 
 // recordError names the record (its index from 0) that stopped an import.
 type recordError struct {
@@ -40,41 +36,29 @@ func (e *recordError) Unwrap() error { return e.Err }
 var ErrEmpty = errors.New(`the input is empty: want a JSON array of {"customer": {...}} records ([] for none)`)
 
 // Import upserts the customers of r's array into the tenant's organization, in one transaction.
-func Import(ctx context.Context, st store.Store, v Validator, tenantID, organizationID string, r io.Reader, opts ...Option) (store.ImportSummary, error) {
-	p := &preparer{store: st, validator: v, tenantID: tenantID}
-	for _, opt := range opts {
-		opt(p)
-	}
-	return st.ImportCustomers(ctx, tenantID, organizationID, p.records(ctx, r), p.storeOpts)
+func Import(ctx context.Context, st store.Store, c *contract.Contract, tenantID, organizationID string, r io.Reader, opts Options) (store.ImportSummary, error) {
+	p := &preparer{store: st, contract: c, tenantID: tenantID, hasher: secrets.Hasher{Pepper: opts.Pepper}, progress: opts.Progress}
+	return st.ImportCustomers(ctx, tenantID, organizationID, p.records(ctx, r), opts.Store)
 }
 
-// Option changes how Import prepares records.
-type Option func(*preparer)
-
-// WithPepper mixes the pepper into new hashes of PINs and secret answers (nil: no pepper).
-func WithPepper(p *secrets.Pepper) Option {
-	return func(pr *preparer) { pr.hasher = secrets.Hasher{Pepper: p} }
-}
-
-// WithStoreOptions passes opts (replace, dry run) to the store's import.
-func WithStoreOptions(opts store.ImportOptions) Option {
-	return func(pr *preparer) { pr.storeOpts = opts }
-}
-
-// WithProgress calls progress with the number of records prepared after each, on the writing
-// goroutine; it must be quick.
-func WithProgress(progress func(records int)) Option {
-	return func(pr *preparer) { pr.progress = progress }
+// Options are the optional parts of an import.
+type Options struct {
+	// Pepper is mixed into new hashes of PINs and secret answers (nil: no pepper).
+	Pepper *secrets.Pepper
+	// Store is passed to the store's import (replace, dry run).
+	Store store.ImportOptions
+	// Progress, if set, is called with the number of records prepared after each, on the
+	// writing goroutine; it must be quick.
+	Progress func(records int)
 }
 
 // preparer turns raw records into store customers: validated, decoded, credentials hashed.
 type preparer struct {
-	store     store.Store
-	validator Validator
-	tenantID  string
-	hasher    secrets.Hasher
-	storeOpts store.ImportOptions
-	progress  func(records int)
+	store    store.Store
+	contract *contract.Contract
+	tenantID string
+	hasher   secrets.Hasher
+	progress func(records int)
 }
 
 // ahead is how many records may be in flight before the store takes them: a few MB.
@@ -174,7 +158,7 @@ func (p *preparer) read(ctx context.Context, r io.Reader, work, order chan<- *pe
 
 // prepare validates one record against the contract and turns it into a store customer.
 func (p *preparer) prepare(ctx context.Context, raw gojson.RawMessage) (store.Customer, error) {
-	if err := p.validator.ValidateRecord(raw); err != nil {
+	if err := p.contract.ValidateRecord(raw); err != nil {
 		if lacksWrapper(raw) {
 			return store.Customer{}, fmt.Errorf(`%w; each record is {"customer": {...}}, as in the API's response, not a bare customer`, err)
 		}

@@ -34,7 +34,7 @@ func array(n, bad int, raw string) string {
 func TestImportKeepsEveryRecordInOrder(t *testing.T) {
 	st, _ := apitest.MustSQLite(t)
 	c, _ := contract.Load()
-	sum, err := importer.Import(context.Background(), st, c, "t1", "o1", strings.NewReader(array(2000, -1, "")))
+	sum, err := importer.Import(context.Background(), st, c, "t1", "o1", strings.NewReader(array(2000, -1, "")), importer.Options{})
 	if err != nil || sum.Created != 2000 {
 		t.Fatalf("import: %+v, %v", sum, err)
 	}
@@ -67,7 +67,7 @@ func TestABadRecordNamesItsIndexAndWritesNothing(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			st, _ := apitest.MustSQLite(t)
-			_, err := importer.Import(context.Background(), st, c, "t1", "o1", strings.NewReader(tc.input))
+			_, err := importer.Import(context.Background(), st, c, "t1", "o1", strings.NewReader(tc.input), importer.Options{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}

@@ -2,7 +2,6 @@ package listing
 
 import (
 	"cmp"
-	"context"
 	"mime"
 	"strconv"
 	"strings"
@@ -48,15 +47,4 @@ func AcceptsGzip(acceptEncoding []string) bool {
 		}
 	}
 	return accepted && !refusedByName
-}
-
-type gzipKey struct{}
-
-// WithGzip returns ctx marked to answer in gzip.
-func WithGzip(ctx context.Context) context.Context { return context.WithValue(ctx, gzipKey{}, true) }
-
-// GzipFrom reports whether ctx was marked by WithGzip.
-func GzipFrom(ctx context.Context) bool {
-	v, _ := ctx.Value(gzipKey{}).(bool)
-	return v
 }

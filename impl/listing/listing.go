@@ -74,13 +74,13 @@ type Lister struct {
 // New returns a Lister reading from r, each document checked by checker, that counts the lists
 // it answers by outcome (cached, read, spooled, busy, cut_short, dropped_erased).
 func New(r store.Store, checker Checker, opts Options, outcomes *prometheus.CounterVec) *Lister {
-	opts.Window = orDefault(opts.Window, DefaultWindow)
+	opts.Window = cmp.Or(opts.Window, DefaultWindow)
 	opts.CacheBytes = cmp.Or(opts.CacheBytes, DefaultCacheBytes)
-	opts.MaxReads = orDefault(opts.MaxReads, DefaultMaxReads)
-	opts.MaxReadsPerTenant = orDefault(opts.MaxReadsPerTenant, max(1, min(opts.MaxReads/2, runtime.GOMAXPROCS(0)-1)))
-	opts.QueueTimeout = orDefault(opts.QueueTimeout, DefaultQueueTimeout)
-	opts.SpoolBytes = orDefault(opts.SpoolBytes, DefaultSpoolBytes)
-	opts.WriteStall = orDefault(opts.WriteStall, DefaultWriteStall)
+	opts.MaxReads = cmp.Or(opts.MaxReads, DefaultMaxReads)
+	opts.MaxReadsPerTenant = cmp.Or(opts.MaxReadsPerTenant, max(1, min(opts.MaxReads/2, runtime.GOMAXPROCS(0)-1)))
+	opts.QueueTimeout = cmp.Or(opts.QueueTimeout, DefaultQueueTimeout)
+	opts.SpoolBytes = cmp.Or(opts.SpoolBytes, DefaultSpoolBytes)
+	opts.WriteStall = cmp.Or(opts.WriteStall, DefaultWriteStall)
 	return &Lister{
 		reader:   r,
 		checker:  checker,
@@ -91,13 +91,6 @@ func New(r store.Store, checker Checker, opts Options, outcomes *prometheus.Coun
 		spool:    newBudget(opts.SpoolBytes, max(opts.SpoolBytes/2, 1)),
 		memory:   semaphore.NewWeighted(int64(memoryWindows * opts.Window)),
 	}
-}
-
-func orDefault[T int | int64 | time.Duration](v, otherwise T) T {
-	if v <= 0 {
-		return otherwise
-	}
-	return v
 }
 
 // Request names the list to write, and its cached body. Version is the organization's as the

@@ -77,7 +77,7 @@ func BenchmarkGetCustomers(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { st.Close() })
-		if err := st.Migrate(b.Context()); err != nil {
+		if _, err := st.MigrateUp(b.Context()); err != nil {
 			b.Fatal(err)
 		}
 		benchGetCustomers(b, c, st)
@@ -88,7 +88,7 @@ func benchGetCustomers(b *testing.B, c *contract.Contract, st store.Store) {
 	sizes := []int{1, 10, 100, 1000}
 	for _, n := range sizes {
 		raw, _ := json.Marshal(benchCustomers(n))
-		if _, err := importer.Import(context.Background(), st, c, "tenant-bench", fmt.Sprintf("org-%d", n), bytes.NewReader(raw)); err != nil {
+		if _, err := importer.Import(context.Background(), st, c, "tenant-bench", fmt.Sprintf("org-%d", n), bytes.NewReader(raw), importer.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -146,7 +146,7 @@ func BenchmarkNotFound(b *testing.B) {
 	c := apitest.MustContract(b)
 	st, _ := apitest.MustSQLite(b)
 	raw, _ := json.Marshal(benchCustomers(100))
-	if _, err := importer.Import(context.Background(), st, c, "tenant-other", "org-other", bytes.NewReader(raw)); err != nil {
+	if _, err := importer.Import(context.Background(), st, c, "tenant-other", "org-other", bytes.NewReader(raw), importer.Options{}); err != nil {
 		b.Fatal(err)
 	}
 	authenticator, issuer := apitest.MustAuthenticator(b, st, slog.New(slog.DiscardHandler))
@@ -154,7 +154,7 @@ func BenchmarkNotFound(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := importer.Import(context.Background(), st, c, "tenant-bench", "org-own", bytes.NewReader([]byte("[]"))); err != nil {
+	if _, err := importer.Import(context.Background(), st, c, "tenant-bench", "org-own", bytes.NewReader([]byte("[]")), importer.Options{}); err != nil {
 		b.Fatal(err)
 	}
 	handler, err := server.New(server.Deps{Contract: c, Store: st, Logger: slog.New(slog.DiscardHandler),
@@ -193,7 +193,7 @@ func BenchmarkReadAfterOneChange(b *testing.B) {
 	list := benchCustomers(1000)
 	raw, _ := json.Marshal(list)
 	ctx := context.Background()
-	if _, err := importer.Import(ctx, st, c, "tenant-bench", "org-1000", bytes.NewReader(raw)); err != nil {
+	if _, err := importer.Import(ctx, st, c, "tenant-bench", "org-1000", bytes.NewReader(raw), importer.Options{}); err != nil {
 		b.Fatal(err)
 	}
 	authenticator, issuer := apitest.MustAuthenticator(b, st, slog.New(slog.DiscardHandler))
@@ -233,7 +233,7 @@ func BenchmarkReadAfterOneChange(b *testing.B) {
 			changed.CustomerName = &name
 			one[0].Customer = &changed
 			raw, _ := json.Marshal(one)
-			if _, err := importer.Import(ctx, st, c, "tenant-bench", "org-1000", bytes.NewReader(raw)); err != nil {
+			if _, err := importer.Import(ctx, st, c, "tenant-bench", "org-1000", bytes.NewReader(raw), importer.Options{}); err != nil {
 				b.Fatal(err)
 			}
 			i++

@@ -235,7 +235,7 @@ func TestPostgresOutageAnswers503AndRecovers(t *testing.T) {
 				t.Fatalf("open store: %v", err)
 			}
 			t.Cleanup(func() { st.Close() })
-			if err := st.Migrate(t.Context()); err != nil {
+			if _, err := st.MigrateUp(t.Context()); err != nil {
 				t.Fatalf("migrate: %v", err)
 			}
 			env := apitest.MustStartWith(t, apitest.MustContract(t), st)

@@ -32,7 +32,7 @@ func FuzzRequest(f *testing.F) {
 
 	c := apitest.MustContract(f)
 	st, _ := apitest.MustSQLite(f)
-	if _, err := importer.Import(context.Background(), st, c, tenant, "org-1", strings.NewReader("[]")); err != nil {
+	if _, err := importer.Import(context.Background(), st, c, tenant, "org-1", strings.NewReader("[]"), importer.Options{}); err != nil {
 		f.Fatal(err)
 	}
 	svc := apitest.MustService(f, c, st)

@@ -18,7 +18,7 @@ func mustStartPostgres(t *testing.T) *apitest.Env {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(t.Context()); err != nil {
+	if _, err := st.MigrateUp(t.Context()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	return apitest.MustStartWith(t, apitest.MustContract(t), st)

@@ -98,14 +98,15 @@ func New(d Deps) (http.Handler, error) {
 	// global budget, requests whose both credentials verified to their tenant.
 	failures := ratelimit.NewFailures(d.ClientLimit)
 	tenants := ratelimit.New(d.RateLimit, d.RateBurst)
-	authn := d.Auth.WithLimits(auth.Limits{
+	authn := *d.Auth // a copy: the caller's is left without limits
+	authn.Limits = auth.Limits{
 		Unverified: failures.Admit,
 		Failed:     failures.Failed,
 		Verified: func(r *http.Request, tenantID string) error {
 			failures.Succeeded(r)
 			return tenants.Take(tenantID)
 		},
-	})
+	}
 	validateRequest := d.Contract.ValidateRequest(authn.CheckBearer)
 	apiGroup := e.Group(contract.BasePath,
 		responses.Middleware,     // nothing leaves that breaks the contract, errors and panics included

@@ -24,7 +24,7 @@ const envLarge = "CUSTOMER_API_BENCH_LARGE"
 func benchOpen(b *testing.B, backend int) store.Store {
 	st := backends[backend].open(b)
 	b.Cleanup(func() { st.Close() })
-	if err := st.Migrate(b.Context()); err != nil {
+	if _, err := st.MigrateUp(b.Context()); err != nil {
 		b.Fatal(err)
 	}
 	return st

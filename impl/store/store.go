@@ -148,10 +148,8 @@ type Store interface {
 	// Empty reports whether the store holds no tenant.
 	Empty(ctx context.Context) (bool, error)
 
-	// Migrate brings the schema to the newest version; safe on every start.
-	Migrate(ctx context.Context) error
-
-	// MigrateUp is Migrate, returning the versions it applied.
+	// MigrateUp brings the schema to the newest version, returning the versions it applied;
+	// safe on every start.
 	MigrateUp(ctx context.Context) ([]int64, error)
 
 	// Ping checks that the database answers, on the lookups' connections.

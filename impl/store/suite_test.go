@@ -108,7 +108,7 @@ func mustOpen(t *testing.T, open func(testing.TB) store.Store) store.Store {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	if err := st.Migrate(t.Context()); err != nil {
+	if _, err := st.MigrateUp(t.Context()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
 	return st
@@ -506,7 +506,7 @@ func testMigrateTwice(t *testing.T, st store.Store) {
 	in := []store.Customer{storetest.Customer("c-1", "Ada")}
 	storetest.MustImport(t, st, "t-1", "o-1", in...)
 	for range 2 {
-		if err := st.Migrate(t.Context()); err != nil {
+		if _, err := st.MigrateUp(t.Context()); err != nil {
 			t.Fatalf("Migrate again: %v", err)
 		}
 	}
@@ -1024,6 +1024,7 @@ func testClosedStoreIsUnavailable(t *testing.T, st store.Store) {
 	_, errImport := st.ImportCustomers(ctx, "t-1", "o-1", storetest.Seq(storetest.Customer("c-1", "Ada")), store.ImportOptions{})
 	_, errEmpty := st.Empty(ctx)
 	_, errErasures := st.ErasureCount(ctx)
+	_, errMigrate := st.MigrateUp(ctx)
 	for name, err := range map[string]error{
 		"Ping":                st.Ping(ctx),
 		"ReadOrganization":    errRead,
@@ -1032,7 +1033,7 @@ func testClosedStoreIsUnavailable(t *testing.T, st store.Store) {
 		"ImportCustomers":     errImport,
 		"Empty":               errEmpty,
 		"ErasureCount":        errErasures,
-		"Migrate":             st.Migrate(ctx),
+		"MigrateUp":           errMigrate,
 	} {
 		if !errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("%s on a closed store: error = %v, want it to wrap ErrUnavailable", name, err)

@@ -32,7 +32,7 @@ func TestReadPlans(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
+	if _, err := st.MigrateUp(ctx); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
 	// Two tenants, each with 20 000 customers: all in o-big, ten of them in o-small, and all

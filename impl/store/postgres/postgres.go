@@ -117,14 +117,9 @@ func configure(cfg *pgxpool.Config, opts Options) error {
 	return nil
 }
 
-// Migrate applies every pending migration under an advisory lock, so any number of instances
-// may start at once; a role that may not change the schema can call it on an up-to-date one.
-func (s *Store) Migrate(ctx context.Context) error {
-	_, err := s.MigrateUp(ctx)
-	return err
-}
-
-// MigrateUp is Migrate, returning the versions it applied.
+// MigrateUp applies every pending migration, returning their versions, under an advisory lock,
+// so any number of instances may start at once; a role that may not change the schema can call
+// it on an up-to-date one.
 func (s *Store) MigrateUp(ctx context.Context) ([]int64, error) {
 	if s.closed.Load() {
 		return nil, fmt.Errorf("%w: migrate postgres %s: the store is closed", store.ErrUnavailable, s.db)

@@ -33,7 +33,7 @@ func MustOpen(tb testing.TB, dbURL string, opts postgres.Options) *postgres.Stor
 // MustMigrate migrates st or fails the test.
 func MustMigrate(tb testing.TB, st store.Store) {
 	tb.Helper()
-	if err := st.Migrate(tb.Context()); err != nil {
+	if _, err := st.MigrateUp(tb.Context()); err != nil {
 		tb.Fatalf("Migrate: %v", err)
 	}
 }
@@ -77,7 +77,7 @@ func TestConcurrentMigrate(t *testing.T) {
 	for i, st := range stores {
 		wg.Go(func() {
 			<-start
-			errs[i] = st.Migrate(t.Context())
+			_, errs[i] = st.MigrateUp(t.Context())
 		})
 	}
 	close(start)
@@ -200,7 +200,10 @@ func TestLosingTheDatabase(t *testing.T) {
 					_, err := st.ErasureCount(ctx)
 					return err
 				},
-				"Migrate": func() error { return st.Migrate(ctx) },
+				"MigrateUp": func() error {
+					_, err := st.MigrateUp(ctx)
+					return err
+				},
 			} {
 				start := time.Now()
 				if err := call(); !errors.Is(err, store.ErrUnavailable) {

@@ -58,7 +58,7 @@ func openMigrated(t *testing.T) *Store {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(t.Context()); err != nil {
+	if _, err := st.MigrateUp(t.Context()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
 	return st

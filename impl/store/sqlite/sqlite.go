@@ -109,13 +109,7 @@ func pool(db *sql.DB, conns int) {
 	db.SetConnMaxIdleTime(10 * time.Minute)
 }
 
-// Migrate applies every pending migration.
-func (s *Store) Migrate(ctx context.Context) error {
-	_, err := s.MigrateUp(ctx)
-	return err
-}
-
-// MigrateUp is Migrate, returning the versions it applied.
+// MigrateUp applies every pending migration, returning their versions.
 func (s *Store) MigrateUp(ctx context.Context) ([]int64, error) {
 	results, err := s.migrator.Up(ctx)
 	if err != nil {

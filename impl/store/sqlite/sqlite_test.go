@@ -43,7 +43,7 @@ func mustOpenAt(tb testing.TB, path string) *sqlite.Store {
 // MustMigrate migrates st or fails the test.
 func MustMigrate(tb testing.TB, st *sqlite.Store) {
 	tb.Helper()
-	if err := st.Migrate(tb.Context()); err != nil {
+	if _, err := st.MigrateUp(tb.Context()); err != nil {
 		tb.Fatalf("Migrate: %v", err)
 	}
 }
@@ -164,7 +164,7 @@ func TestDatabaseFilesAreTheServicesUsersOnly(t *testing.T) {
 	t.Cleanup(func() { syscall.Umask(old) })
 	path := filepath.Join(t.TempDir(), "customers.db")
 	st := mustOpenAt(t, path)
-	if err := st.Migrate(context.Background()); err != nil {
+	if _, err := st.MigrateUp(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{path, path + "-wal", path + "-shm"} {
