@@ -126,7 +126,7 @@ func (b *body) Write(p []byte) (int, error) {
 	}
 	if need := b.size + int64(len(p)); need > b.diskHeld {
 		step := max(need-b.diskHeld, spoolStep)
-		if ok, _ := b.l.spool.take(b.tenant, step); !ok {
+		if !b.l.spool.take(b.tenant, step) {
 			return 0, ErrSpoolFull
 		}
 		b.diskHeld += step

@@ -62,13 +62,14 @@ type Options struct {
 
 // Lister writes customer lists. It is safe for concurrent use.
 type Lister struct {
-	reader       store.Store
-	checker      Checker
-	outcomes     *prometheus.CounterVec
-	opts         Options // with the defaults filled in
-	cache        *bodyCache
-	reads, spool *budget
-	memory       *semaphore.Weighted
+	reader   store.Store
+	checker  Checker
+	outcomes *prometheus.CounterVec
+	opts     Options // with the defaults filled in
+	cache    *bodyCache
+	reads    *readSlots
+	spool    *budget
+	memory   *semaphore.Weighted
 }
 
 // New returns a Lister reading from r, each document checked by checker, that counts the lists
@@ -87,7 +88,7 @@ func New(r store.Store, checker Checker, opts Options, outcomes *prometheus.Coun
 		outcomes: outcomes,
 		opts:     opts,
 		cache:    newBodyCache(opts.CacheBytes, min(opts.Window, int(opts.CacheBytes/8))),
-		reads:    newBudget(int64(opts.MaxReads), int64(opts.MaxReadsPerTenant)),
+		reads:    newReadSlots(opts.MaxReads, opts.MaxReadsPerTenant),
 		spool:    newBudget(opts.SpoolBytes, max(opts.SpoolBytes/2, 1)),
 		memory:   semaphore.NewWeighted(int64(memoryWindows * opts.Window)),
 	}
