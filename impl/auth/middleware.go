@@ -115,8 +115,11 @@ func credentialsFrom(ctx context.Context) *credentials {
 	return c
 }
 
-// credentialHeaders are spelled as in the contract.
-var credentialHeaders = []string{"Authorization", "token", "tenantId"}
+// credentialHeaders are spelled as in the contract, with their canonical keys: looked up by
+// key, a request's header map is read without canonicalizing a name on every request.
+var credentialHeaders = []struct{ canonical, name string }{
+	{"Authorization", "Authorization"}, {"Token", "token"}, {"Tenantid", "tenantId"},
+}
 
 // Admit reads the credential headers once (each must be sent once), then asks Limits.Unverified
 // whether they may be checked, before any costly work.
@@ -124,9 +127,9 @@ func (a *Authenticator) Admit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		var repeated []string
-		for _, name := range credentialHeaders {
-			if len(req.Header.Values(name)) > 1 {
-				repeated = append(repeated, name)
+		for _, h := range credentialHeaders {
+			if len(req.Header[h.canonical]) > 1 {
+				repeated = append(repeated, h.name)
 			}
 		}
 		if repeated != nil {
