@@ -113,13 +113,11 @@ func (k *remoteKeys) fetchOrWarn(ctx context.Context, what string) bool {
 	return err == nil
 }
 
-// fetch replaces the keys held, under its own deadline. Keys of unsupported types are skipped;
-// a malformed key fails the fetch.
+// fetch replaces the keys held. Keys of unsupported types are skipped; a malformed key fails
+// the fetch.
 func (k *remoteKeys) fetch(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
-	defer cancel()
 	var set jwkset.JWKSMarshal
-	if err := getJSON(ctx, http.DefaultClient, k.url, "application/jwk-set+json, application/json", &set); err != nil {
+	if err := getJSON(ctx, k.url, "application/jwk-set+json, application/json", &set); err != nil {
 		return fmt.Errorf("key set %s: %w", k.url, err)
 	}
 	keys := make([]jwkset.JWK, 0, len(set.Keys))
@@ -144,7 +142,7 @@ func Discover(ctx context.Context, issuer string) (jwksURI string, err error) {
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
 	}
-	if err := getJSON(ctx, &http.Client{Timeout: fetchTimeout}, url, "application/json", &d); err != nil {
+	if err := getJSON(ctx, url, "application/json", &d); err != nil {
 		return "", fmt.Errorf("discovery %s: %w", url, err)
 	}
 	if d.Issuer != issuer {
@@ -156,14 +154,16 @@ func Discover(ctx context.Context, issuer string) (jwksURI string, err error) {
 	return d.JWKSURI, nil
 }
 
-// getJSON decodes the JSON document at url into v.
-func getJSON(ctx context.Context, client *http.Client, url, accept string, v any) error {
+// getJSON decodes the JSON document at url into v, within fetchTimeout.
+func getJSON(ctx context.Context, url, accept string, v any) error {
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Accept", accept)
-	resp, err := client.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}
