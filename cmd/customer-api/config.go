@@ -191,15 +191,12 @@ func (d *dataFlags) checkExists(env environment, need existing) error {
 // openStore opens the configured database; callers migrate it.
 func (d *dataFlags) openStore() (st store.Store, err error) {
 	path := d.sqlitePath()
-	switch pg := isPostgresURL(d.database); {
-	case pg && (d.dbMaxConns != 0 && d.dbMaxConns < postgres.MinConns || d.dbMaxConns > math.MaxInt32):
-		return nil, usageError{fmt.Sprintf("--db-max-conns %d: must be at least %d (or 0 for the default)", d.dbMaxConns, postgres.MinConns)}
-	case pg && d.dbConnectTimeout <= 0:
-		return nil, usageError{fmt.Sprintf("--db-connect-timeout %s: must be positive", d.dbConnectTimeout)}
-	case pg && d.dbStatementTimeout < 0:
-		return nil, usageError{fmt.Sprintf("--db-statement-timeout %s: must be 0 or positive", d.dbStatementTimeout)}
-	case pg:
-		opts := postgres.Options{MaxConns: int32(d.dbMaxConns), ConnectTimeout: d.dbConnectTimeout, StatementTimeout: d.dbStatementTimeout}
+	switch {
+	case isPostgresURL(d.database):
+		var opts postgres.Options
+		if opts, err = d.postgresOptions(); err != nil {
+			return nil, err
+		}
 		st, err = postgres.Open(context.Background(), d.database, opts)
 	case strings.Contains(path, "://"):
 		return nil, usageError{fmt.Sprintf("--database %q: want a SQLite file path or a postgres:// URL", redactDSN(path))}
@@ -218,6 +215,19 @@ func (d *dataFlags) openStore() (st store.Store, err error) {
 func isPostgresURL(database string) bool {
 	scheme, _, ok := strings.Cut(database, "://")
 	return ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql"))
+}
+
+// postgresOptions are the pool flags, checked.
+func (d *dataFlags) postgresOptions() (postgres.Options, error) {
+	switch {
+	case d.dbMaxConns != 0 && d.dbMaxConns < postgres.MinConns || d.dbMaxConns > math.MaxInt32:
+		return postgres.Options{}, usageError{fmt.Sprintf("--db-max-conns %d: must be at least %d (or 0 for the default)", d.dbMaxConns, postgres.MinConns)}
+	case d.dbConnectTimeout <= 0:
+		return postgres.Options{}, usageError{fmt.Sprintf("--db-connect-timeout %s: must be positive", d.dbConnectTimeout)}
+	case d.dbStatementTimeout < 0:
+		return postgres.Options{}, usageError{fmt.Sprintf("--db-statement-timeout %s: must be 0 or positive", d.dbStatementTimeout)}
+	}
+	return postgres.Options{MaxConns: int32(d.dbMaxConns), ConnectTimeout: d.dbConnectTimeout, StatementTimeout: d.dbStatementTimeout}, nil
 }
 
 // redactDSN hides a URL's password (the user name stays: it says which role connects) and each
