@@ -2,6 +2,7 @@ package listing
 
 import (
 	"cmp"
+	"iter"
 	"mime"
 	"strconv"
 	"strings"
@@ -36,15 +37,31 @@ func NoneMatch(ifNoneMatch, version string) bool {
 // with a quality above 0, and not refused by name.
 func AcceptsGzip(acceptEncoding []string) bool {
 	accepted, refusedByName := false, false
-	for _, header := range acceptEncoding {
-		for part := range strings.SplitSeq(header, ",") {
-			coding, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			q, qErr := strconv.ParseFloat(cmp.Or(params["q"], "1"), 64) // a malformed q refuses
-			if ok := qErr == nil && q > 0; err == nil && (coding == "gzip" || coding == "x-gzip" || coding == "*") {
-				accepted = accepted || ok
-				refusedByName = refusedByName || !ok && coding != "*"
-			}
+	for coding, ok := range Accepted(acceptEncoding) {
+		if coding == "gzip" || coding == "x-gzip" || coding == "*" {
+			accepted = accepted || ok
+			refusedByName = refusedByName || !ok && coding != "*"
 		}
 	}
 	return accepted && !refusedByName
+}
+
+// Accepted yields each element of a negotiation header's values (Accept, Accept-Encoding), in
+// lower case, with whether its quality is above 0 (a malformed q refuses); a malformed element
+// is left out.
+func Accepted(values []string) iter.Seq2[string, bool] {
+	return func(yield func(string, bool) bool) {
+		for _, header := range values {
+			for part := range strings.SplitSeq(header, ",") {
+				name, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+				if err != nil {
+					continue
+				}
+				q, qErr := strconv.ParseFloat(cmp.Or(params["q"], "1"), 64)
+				if !yield(name, qErr == nil && q > 0) {
+					return
+				}
+			}
+		}
+	}
 }

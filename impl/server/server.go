@@ -7,10 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"mime"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -194,15 +191,10 @@ func acceptsJSON(accept []string) bool {
 	if len(accept) == 0 {
 		return true
 	}
-	for _, header := range accept {
-		for part := range strings.SplitSeq(header, ",") {
-			mediaType, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			q, qErr := strconv.ParseFloat(cmp.Or(params["q"], "1"), 64) // a malformed q refuses, as q=0
-			if err != nil || qErr != nil || q <= 0 {
-				continue
-			}
-			switch mediaType {
-			case "*/*", "application/*", "application/json", problem.ContentType:
+	for mediaType, ok := range listing.Accepted(accept) {
+		switch mediaType {
+		case "*/*", "application/*", "application/json", problem.ContentType:
+			if ok {
 				return true
 			}
 		}
