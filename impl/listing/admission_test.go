@@ -16,10 +16,7 @@ func TestReadSlots(t *testing.T) {
 	t.Run("a waiting read is served before a later one", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			l := lister(1, 1)
-			held, err := l.admit(t.Context(), "tenant-a")
-			if err != nil {
-				t.Fatal(err)
-			}
+			held := mustAdmit(t, l, "tenant-a")
 			var mu sync.Mutex
 			var order []string
 			served := func(name string, release func()) {
@@ -38,11 +35,7 @@ func TestReadSlots(t *testing.T) {
 			}()
 			synctest.Wait() // the waiting read is queued
 			held()
-			release, err := l.admit(t.Context(), "tenant-c") // comes after the slot was given back
-			if err != nil {
-				t.Fatal(err)
-			}
-			served("later", release)
+			served("later", mustAdmit(t, l, "tenant-c")) // comes after the slot was given back
 			synctest.Wait()
 			if want := []string{"waiting", "later"}; !slices.Equal(order, want) {
 				t.Errorf("served %v, want %v", order, want)
@@ -52,10 +45,7 @@ func TestReadSlots(t *testing.T) {
 	t.Run("a tenant at its share does not hold up another", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			l := lister(2, 1)
-			held, err := l.admit(t.Context(), "tenant-a")
-			if err != nil {
-				t.Fatal(err)
-			}
+			held := mustAdmit(t, l, "tenant-a")
 			defer held()
 			done := make(chan struct{})
 			go func() { // tenant-a's second read waits for tenant-a's share, until the timeout
@@ -65,21 +55,14 @@ func TestReadSlots(t *testing.T) {
 				}
 			}()
 			synctest.Wait()
-			release, err := l.admit(t.Context(), "tenant-b")
-			if err != nil {
-				t.Fatalf("tenant-b: %v", err)
-			}
-			release()
+			mustAdmit(t, l, "tenant-b")()
 			<-done
 		})
 	})
 	t.Run("no slot within the queue timeout is ErrNoReadSlot", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			l := lister(1, 1)
-			held, err := l.admit(t.Context(), "tenant-a")
-			if err != nil {
-				t.Fatal(err)
-			}
+			held := mustAdmit(t, l, "tenant-a")
 			defer held()
 			start := time.Now()
 			if _, err := l.admit(t.Context(), "tenant-b"); !errors.Is(err, ErrNoReadSlot) {
@@ -93,4 +76,13 @@ func TestReadSlots(t *testing.T) {
 			}
 		})
 	})
+}
+
+func mustAdmit(t *testing.T, l *Lister, tenant string) (release func()) {
+	t.Helper()
+	release, err := l.admit(t.Context(), tenant)
+	if err != nil {
+		t.Fatalf("%s: %v", tenant, err)
+	}
+	return release
 }
